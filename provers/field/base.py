@@ -1,0 +1,126 @@
+"""BabyBear, the base field: p = 15·2^27 + 1 = 2013265921.
+
+Elements are int64 values in [0, p) held in numpy arrays or torch tensors. A product of two
+elements is below 2^62, so ``(a * b) % p`` is exact in int64 on every backend. The
+multiplicative group has order p − 1 = 2^27·3·5, so there are 2^k-th roots of unity for
+k ≤ 27 (Reed–Solomon encoding by NTT); 31 generates the whole group.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from provers.field.backend import Array, as_int64
+
+P = 15 * (1 << 27) + 1
+TWO_ADICITY = 27
+GENERATOR = 31
+BYTES = 4
+
+
+def add(a: Array, b: Array) -> Array:
+    s = a + b
+    s = s - P
+    return s + ((s >> 63) & P)
+
+
+def sub(a: Array, b: Array) -> Array:
+    d = a - b
+    return d + ((d >> 63) & P)
+
+
+def neg(a: Array) -> Array:
+    return (P - a) % P
+
+
+def mul(a: Array, b: Array) -> Array:
+    return (a * b) % P
+
+
+def square(a: Array) -> Array:
+    return (a * a) % P
+
+
+def pow_(a: Array, exponent: int) -> Array:
+    """a**exponent elementwise, by square-and-multiply over the whole vector."""
+    if exponent < 0:
+        raise ValueError("negative exponent; use inv")
+    result = a * 0 + 1
+    base = a % P
+    while exponent:
+        if exponent & 1:
+            result = mul(result, base)
+        exponent >>= 1
+        if exponent:
+            base = square(base)
+    return result
+
+
+def inv(a: Array) -> Array:
+    """Elementwise inverse by Fermat; zero maps to zero (callers check for zero first)."""
+    return pow_(a, P - 2)
+
+
+def batch_inv(a: Array) -> Array:
+    """Inverse of every element of a 1-d vector with one exponentiation (Montgomery's trick).
+
+    Prefix products are taken level by level as a product tree, so the work stays vectorised.
+    Raises ZeroDivisionError when an element is zero.
+    """
+    from provers.field.backend import concat
+
+    n = a.shape[0]
+    if n == 0:
+        return a
+    if bool((a == 0).any()):
+        raise ZeroDivisionError("batch_inv of a vector containing zero")
+    size = 1 << (n - 1).bit_length()
+    if size != n:
+        a = concat([a, as_int64(np.ones(size - n, dtype=np.int64), like=a)])
+    levels = [a]
+    while levels[-1].shape[0] > 1:
+        cur = levels[-1]
+        levels.append(mul(cur[0::2], cur[1::2]))
+    down = inv(levels[-1])
+    for level in reversed(levels[:-1]):
+        left, right = level[0::2], level[1::2]
+        inv_left = mul(down, right)
+        inv_right = mul(down, left)
+        nxt = level.copy() if not hasattr(level, "clone") else level.clone()
+        nxt[0::2] = inv_left
+        nxt[1::2] = inv_right
+        down = nxt
+    return down[:n]
+
+
+def root_of_unity(log_n: int) -> int:
+    """A primitive 2^log_n-th root of unity."""
+    if not 0 <= log_n <= TWO_ADICITY:
+        raise ValueError(
+            f"BabyBear has roots of unity of order 2^k only for k <= {TWO_ADICITY}"
+        )
+    return pow(GENERATOR, (P - 1) >> log_n, P)
+
+
+def canonical(values: object) -> np.ndarray:
+    """Reduce Python or numpy integers (possibly negative) into [0, p) as int64."""
+    arr = np.asarray(values, dtype=object) % P
+    return np.asarray(arr, dtype=np.int64)
+
+
+def from_signed(values: Array) -> Array:
+    """Map small signed integers (|v| < p/2) to field elements."""
+    return values % P
+
+
+def to_signed(values: Array) -> Array:
+    """Inverse of :func:`from_signed`: elements above p/2 become negative."""
+    return values - P * (values > P // 2)
+
+
+def random(shape: int | tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    return rng.integers(0, P, size=shape, dtype=np.int64)
+
+
+def is_canonical(a: np.ndarray) -> bool:
+    return bool(((a >= 0) & (a < P)).all())

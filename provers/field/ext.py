@@ -1,0 +1,228 @@
+"""The challenge field: BabyBear[x] / (x^4 − 11), with about 2^124 elements.
+
+x^4 − 11 is irreducible over BabyBear: 11 is not a square mod p and p ≡ 1 (mod 4)
+(Lidl–Niederreiter, Theorem 3.75). An element c0 + c1·x + c2·x^2 + c3·x^3 is stored
+coefficient-axis-first: a single element has shape (4,), a vector of n elements shape (4, n),
+any tensor shape (4, *dims). Keeping each coefficient contiguous makes the arithmetic below a
+handful of long vector operations; every function works per coefficient, so a single element
+broadcasts against a vector.
+
+Multiplication reduces once per output coefficient: with the wrapped terms pre-multiplied by
+W = 11 (reduced), each output coefficient is a sum of four products below 2^62, so below 2^64.
+In int64 that sum may wrap past 2^63 to a negative value S − 2^64; adding 2^64 mod p back after
+the reduction restores S mod p. Seven reductions instead of sixteen.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from provers.field import base
+from provers.field.backend import Array, as_int64, concat, is_torch, stack, to_numpy
+
+P = base.P
+W = 11
+DEGREE = 4
+BYTES = DEGREE * base.BYTES
+_TWO64_MOD_P = (1 << 64) % P
+_CHUNK = 1 << 14
+
+
+def _reduce_wrapped(s: Array) -> Array:
+    r = s % P
+    r = r + (s < 0) * _TWO64_MOD_P
+    return r - P * (r >= P)
+
+
+def zero(like: Array | None = None) -> Array:
+    return as_int64(np.zeros(DEGREE, dtype=np.int64), like=like)
+
+
+def one(like: Array | None = None) -> Array:
+    return as_int64(np.array([1, 0, 0, 0], dtype=np.int64), like=like)
+
+
+def zeros(n: int, like: Array | None = None) -> Array:
+    return as_int64(np.zeros((DEGREE, n), dtype=np.int64), like=like)
+
+
+def from_base(a: Array) -> Array:
+    """Embed base-field values of any shape as challenge-field elements, shape (4, *a.shape)."""
+    z = a * 0
+    return stack([a, z, z, z], axis=0)
+
+
+def add(a: Array, b: Array) -> Array:
+    return base.add(a, b)
+
+
+def sub(a: Array, b: Array) -> Array:
+    return base.sub(a, b)
+
+
+def neg(a: Array) -> Array:
+    return base.neg(a)
+
+
+def _mul_direct(a: Array, b: Array) -> Array:
+    a0, a1, a2, a3 = a[0], a[1], a[2], a[3]
+    b0, b1, b2, b3 = b[0], b[1], b[2], b[3]
+    wb1, wb2, wb3 = (W * b1) % P, (W * b2) % P, (W * b3) % P
+    c0 = a0 * b0 + a1 * wb3 + a2 * wb2 + a3 * wb1
+    c1 = a0 * b1 + a1 * b0 + a2 * wb3 + a3 * wb2
+    c2 = a0 * b2 + a1 * b1 + a2 * b0 + a3 * wb3
+    c3 = a0 * b3 + a1 * b2 + a2 * b1 + a3 * b0
+    return stack([_reduce_wrapped(c) for c in (c0, c1, c2, c3)], axis=0)
+
+
+def mul(a: Array, b: Array) -> Array:
+    """Elementwise product; a single element (4,) broadcasts against a vector (4, n)."""
+    if is_torch(a) or is_torch(b):
+        return _mul_direct(a, b)
+    with np.errstate(over="ignore"):
+        if a.ndim == 2 and a.shape == b.shape and a.shape[1] > 2 * _CHUNK:
+            # Blocks that fit in cache: the temporaries stay hot.
+            out = np.empty_like(a)
+            for i in range(0, a.shape[1], _CHUNK):
+                out[:, i : i + _CHUNK] = _mul_direct(
+                    a[:, i : i + _CHUNK], b[:, i : i + _CHUNK]
+                )
+            return out
+        return _mul_direct(a, b)
+
+
+def square(a: Array) -> Array:
+    return mul(a, a)
+
+
+def mul_base(a: Array, b: Array) -> Array:
+    """Challenge-field elements ``a`` (4, …) times base-field values ``b`` (…), broadcasting."""
+    return stack([(a[k] * b) % P for k in range(DEGREE)], axis=0)
+
+
+def scale(a: Array, k: int) -> Array:
+    """Multiply by a Python integer constant."""
+    return (a * (k % P)) % P
+
+
+def _conjugate_minus_x(a: Array) -> Array:
+    """a(−x): the automorphism x ↦ −x (−x is also a root of x^4 − 11)."""
+    return stack([a[0], base.neg(a[1]), a[2], base.neg(a[3])], axis=0)
+
+
+def inv(a: Array) -> Array:
+    """Elementwise inverse through the norm: a·a(−x) = b0 + b1·x^2, and
+    (b0 + b1·x^2)(b0 − b1·x^2) = b0^2 − 11·b1^2 lies in the base field. Zero maps to zero."""
+    conj = _conjugate_minus_x(a)
+    b = mul(a, conj)
+    b0, b1 = b[0], b[2]
+    norm = base.sub(base.square(b0), base.mul(W, base.square(b1)))
+    norm_inv = base.inv(norm)
+    z = b0 * 0
+    b_conj = stack([b0, z, base.neg(b1), z], axis=0)
+    return mul_base(mul(conj, b_conj), norm_inv)
+
+
+def pow_(a: Array, exponent: int) -> Array:
+    if exponent < 0:
+        raise ValueError("negative exponent; use inv")
+    result = a * 0 + _broadcast_one(a)
+    acc = a
+    while exponent:
+        if exponent & 1:
+            result = mul(result, acc)
+        exponent >>= 1
+        if exponent:
+            acc = square(acc)
+    return result
+
+
+def _broadcast_one(a: Array) -> Array:
+    o = one(like=a)
+    return o.reshape((DEGREE,) + (1,) * (a.ndim - 1))
+
+
+def powers(a: Array, n: int) -> Array:
+    """[1, a, a^2, …, a^(n−1)] for a single element ``a`` (shape (4,)), as a (4, n) vector."""
+    out = zeros(n, like=a)
+    if n == 0:
+        return out
+    out[:, 0] = one(like=a)
+    filled = 1
+    step = a
+    while filled < n:
+        take = min(filled, n - filled)
+        out[:, filled : filled + take] = mul(out[:, :take], step)
+        filled += take
+        step = square(step)
+    return out
+
+
+def batch_inv(a: Array) -> Array:
+    """Inverse of every element of a (4, n) vector with one field inversion (product tree)."""
+    n = a.shape[1]
+    if n == 0:
+        return a
+    if bool((a == 0).all(0).any()):
+        raise ZeroDivisionError("batch_inv of a vector containing zero")
+    levels = [a]
+    while levels[-1].shape[1] > 1:
+        cur = levels[-1]
+        if cur.shape[1] % 2:
+            cur = concat([cur, one(like=a)[:, None]], axis=1)
+            levels[-1] = cur
+        levels.append(mul(cur[:, 0::2], cur[:, 1::2]))
+    down = inv(levels[-1])
+    for level in reversed(levels[:-1]):
+        left, right = level[:, 0::2], level[:, 1::2]
+        down = down[:, : left.shape[1]]
+        nxt = level.clone() if is_torch(level) else level.copy()
+        nxt[:, 0::2] = mul(down, right)
+        nxt[:, 1::2] = mul(down, left)
+        down = nxt
+    return down[:, :n]
+
+
+def sum_(a: Array) -> Array:
+    """Σ of a (4, n) vector, as one element. n must stay below 2^32 so int64 sums are exact."""
+    if a.shape[-1] >= (1 << 32):
+        raise ValueError("sum over 2^32 or more elements")
+    return a.sum(-1) % P
+
+
+def inner_product(a: Array, b: Array) -> Array:
+    """Σ a_i·b_i of two (4, n) vectors, as one element."""
+    return sum_(mul(a, b))
+
+
+def inner_product_base(a: Array, b: Array) -> Array:
+    """Σ a_i·b_i with a (4, n) challenge-field and b (n,) base-field."""
+    return sum_(mul_base(a, b))
+
+
+def equal(a: Array, b: Array) -> bool:
+    return bool((to_numpy(a) == to_numpy(b)).all())
+
+
+def random(shape: int | tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    shp = (shape,) if isinstance(shape, int) else tuple(shape)
+    return rng.integers(0, P, size=(DEGREE,) + shp, dtype=np.int64)
+
+
+def to_bytes(a: Any) -> bytes:
+    """Canonical encoding: each element's four coefficients as little-endian u32, element by
+    element (so the bytes do not depend on the in-memory layout)."""
+    arr = to_numpy(a)
+    return np.moveaxis(arr, 0, -1).astype("<u4").tobytes()
+
+
+def from_bytes(data: bytes, n: int) -> np.ndarray:
+    """Inverse of :func:`to_bytes` for a vector of ``n`` elements; no range check."""
+    raw = np.frombuffer(data, dtype="<u4", count=n * DEGREE).astype(np.int64)
+    return np.ascontiguousarray(raw.reshape(n, DEGREE).T)
+
+
+def is_canonical(a: np.ndarray) -> bool:
+    return base.is_canonical(a)

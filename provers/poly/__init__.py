@@ -1,0 +1,1 @@
+"""Polynomials: dense multilinear extensions and univariate round polynomials."""
