@@ -51,9 +51,7 @@ class Writer:
         self._parts.append(arr.astype("<u4").tobytes())
 
     def ext_elem(self, value: np.ndarray) -> None:
-        self._parts.append(
-            np.asarray(value, dtype=np.int64).reshape(4).astype("<u4").tobytes()
-        )
+        self._parts.append(np.asarray(value, dtype=np.int64).reshape(4).astype("<u4").tobytes())
 
     def ext_vec(self, values: np.ndarray) -> None:
         """A (4, n) challenge-field vector: count n, then element by element."""
@@ -129,9 +127,7 @@ class Reader:
         raw = self._take(4 * count, what)
         arr = np.frombuffer(raw, dtype="<u4").astype(np.int64)
         if count and int(arr.max()) >= base.P:
-            raise VerificationError(
-                Reject.NON_CANONICAL_FIELD_ELEMENT, f"{what}: value ≥ p"
-            )
+            raise VerificationError(Reject.NON_CANONICAL_FIELD_ELEMENT, f"{what}: value ≥ p")
         return arr
 
     def base_vec(

@@ -57,9 +57,7 @@ class Transcript:
     def absorb_int(self, label: str, value: int) -> None:
         if value < 0:
             raise ValueError("absorb_int takes non-negative integers")
-        self.absorb_bytes(
-            label, value.to_bytes((value.bit_length() + 7) // 8 or 1, "little")
-        )
+        self.absorb_bytes(label, value.to_bytes((value.bit_length() + 7) // 8 or 1, "little"))
 
     def absorb_ints(self, label: str, values: list[int] | tuple[int, ...]) -> None:
         self.absorb_bytes(label, b"".join(_U64.pack(v) for v in values))
@@ -69,8 +67,7 @@ class Transcript:
         arr = to_numpy(values)
         self.absorb_bytes(
             label,
-            _frame(b"".join(_U64.pack(d) for d in arr.shape))
-            + arr.astype("<u4").tobytes(),
+            _frame(b"".join(_U64.pack(d) for d in arr.shape)) + arr.astype("<u4").tobytes(),
         )
 
     def absorb_ext(self, label: str, values: Array) -> None:
@@ -83,9 +80,7 @@ class Transcript:
         counter = 0
         lab = _frame(label.encode())
         while True:
-            yield hashlib.sha256(
-                b"\x02" + self._state + lab + _U64.pack(counter)
-            ).digest()
+            yield hashlib.sha256(b"\x02" + self._state + lab + _U64.pack(counter)).digest()
             counter += 1
 
     def _draw_below(self, label: str, count: int, bound: int) -> list[int]:
@@ -117,9 +112,7 @@ class Transcript:
     def challenge_exts(self, label: str, n: int) -> np.ndarray:
         """``n`` independent uniform challenge-field elements, a (4, n) vector."""
         vals = self._draw_below(label, n * ext.DEGREE, base.P)
-        return np.ascontiguousarray(
-            np.asarray(vals, dtype=np.int64).reshape(n, ext.DEGREE).T
-        )
+        return np.ascontiguousarray(np.asarray(vals, dtype=np.int64).reshape(n, ext.DEGREE).T)
 
     def challenge_indices(self, label: str, n: int, bound: int) -> list[int]:
         """``n`` indices uniform in [0, bound), drawn independently (repeats possible)."""

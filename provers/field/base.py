@@ -96,9 +96,7 @@ def batch_inv(a: Array) -> Array:
 def root_of_unity(log_n: int) -> int:
     """A primitive 2^log_n-th root of unity."""
     if not 0 <= log_n <= TWO_ADICITY:
-        raise ValueError(
-            f"BabyBear has roots of unity of order 2^k only for k <= {TWO_ADICITY}"
-        )
+        raise ValueError(f"BabyBear has roots of unity of order 2^k only for k <= {TWO_ADICITY}")
     return pow(GENERATOR, (P - 1) >> log_n, P)
 
 

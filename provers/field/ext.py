@@ -86,9 +86,7 @@ def mul(a: Array, b: Array) -> Array:
             # Blocks that fit in cache: the temporaries stay hot.
             out = np.empty_like(a)
             for i in range(0, a.shape[1], _CHUNK):
-                out[:, i : i + _CHUNK] = _mul_direct(
-                    a[:, i : i + _CHUNK], b[:, i : i + _CHUNK]
-                )
+                out[:, i : i + _CHUNK] = _mul_direct(a[:, i : i + _CHUNK], b[:, i : i + _CHUNK])
             return out
         return _mul_direct(a, b)
 

@@ -57,9 +57,7 @@ def evaluate(table: Array, point: Array) -> Array:
     """f(point) for a base- or challenge-field table and a (4, n) point; one element (4,)."""
     n = num_vars_of(table_len(table))
     if point.shape[-1] != n:
-        raise ValueError(
-            f"point has {point.shape[-1]} coordinates, table has {n} variables"
-        )
+        raise ValueError(f"point has {point.shape[-1]} coordinates, table has {n} variables")
     if n == 0:
         return table[:, 0].copy() if is_ext(table) else ext.from_base(table[0:1])[:, 0]
     cur = fix_first(table, point[:, 0])

@@ -37,9 +37,7 @@ def evaluate(evals: Array, r: Array) -> Array:
     if bool((diffs == 0).all(0).any()):
         j = int(np.flatnonzero(np.asarray((diffs == 0).all(0)))[0])
         return evals[:, j].copy()
-    denominators = as_int64(
-        np.array(_lagrange_denominators(degree), dtype=np.int64), like=evals
-    )
+    denominators = as_int64(np.array(_lagrange_denominators(degree), dtype=np.int64), like=evals)
     total = ext.zero(like=evals)
     for i in range(degree + 1):
         term = ext.mul_base(evals[:, i], denominators[i])
@@ -61,11 +59,7 @@ def interpolate_coefficients(evals: Array) -> np.ndarray:
         for j in range(degree + 1):
             if j != i:
                 basis = np.convolve(basis, np.array([-j, 1], dtype=object))
-        basis = np.array(
-            [int(c) * denominators[i] % base.P for c in basis], dtype=np.int64
-        )
+        basis = np.array([int(c) * denominators[i] % base.P for c in basis], dtype=np.int64)
         for k in range(4):
-            coeffs[k] = (
-                coeffs[k] + (int(evals[k, i]) * basis.astype(object)) % base.P
-            ) % base.P
+            coeffs[k] = (coeffs[k] + (int(evals[k, i]) * basis.astype(object)) % base.P) % base.P
     return coeffs

@@ -1,0 +1,33 @@
+# The targets are the interface: CI calls `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+# Touched after a successful install; reinstall only when pyproject.toml changes.
+INSTALLED := $(VENV)/.installed
+
+.PHONY: run test lint bench install
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+
+$(INSTALLED): pyproject.toml | $(PY)
+	$(PY) -m pip install -e '.[dev]'
+	touch $(INSTALLED)
+
+install: $(INSTALLED)
+
+run: $(INSTALLED)
+	$(PY) scripts/run_local.py
+
+test: $(INSTALLED)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) scripts/run_tests.py $(PYTEST_ARGS)
+
+lint: $(INSTALLED)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy provers compliance
+
+bench: $(INSTALLED)
+	$(PY) -m benchmarks

@@ -1,0 +1,1 @@
+"""Runnable benchmarks of VeriML's proof system: ``python -m benchmarks`` (``make bench``)."""

@@ -1,0 +1,1 @@
+"""Compliance layer: privacy toggles, HIPAA controls, regional policy and the audit log."""

@@ -1,0 +1,1 @@
+"""The web dashboard: templates, static assets and page views."""

@@ -1,0 +1,125 @@
+"""Every change to organisations, memberships and API keys goes through these functions."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import string
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from veriml.accounts.models import ApiKey, Membership, Organisation
+
+KEY_TAG = "vml"
+PREFIX_LENGTH = 8
+PREFIX_ALPHABET = string.ascii_lowercase + string.digits
+SECRET_BYTES = 32
+VALID_SCOPES = frozenset(ApiKey.Scope.values)
+
+
+class InvalidApiKey(Exception):
+    """The presented key is malformed, unknown or wrong."""
+
+
+class ExpiredApiKey(Exception):
+    """The presented key was right but has expired."""
+
+
+@dataclass(frozen=True)
+class IssuedApiKey:
+    api_key: ApiKey
+    raw_key: str
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def parse_scopes(text: str | Iterable[str]) -> list[str]:
+    """``"read,submit"`` or an iterable of names, checked against the known scopes."""
+    items = text.split(",") if isinstance(text, str) else list(text)
+    scopes = sorted({item.strip() for item in items if item.strip()})
+    unknown = [scope for scope in scopes if scope not in VALID_SCOPES]
+    if unknown:
+        raise ValueError(
+            f"unknown scope(s) {', '.join(unknown)}; choose from {', '.join(sorted(VALID_SCOPES))}"
+        )
+    if not scopes:
+        raise ValueError("an API key needs at least one scope")
+    return scopes
+
+
+def get_or_create_organisation(name: str) -> tuple[Organisation, bool]:
+    name = name.strip()
+    if not name:
+        raise ValueError("an organisation needs a name")
+    with transaction.atomic():
+        return Organisation.objects.get_or_create(name=name)
+
+
+def add_member(
+    organisation: Organisation, user: AbstractBaseUser, role: str = Membership.Role.MEMBER
+) -> Membership:
+    with transaction.atomic():
+        membership, _ = Membership.objects.update_or_create(
+            user=user, organisation=organisation, defaults={"role": role}
+        )
+    return membership
+
+
+def _new_prefix() -> str:
+    return "".join(secrets.choice(PREFIX_ALPHABET) for _ in range(PREFIX_LENGTH))
+
+
+def create_api_key(
+    organisation: Organisation,
+    name: str,
+    scopes: Iterable[str],
+    expires_at: datetime | None = None,
+) -> IssuedApiKey:
+    """A new key; the raw key is returned once here and is never stored."""
+    checked_scopes = parse_scopes(scopes)
+    secret = secrets.token_urlsafe(SECRET_BYTES)
+    with transaction.atomic():
+        prefix = _new_prefix()
+        while ApiKey.objects.filter(prefix=prefix).exists():
+            prefix = _new_prefix()
+        api_key = ApiKey.objects.create(
+            organisation=organisation,
+            name=name,
+            prefix=prefix,
+            secret_hash=hash_secret(secret),
+            scopes=checked_scopes,
+            expires_at=expires_at,
+        )
+    return IssuedApiKey(api_key=api_key, raw_key=f"{KEY_TAG}_{prefix}_{secret}")
+
+
+def authenticate_api_key(raw_key: str, now: datetime | None = None) -> ApiKey:
+    """The key a raw ``vml_<prefix>_<secret>`` string names, after checking its secret and expiry.
+
+    Raises ``InvalidApiKey`` or ``ExpiredApiKey``; records the time of use on success.
+    """
+    tag, _, rest = raw_key.partition("_")
+    prefix, _, secret = rest.partition("_")
+    if tag != KEY_TAG or len(prefix) != PREFIX_LENGTH or not secret:
+        raise InvalidApiKey("malformed API key")
+    api_key = ApiKey.objects.select_related("organisation").filter(prefix=prefix).first()
+    if api_key is None:
+        # Compare anyway so an unknown prefix costs the same time as a wrong secret.
+        hmac.compare_digest(hash_secret(secret), hash_secret(""))
+        raise InvalidApiKey("unknown API key")
+    if not hmac.compare_digest(hash_secret(secret), api_key.secret_hash):
+        raise InvalidApiKey("wrong API key")
+    now = now or timezone.now()
+    if api_key.has_expired(now):
+        raise ExpiredApiKey("API key has expired")
+    ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+    api_key.last_used_at = now
+    return api_key

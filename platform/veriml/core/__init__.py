@@ -1,0 +1,1 @@
+"""Cross-cutting pieces of the platform: health checks and housekeeping tasks."""

@@ -1,0 +1,262 @@
+"""Django settings for VeriML, read from the environment through the helpers in ``veriml.env``.
+
+Every variable is listed, with its meaning, in ``docker/.env.example``. With nothing set, VeriML
+runs on one machine: SQLite and an embedded broker under ``var/``. ``DATABASE_URL`` and
+``CELERY_BROKER_URL`` switch to PostgreSQL and Redis.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from veriml.env import env_bool, env_int, env_list, env_secret, env_str, parse_database_url
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = env_bool("DEBUG", False)
+
+SECRET_KEY = env_secret("SECRET_KEY")
+if not SECRET_KEY:
+    if DEBUG:
+        SECRET_KEY = "insecure-development-key-never-used-in-production"
+    elif "pytest" in sys.modules:
+        # A test run must not need a secret in the environment: the provers' tests load these
+        # settings too (pytest-django configures Django before any conftest can set variables).
+        SECRET_KEY = "insecure-test-key-never-used-in-production"
+    else:
+        raise ImproperlyConfigured(
+            "SECRET_KEY (or SECRET_KEY_FILE) must be set when DEBUG is off; "
+            "for local development set DEBUG=1 or use `make run`."
+        )
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "veriml.core",
+    "veriml.accounts",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "veriml.urls"
+WSGI_APPLICATION = "veriml.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Database
+
+DATABASE_URL = env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'veriml.sqlite3'}"
+_database = parse_database_url(DATABASE_URL, BASE_DIR)
+if _database["ENGINE"] == "django.db.backends.sqlite3":
+    # The web server and the worker write to one file; wait for the lock instead of failing.
+    _database["OPTIONS"] = {"timeout": 20}
+else:
+    # Fail fast (and let /healthz say so) instead of hanging on an unreachable server.
+    _database["OPTIONS"] = {"connect_timeout": 5, **_database["OPTIONS"]}
+    _database["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60)
+    _database["CONN_HEALTH_CHECKS"] = True
+DATABASES = {"default": _database}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# Files: uploads go through Django storage (local disk by default, S3-compatible in production).
+
+STATIC_URL = "static/"
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(VAR_DIR / "static")))
+MEDIA_URL = "media/"
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+
+STORAGE_BACKEND = env_str("STORAGE_BACKEND", "local").strip().lower()
+if STORAGE_BACKEND == "local":
+    # The location follows MEDIA_ROOT (and overrides of it in tests).
+    _default_storage: dict[str, object] = {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+    }
+elif STORAGE_BACKEND == "s3":
+    if importlib.util.find_spec("storages") is None:
+        raise ImproperlyConfigured(
+            "STORAGE_BACKEND=s3 needs django-storages: pip install 'veriml[s3]'"
+        )
+    if not env_str("S3_BUCKET"):
+        raise ImproperlyConfigured("STORAGE_BACKEND=s3 needs S3_BUCKET")
+    _default_storage = {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": env_str("S3_BUCKET"),
+            "region_name": env_str("S3_REGION") or None,
+            "endpoint_url": env_str("S3_ENDPOINT_URL") or None,
+            "access_key": env_secret("S3_ACCESS_KEY_ID") or None,
+            "secret_key": env_secret("S3_SECRET_ACCESS_KEY") or None,
+            "location": env_str("S3_PREFIX"),
+            "default_acl": None,
+            "file_overwrite": False,
+            "querystring_auth": True,
+        },
+    }
+else:
+    raise ImproperlyConfigured(f"STORAGE_BACKEND must be 'local' or 's3', not {STORAGE_BACKEND!r}")
+
+STORAGES = {
+    "default": _default_storage,
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# Security: safe unless DEBUG is on. Behind a TLS-terminating proxy set TRUST_X_FORWARDED_PROTO.
+
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# Load balancers and container health checks probe over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+if env_bool("TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SESSION_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SECURE = not DEBUG
+X_FRAME_OPTIONS = "DENY"
+
+# REST API
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "veriml.accounts.authentication.ApiKeyAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_RENDERER_CLASSES": (
+        ["rest_framework.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"]
+        if DEBUG
+        else ["rest_framework.renderers.JSONRenderer"]
+    ),
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "VeriML API",
+    "DESCRIPTION": "Register models, request proofs of inference and accuracy, verify proofs.",
+    "VERSION": "v1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# Celery: the fixed policy (acks_late, queues, serialisation) is in veriml/celery.py; what
+# depends on the deployment is here.
+
+JOB_TIME_LIMIT = env_int("JOB_TIME_LIMIT", 4 * 3600)
+# The soft limit lets a job record its failure before the hard limit kills the process.
+JOB_SOFT_TIME_LIMIT = env_int(
+    "JOB_SOFT_TIME_LIMIT", JOB_TIME_LIMIT - min(300, JOB_TIME_LIMIT // 10)
+)
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", 6 * 3600)
+if not 0 < JOB_SOFT_TIME_LIMIT < JOB_TIME_LIMIT:
+    raise ImproperlyConfigured("JOB_SOFT_TIME_LIMIT must be positive and below JOB_TIME_LIMIT")
+if CELERY_VISIBILITY_TIMEOUT <= JOB_TIME_LIMIT:
+    # A message not acknowledged within the visibility timeout is delivered again; with
+    # acks_late that would start a second copy of a job that is still running.
+    raise ImproperlyConfigured("CELERY_VISIBILITY_TIMEOUT must be longer than JOB_TIME_LIMIT")
+
+# The embedded broker is kombu's filesystem transport: it needs no server and, unlike the
+# SQLAlchemy transport, supports broadcast, so `control.ping` (and /healthz) reaches the worker.
+EMBEDDED_BROKER_URL = "filesystem://localhost//"
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or EMBEDDED_BROKER_URL
+USES_EMBEDDED_BROKER = CELERY_BROKER_URL.startswith("filesystem://")
+EMBEDDED_BROKER_DIR = Path(env_str("EMBEDDED_BROKER_DIR", str(VAR_DIR / "broker")))
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or (
+    f"db+sqlite:///{VAR_DIR / 'results.sqlite3'}"
+)
+
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+}
+if USES_EMBEDDED_BROKER:
+    CELERY_BROKER_TRANSPORT_OPTIONS.update(
+        data_folder_in=str(EMBEDDED_BROKER_DIR / "messages"),
+        data_folder_out=str(EMBEDDED_BROKER_DIR / "messages"),
+        control_folder=str(EMBEDDED_BROKER_DIR / "control"),
+        polling_interval=0.5,
+    )
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS: dict[str, object] = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+}
+# Lets several deployments (or test runs) share one Redis database without seeing each other.
+CELERY_REDIS_KEY_PREFIX = env_str("CELERY_REDIS_KEY_PREFIX")
+if CELERY_REDIS_KEY_PREFIX:
+    CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = CELERY_REDIS_KEY_PREFIX
+    CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS["global_keyprefix"] = CELERY_REDIS_KEY_PREFIX
+CELERY_TASK_SOFT_TIME_LIMIT = JOB_SOFT_TIME_LIMIT
+CELERY_TASK_TIME_LIMIT = JOB_TIME_LIMIT
+
+HEALTHZ_WORKER_PING_TIMEOUT = 2.0
+
+# Logging
+
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
+    },
+}

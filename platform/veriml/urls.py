@@ -1,0 +1,21 @@
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from veriml.core.views import ApiRootView, healthz
+
+api_v1 = [
+    path("", ApiRootView.as_view(), name="api-root"),
+    path("", include("veriml.accounts.urls")),
+]
+
+urlpatterns = [
+    # The dashboard will take the site root; until then it leads to the API.
+    path("", RedirectView.as_view(pattern_name="api-root", permanent=False)),
+    path("healthz", healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+]

@@ -1,0 +1,1 @@
+"""VeriML tests, mirroring the package tree."""

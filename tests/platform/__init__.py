@@ -1,0 +1,1 @@
+"""Tests of the Django project, its apps and the Celery worker."""
