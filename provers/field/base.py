@@ -8,6 +8,8 @@ k ≤ 27 (Reed–Solomon encoding by NTT); 31 generates the whole group.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from provers.field.backend import Array, as_int64
@@ -122,3 +124,22 @@ def random(shape: int | tuple[int, ...], rng: np.random.Generator) -> np.ndarray
 
 def is_canonical(a: np.ndarray) -> bool:
     return bool(((a >= 0) & (a < P)).all())
+
+
+def secure_random(count: int) -> np.ndarray:
+    """``count`` uniform base-field elements from the operating system's CSPRNG.
+
+    Hiding commitments and zero-knowledge masks must use this (or a generator the caller seeds
+    from it for a reproducible test): numpy's default generators are not cryptographic. Words of
+    31 bits are drawn and those ≥ p rejected (probability 1/16), so there is no modulo bias.
+    """
+    out = np.empty(count, dtype=np.int64)
+    filled = 0
+    while filled < count:
+        want = count - filled
+        words = np.frombuffer(os.urandom(4 * (want + want // 8 + 8)), dtype="<u4")
+        values = (words & 0x7FFFFFFF).astype(np.int64)
+        values = values[values < P][:want]
+        out[filled : filled + values.shape[0]] = values
+        filled += values.shape[0]
+    return out

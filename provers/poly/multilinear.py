@@ -23,7 +23,7 @@ def num_vars_of(length: int) -> int:
 
 
 def is_ext(table: Array) -> bool:
-    return table.ndim == 2
+    return bool(table.ndim == 2)
 
 
 def table_len(table: Array) -> int:
