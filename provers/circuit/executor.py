@@ -1,0 +1,113 @@
+"""The bit-exact integer reference executor: what every proof attests, computed with numpy."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from provers.circuit.model import QuantisedModel
+from provers.circuit.ops import INT8_MAX, Node, OpKind, Requant
+
+
+def rounding_shift(values: np.ndarray, shift: int) -> np.ndarray:
+    """⌊(v + 2^(shift−1)) / 2^shift⌋, exact on int64 (arithmetic shift floors)."""
+    if shift == 0:
+        return values
+    return (values + (1 << (shift - 1))) >> shift
+
+
+def requantise(acc: np.ndarray, requant: Requant, channel_axis: int) -> np.ndarray:
+    t = rounding_shift(acc, requant.shift1)
+    multipliers = np.asarray(requant.multipliers, dtype=np.int64)
+    if multipliers.shape[0] > 1:
+        shape = [1] * acc.ndim
+        shape[channel_axis] = multipliers.shape[0]
+        multipliers = multipliers.reshape(shape)
+    u = rounding_shift(t * multipliers, requant.shift2)
+    return np.clip(u, requant.lower, INT8_MAX)
+
+
+def im2col(
+    x: np.ndarray, kernel: tuple[int, int], stride: tuple[int, int], padding: tuple[int, int]
+) -> tuple[np.ndarray, int, int]:
+    """Patches of x (N, C, H, W) as (N, H'·W', C·kh·kw), in (c, i, j) order, and H', W'."""
+    n, c, h, w = x.shape
+    kh, kw = kernel
+    sh, sw = stride
+    ph, pw = padding
+    padded = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    out_h = (h + 2 * ph - kh) // sh + 1
+    out_w = (w + 2 * pw - kw) // sw + 1
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (kh, kw), axis=(2, 3))
+    windows = windows[:, :, : out_h * sh : sh, : out_w * sw : sw]  # (N, C, H', W', kh, kw)
+    patches = windows.transpose(0, 2, 3, 1, 4, 5).reshape(n, out_h * out_w, c * kh * kw)
+    return np.ascontiguousarray(patches), out_h, out_w
+
+
+def _accumulate(node: Node, x: np.ndarray) -> np.ndarray:
+    """The integer accumulator of a LINEAR or CONV2D node (before requantisation)."""
+    if node.weight is None or node.bias is None:
+        raise ValueError(f"{node.name}: {node.kind.value} without weights")
+    weight = node.weight.astype(np.int64)
+    bias = node.bias.astype(np.int64)
+    if node.kind is OpKind.LINEAR:
+        return x @ weight.T + bias
+    out = weight.shape[0]
+    patches, out_h, out_w = im2col(x, node.kernel, node.stride, node.padding)
+    acc = patches @ weight.reshape(out, -1).T + bias  # (N, H'·W', out)
+    return acc.transpose(0, 2, 1).reshape(x.shape[0], out, out_h, out_w)
+
+
+def _pool_windows(node: Node, x: np.ndarray) -> np.ndarray:
+    kh, kw = node.kernel
+    sh, sw = node.stride
+    n, c, h, w = x.shape
+    out_h, out_w = (h - kh) // sh + 1, (w - kw) // sw + 1
+    windows = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))
+    return windows[:, :, : out_h * sh : sh, : out_w * sw : sw].reshape(n, c, out_h, out_w, -1)
+
+
+def accumulator(node: Node, values: list[np.ndarray]) -> np.ndarray | None:
+    """The pre-requantisation integer of a node, or None for ops without one."""
+    x = values[0]
+    if node.kind in (OpKind.LINEAR, OpKind.CONV2D):
+        return _accumulate(node, x)
+    if node.kind is OpKind.AVGPOOL2D:
+        return _pool_windows(node, x).sum(axis=-1)
+    if node.kind is OpKind.ADD:
+        m_a, m_b = node.add_multipliers
+        return x * m_a + values[1] * m_b
+    return None
+
+
+def run_node(node: Node, values: list[np.ndarray]) -> np.ndarray:
+    acc = accumulator(node, values)
+    if acc is not None:
+        if node.requant is None:
+            raise ValueError(f"{node.name}: {node.kind.value} without requantisation")
+        return requantise(acc, node.requant, channel_axis=1)
+    x = values[0]
+    if node.kind is OpKind.MAXPOOL2D:
+        return _pool_windows(node, x).max(axis=-1)
+    if node.kind is OpKind.RELU:
+        return np.maximum(x, 0)
+    if node.kind is OpKind.RESHAPE:
+        return x.reshape((x.shape[0], *node.output_shape))
+    raise ValueError(f"no semantics for {node.kind}")
+
+
+def execute(model: QuantisedModel, inputs: np.ndarray) -> dict[str, np.ndarray]:
+    """Every node's int8 output for a batch of int8 inputs (N, *model.input_shape)."""
+    x = np.asarray(inputs, dtype=np.int64)
+    if x.shape[1:] != model.input_shape:
+        raise ValueError(f"input of shape {x.shape[1:]}, the model takes {model.input_shape}")
+    if x.min(initial=0) < -128 or x.max(initial=0) > INT8_MAX:
+        raise ValueError("inputs must be int8 values")
+    values: dict[str, np.ndarray] = {"input": x}
+    for node in model.nodes:
+        values[node.name] = run_node(node, [values[name] for name in node.inputs])
+    return values
+
+
+def run(model: QuantisedModel, inputs: np.ndarray) -> np.ndarray:
+    """The model's int8 output for a batch of int8 inputs."""
+    return execute(model, inputs)[model.output]

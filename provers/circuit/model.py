@@ -1,0 +1,236 @@
+"""A quantised model: the input's shape and scale, the nodes in execution order, the output.
+
+``QuantisedModel.circuit_bytes`` is the canonical encoding of everything the proof's semantics
+depend on (shapes, op parameters, requantisation constants) — the weights excluded, which are
+bound by the weight commitment — and ``circuit_digest`` its SHA-256. ``validate`` checks every
+invariant the prover relies on, in particular that no intermediate can leave the range where
+field arithmetic equals integer arithmetic, for any int8 input.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import struct
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from provers.circuit.ops import (
+    INT8_MAX,
+    INT8_MIN,
+    MAX_SHIFT,
+    MULTIPLIER_BITS,
+    T_BITS,
+    Node,
+    OpKind,
+    Requant,
+)
+
+_DOMAIN = b"veriml/circuit/v1"
+MAX_NODES = 4096
+MAX_DIM = 1 << 20
+
+
+class ModelError(ValueError):
+    """The IR breaks an invariant (a compiler bug or a hostile model file)."""
+
+
+@dataclass(frozen=True, eq=False)
+class QuantisedModel:
+    input_shape: tuple[int, ...]
+    input_scale: float
+    nodes: tuple[Node, ...]
+    output: str
+    labels: tuple[str, ...] = field(default=())
+    """Optional class names of the output units."""
+
+    def node(self, name: str) -> Node:
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise KeyError(name)
+
+    @property
+    def parameter_count(self) -> int:
+        total = 0
+        for node in self.nodes:
+            if node.weight is not None:
+                total += int(node.weight.size)
+            if node.bias is not None:
+                total += int(node.bias.size)
+        return total
+
+    def output_shape(self) -> tuple[int, ...]:
+        return self.node(self.output).output_shape
+
+    def circuit_bytes(self) -> bytes:
+        parts = [_DOMAIN, _ints(self.input_shape), struct.pack("<d", self.input_scale)]
+        parts.append(_text(self.output))
+        parts.append(struct.pack("<I", len(self.nodes)))
+        for node in self.nodes:
+            parts.append(_node_bytes(node))
+        parts.append(struct.pack("<I", len(self.labels)))
+        parts.extend(_text(label) for label in self.labels)
+        return b"".join(parts)
+
+    @property
+    def circuit_digest(self) -> bytes:
+        return hashlib.sha256(self.circuit_bytes()).digest()
+
+    def validate(self) -> None:
+        shapes: dict[str, tuple[int, ...]] = {"input": self.input_shape}
+        if len(self.nodes) > MAX_NODES:
+            raise ModelError(f"{len(self.nodes)} nodes, at most {MAX_NODES}")
+        for node in self.nodes:
+            if node.name in shapes:
+                raise ModelError(f"node name {node.name!r} used twice")
+            missing = [name for name in node.inputs if name not in shapes]
+            if missing:
+                raise ModelError(f"{node.name}: inputs {missing} are not computed before it")
+            _check_node(node, [shapes[name] for name in node.inputs])
+            shapes[node.name] = node.output_shape
+        if self.output not in shapes or self.output == "input":
+            raise ModelError(f"output {self.output!r} is not a node")
+
+
+def _ints(values: tuple[int, ...]) -> bytes:
+    return struct.pack("<I", len(values)) + b"".join(struct.pack("<q", v) for v in values)
+
+
+def _text(value: str) -> bytes:
+    data = value.encode()
+    return struct.pack("<I", len(data)) + data
+
+
+def _node_bytes(node: Node) -> bytes:
+    parts = [
+        _text(node.name),
+        _text(node.kind.value),
+        struct.pack("<I", len(node.inputs)),
+        *(_text(name) for name in node.inputs),
+        _ints(node.output_shape),
+        struct.pack("<d", node.scale),
+        _ints(node.stride),
+        _ints(node.padding),
+        _ints(node.kernel),
+        _ints(node.add_multipliers),
+        _ints(tuple(node.weight.shape) if node.weight is not None else ()),
+        _ints(tuple(node.bias.shape) if node.bias is not None else ()),
+    ]
+    if node.requant is None:
+        parts.append(b"\x00")
+    else:
+        r = node.requant
+        parts.append(b"\x01" + _ints((r.shift1, r.shift2, int(r.relu))) + _ints(r.multipliers))
+    return b"".join(parts)
+
+
+def accumulator_bound(node: Node) -> np.ndarray:
+    """The largest |accumulator| any int8 input can produce, per output channel."""
+    if node.kind in (OpKind.LINEAR, OpKind.CONV2D):
+        weight = np.abs(np.asarray(node.weight, dtype=np.int64)).reshape(
+            np.asarray(node.weight).shape[0], -1
+        )
+        bias = np.abs(np.asarray(node.bias, dtype=np.int64))
+        return weight.sum(axis=1) * 128 + bias
+    if node.kind is OpKind.AVGPOOL2D:
+        return np.array([node.kernel[0] * node.kernel[1] * 128], dtype=np.int64)
+    if node.kind is OpKind.ADD:
+        return np.array([128 * (abs(node.add_multipliers[0]) + abs(node.add_multipliers[1]))])
+    return np.zeros(1, dtype=np.int64)
+
+
+def _check_requant(node: Node, channels: int) -> None:
+    r = node.requant
+    if r is None:
+        raise ModelError(f"{node.name}: {node.kind.value} needs requantisation constants")
+    if not (0 <= r.shift1 <= MAX_SHIFT and 0 <= r.shift2 <= MAX_SHIFT):
+        raise ModelError(f"{node.name}: shifts outside 0..{MAX_SHIFT}")
+    if len(r.multipliers) not in (1, channels):
+        raise ModelError(f"{node.name}: {len(r.multipliers)} multipliers for {channels} channels")
+    if any(not 1 <= m < (1 << MULTIPLIER_BITS) for m in r.multipliers):
+        raise ModelError(f"{node.name}: multipliers must lie in [1, 2^{MULTIPLIER_BITS})")
+    bound = int(accumulator_bound(node).max())
+    t_bound = (bound + ((1 << r.shift1) >> 1)) >> r.shift1
+    if t_bound >= 1 << T_BITS:
+        raise ModelError(
+            f"{node.name}: accumulators up to {bound} need shift1 ≥ "
+            f"{max(0, bound.bit_length() - T_BITS + 1)}, not {r.shift1}"
+        )
+
+
+def _check_int_range(node: Node, values: np.ndarray | None, low: int, high: int, what: str) -> None:
+    if values is None or values.size == 0:
+        raise ModelError(f"{node.name}: {what} missing")
+    if int(values.min()) < low or int(values.max()) > high:
+        raise ModelError(f"{node.name}: {what} outside [{low}, {high}]")
+
+
+def _check_node(node: Node, in_shapes: list[tuple[int, ...]]) -> None:
+    if any(d <= 0 or d > MAX_DIM for d in node.output_shape):
+        raise ModelError(f"{node.name}: bad output shape {node.output_shape}")
+    expected = _expected_shape(node, in_shapes)
+    if expected != node.output_shape:
+        raise ModelError(f"{node.name}: output shape {node.output_shape}, computed {expected}")
+    if node.kind in (OpKind.LINEAR, OpKind.CONV2D):
+        _check_int_range(node, node.weight, INT8_MIN, INT8_MAX, "weights")
+        _check_int_range(node, node.bias, -(1 << 31), (1 << 31) - 1, "bias")
+        _check_requant(node, node.output_shape[0])
+    elif node.kind in (OpKind.AVGPOOL2D, OpKind.ADD):
+        _check_requant(node, 1)
+        if node.requant is not None and len(node.requant.multipliers) != 1:
+            raise ModelError(f"{node.name}: one multiplier for the whole tensor")
+        if node.kind is OpKind.ADD and any(
+            not 1 <= m < (1 << MULTIPLIER_BITS) for m in node.add_multipliers
+        ):
+            raise ModelError(f"{node.name}: add multipliers must lie in [1, 2^15)")
+
+
+def _window_out(size: int, kernel: int, stride: int, pad: int) -> int:
+    return (size + 2 * pad - kernel) // stride + 1
+
+
+def _expected_shape(node: Node, in_shapes: list[tuple[int, ...]]) -> tuple[int, ...]:
+    arity = 2 if node.kind is OpKind.ADD else 1
+    if len(in_shapes) != arity:
+        raise ModelError(f"{node.name}: {node.kind.value} takes {arity} inputs")
+    shape = in_shapes[0]
+    if node.kind is OpKind.LINEAR:
+        weight = np.asarray(node.weight)
+        if len(shape) != 1 or weight.ndim != 2 or weight.shape[1] != shape[0]:
+            raise ModelError(f"{node.name}: linear of {weight.shape} on input {shape}")
+        return (weight.shape[0],)
+    if node.kind in (OpKind.CONV2D, OpKind.MAXPOOL2D, OpKind.AVGPOOL2D):
+        if len(shape) != 3:
+            raise ModelError(f"{node.name}: {node.kind.value} needs a (C, H, W) input")
+        if min(node.stride) < 1 or min(node.kernel) < 1 or min(node.padding) < 0:
+            raise ModelError(f"{node.name}: bad stride, kernel or padding")
+        channels = shape[0]
+        if node.kind is OpKind.CONV2D:
+            weight = np.asarray(node.weight)
+            if weight.ndim != 4 or weight.shape[1] != shape[0]:
+                raise ModelError(f"{node.name}: conv weight {weight.shape} on input {shape}")
+            if tuple(weight.shape[2:]) != node.kernel:
+                raise ModelError(f"{node.name}: kernel {node.kernel} vs weight {weight.shape}")
+            channels = weight.shape[0]
+        elif node.padding != (0, 0):
+            raise ModelError(f"{node.name}: pooling with padding is not supported")
+        out_h = _window_out(shape[1], node.kernel[0], node.stride[0], node.padding[0])
+        out_w = _window_out(shape[2], node.kernel[1], node.stride[1], node.padding[1])
+        if out_h < 1 or out_w < 1:
+            raise ModelError(f"{node.name}: window larger than the input")
+        return (channels, out_h, out_w)
+    if node.kind is OpKind.ADD:
+        if in_shapes[0] != in_shapes[1]:
+            raise ModelError(f"{node.name}: adding shapes {in_shapes[0]} and {in_shapes[1]}")
+        return shape
+    if node.kind is OpKind.RELU:
+        return shape
+    if node.kind is OpKind.RESHAPE:
+        if int(np.prod(shape)) != int(np.prod(node.output_shape)):
+            raise ModelError(f"{node.name}: reshape {shape} to {node.output_shape}")
+        return node.output_shape
+    raise ModelError(f"{node.name}: unknown op {node.kind}")
+
+
+__all__ = ["ModelError", "QuantisedModel", "Requant", "accumulator_bound"]

@@ -1,0 +1,90 @@
+"""Ops of the quantised model IR and their exact integer semantics.
+
+Activations are int8 tensors (values in [−128, 127], held in int64 arrays), batch first: (N, F)
+for features, (N, C, H, W) for images. Quantisation is symmetric (zero point 0), so zero
+padding is the integer 0. Scales are public floats used only to turn integers back into real
+numbers; no proof depends on them.
+
+Requantisation (``Requant``) maps an integer accumulator of output channel c to int8 by two
+rounding shifts around an integer multiplier:
+
+    t = ⌊(acc + 2^(s1−1)) / 2^s1⌋          (t = acc when s1 = 0)
+    u = ⌊(t·m_c + 2^(s2−1)) / 2^s2⌋        (u = t·m_c when s2 = 0)
+    y = clamp(u, lo, 127),  lo = 0 with a fused ReLU, −128 otherwise
+
+so y ≈ acc·m_c / 2^(s1+s2). The compiler picks s1 from the worst-case accumulator bound (over
+every possible int8 input, not just calibration data) so that |t| < 2^15 always, and
+1 ≤ m_c < 2^15, so |t·m_c| < 2^30 < p/2: every intermediate is an exact integer in the field.
+
+Ops (``OpKind``): LINEAR, CONV2D, MAXPOOL2D, AVGPOOL2D, ADD, RELU, RESHAPE.
+  LINEAR   acc[n, o] = Σ_i x[n, i]·W[o, i] + b[o];  y = requant(acc) per output o.
+  CONV2D   acc[n, o, h, w] = Σ_{c,i,j} x_pad[n, c, h·sh + i, w·sw + j]·W[o, c, i, j] + b[o];
+           dilation 1, groups 1; y = requant(acc) per output channel o.
+  MAXPOOL2D  y = max over each window (zero padding is not allowed: windows lie inside).
+  AVGPOOL2D  acc = Σ over each window (no padding); y = requant(acc) with one multiplier.
+  ADD      acc = a·m_a + b·m_b (m_a, m_b < 2^15);  y = requant(acc) with one multiplier.
+  RELU     y = max(x, 0).
+  RESHAPE  y = x viewed with another shape (row-major), same values.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import numpy as np
+
+INT8_MIN, INT8_MAX = -128, 127
+T_BITS = 15
+"""|t| < 2^T_BITS after the first shift."""
+MULTIPLIER_BITS = 15
+"""1 ≤ m_c < 2^MULTIPLIER_BITS."""
+MAX_SHIFT = 40
+
+
+class OpKind(enum.Enum):
+    LINEAR = "linear"
+    CONV2D = "conv2d"
+    MAXPOOL2D = "maxpool2d"
+    AVGPOOL2D = "avgpool2d"
+    ADD = "add"
+    RELU = "relu"
+    RESHAPE = "reshape"
+
+
+@dataclass(frozen=True)
+class Requant:
+    """Rounding shift s1, per-channel multipliers m_c, rounding shift s2, optional ReLU."""
+
+    shift1: int
+    multipliers: tuple[int, ...]
+    shift2: int
+    relu: bool
+
+    @property
+    def lower(self) -> int:
+        return 0 if self.relu else INT8_MIN
+
+
+@dataclass(frozen=True)
+class Node:
+    """One op. ``inputs`` name earlier nodes' outputs (or the model input, "input")."""
+
+    name: str
+    kind: OpKind
+    inputs: tuple[str, ...]
+    output_shape: tuple[int, ...]
+    """Shape of one sample's output (no batch dimension)."""
+    scale: float
+    """Real value of one output unit (dequantisation only)."""
+    weight: np.ndarray | None = None
+    """int8 values: (out, in) for LINEAR, (out, in, kh, kw) for CONV2D."""
+    bias: np.ndarray | None = None
+    """int32 values, one per output channel (already in the accumulator's scale)."""
+    requant: Requant | None = None
+    stride: tuple[int, int] = (1, 1)
+    padding: tuple[int, int] = (0, 0)
+    kernel: tuple[int, int] = (1, 1)
+    add_multipliers: tuple[int, int] = (1, 1)
+    source: str = ""
+    """Where the op came from (the torch node and source line), for messages."""
