@@ -23,7 +23,7 @@ def requantise(acc: np.ndarray, requant: Requant, channel_axis: int) -> np.ndarr
         shape[channel_axis] = multipliers.shape[0]
         multipliers = multipliers.reshape(shape)
     u = rounding_shift(t * multipliers, requant.shift2)
-    return np.clip(u, requant.lower, INT8_MAX)
+    return np.asarray(np.clip(u, requant.lower, INT8_MAX))
 
 
 def im2col(
@@ -72,10 +72,10 @@ def accumulator(node: Node, values: list[np.ndarray]) -> np.ndarray | None:
     if node.kind in (OpKind.LINEAR, OpKind.CONV2D):
         return _accumulate(node, x)
     if node.kind is OpKind.AVGPOOL2D:
-        return _pool_windows(node, x).sum(axis=-1)
+        return np.asarray(_pool_windows(node, x).sum(axis=-1))
     if node.kind is OpKind.ADD:
         m_a, m_b = node.add_multipliers
-        return x * m_a + values[1] * m_b
+        return np.asarray(x * m_a + values[1] * m_b)
     return None
 
 
@@ -87,9 +87,9 @@ def run_node(node: Node, values: list[np.ndarray]) -> np.ndarray:
         return requantise(acc, node.requant, channel_axis=1)
     x = values[0]
     if node.kind is OpKind.MAXPOOL2D:
-        return _pool_windows(node, x).max(axis=-1)
+        return np.asarray(_pool_windows(node, x).max(axis=-1))
     if node.kind is OpKind.RELU:
-        return np.maximum(x, 0)
+        return np.asarray(np.maximum(x, 0))
     if node.kind is OpKind.RESHAPE:
         return x.reshape((x.shape[0], *node.output_shape))
     raise ValueError(f"no semantics for {node.kind}")

@@ -5,6 +5,11 @@ depend on (shapes, op parameters, requantisation constants) — the weights excl
 bound by the weight commitment — and ``circuit_digest`` its SHA-256. ``validate`` checks every
 invariant the prover relies on, in particular that no intermediate can leave the range where
 field arithmetic equals integer arithmetic, for any int8 input.
+
+A model may also be a bare circuit (read back from ``circuit_bytes`` by
+:func:`provers.circuit.serialize.circuit_from_bytes`): its nodes carry ``weight_shape`` and
+``bias_shape`` instead of arrays, and ``validate(require_weights=False)`` checks everything that
+does not need the weight values.
 """
 
 from __future__ import annotations
@@ -54,10 +59,10 @@ class QuantisedModel:
     def parameter_count(self) -> int:
         total = 0
         for node in self.nodes:
-            if node.weight is not None:
-                total += int(node.weight.size)
-            if node.bias is not None:
-                total += int(node.bias.size)
+            if node.weight_dims:
+                total += int(np.prod(node.weight_dims))
+            if node.bias_dims:
+                total += int(np.prod(node.bias_dims))
         return total
 
     def output_shape(self) -> tuple[int, ...]:
@@ -77,7 +82,9 @@ class QuantisedModel:
     def circuit_digest(self) -> bytes:
         return hashlib.sha256(self.circuit_bytes()).digest()
 
-    def validate(self) -> None:
+    def validate(self, require_weights: bool = True) -> None:
+        """Check every invariant; ``require_weights=False`` accepts a bare circuit, whose
+        worst-case accumulator bounds then cannot be checked (they depend on the weights)."""
         shapes: dict[str, tuple[int, ...]] = {"input": self.input_shape}
         if len(self.nodes) > MAX_NODES:
             raise ModelError(f"{len(self.nodes)} nodes, at most {MAX_NODES}")
@@ -87,7 +94,7 @@ class QuantisedModel:
             missing = [name for name in node.inputs if name not in shapes]
             if missing:
                 raise ModelError(f"{node.name}: inputs {missing} are not computed before it")
-            _check_node(node, [shapes[name] for name in node.inputs])
+            _check_node(node, [shapes[name] for name in node.inputs], require_weights)
             shapes[node.name] = node.output_shape
         if self.output not in shapes or self.output == "input":
             raise ModelError(f"output {self.output!r} is not a node")
@@ -114,8 +121,8 @@ def _node_bytes(node: Node) -> bytes:
         _ints(node.padding),
         _ints(node.kernel),
         _ints(node.add_multipliers),
-        _ints(tuple(node.weight.shape) if node.weight is not None else ()),
-        _ints(tuple(node.bias.shape) if node.bias is not None else ()),
+        _ints(node.weight_dims),
+        _ints(node.bias_dims),
     ]
     if node.requant is None:
         parts.append(b"\x00")
@@ -132,7 +139,7 @@ def accumulator_bound(node: Node) -> np.ndarray:
             np.asarray(node.weight).shape[0], -1
         )
         bias = np.abs(np.asarray(node.bias, dtype=np.int64))
-        return weight.sum(axis=1) * 128 + bias
+        return np.asarray(weight.sum(axis=1) * 128 + bias)
     if node.kind is OpKind.AVGPOOL2D:
         return np.array([node.kernel[0] * node.kernel[1] * 128], dtype=np.int64)
     if node.kind is OpKind.ADD:
@@ -140,7 +147,7 @@ def accumulator_bound(node: Node) -> np.ndarray:
     return np.zeros(1, dtype=np.int64)
 
 
-def _check_requant(node: Node, channels: int) -> None:
+def _check_requant(node: Node, channels: int, check_bound: bool = True) -> None:
     r = node.requant
     if r is None:
         raise ModelError(f"{node.name}: {node.kind.value} needs requantisation constants")
@@ -150,6 +157,8 @@ def _check_requant(node: Node, channels: int) -> None:
         raise ModelError(f"{node.name}: {len(r.multipliers)} multipliers for {channels} channels")
     if any(not 1 <= m < (1 << MULTIPLIER_BITS) for m in r.multipliers):
         raise ModelError(f"{node.name}: multipliers must lie in [1, 2^{MULTIPLIER_BITS})")
+    if not check_bound:
+        return
     bound = int(accumulator_bound(node).max())
     t_bound = (bound + ((1 << r.shift1) >> 1)) >> r.shift1
     if t_bound >= 1 << T_BITS:
@@ -166,16 +175,31 @@ def _check_int_range(node: Node, values: np.ndarray | None, low: int, high: int,
         raise ModelError(f"{node.name}: {what} outside [{low}, {high}]")
 
 
-def _check_node(node: Node, in_shapes: list[tuple[int, ...]]) -> None:
+def _check_weights(node: Node, require_weights: bool) -> None:
+    """Values of present weights; shapes of recorded ones. A bare circuit has no values."""
+    if node.weight is None and node.bias is None and not require_weights:
+        if len(node.bias_dims) != 1 or node.bias_dims[0] != node.output_shape[0]:
+            raise ModelError(f"{node.name}: bias shape {node.bias_dims}, one per output channel")
+        return
+    _check_int_range(node, node.weight, INT8_MIN, INT8_MAX, "weights")
+    _check_int_range(node, node.bias, -(1 << 31), (1 << 31) - 1, "bias")
+    for array, recorded in ((node.weight, node.weight_shape), (node.bias, node.bias_shape)):
+        if recorded and array is not None and tuple(array.shape) != recorded:
+            raise ModelError(f"{node.name}: recorded shape {recorded}, array {array.shape}")
+    if node.bias is not None and tuple(node.bias.shape) != (node.output_shape[0],):
+        raise ModelError(f"{node.name}: bias of shape {node.bias.shape}, one per output channel")
+
+
+def _check_node(node: Node, in_shapes: list[tuple[int, ...]], require_weights: bool) -> None:
     if any(d <= 0 or d > MAX_DIM for d in node.output_shape):
         raise ModelError(f"{node.name}: bad output shape {node.output_shape}")
     expected = _expected_shape(node, in_shapes)
     if expected != node.output_shape:
         raise ModelError(f"{node.name}: output shape {node.output_shape}, computed {expected}")
     if node.kind in (OpKind.LINEAR, OpKind.CONV2D):
-        _check_int_range(node, node.weight, INT8_MIN, INT8_MAX, "weights")
-        _check_int_range(node, node.bias, -(1 << 31), (1 << 31) - 1, "bias")
-        _check_requant(node, node.output_shape[0])
+        _check_weights(node, require_weights)
+        has_values = node.weight is not None and node.bias is not None
+        _check_requant(node, node.output_shape[0], check_bound=has_values)
     elif node.kind in (OpKind.AVGPOOL2D, OpKind.ADD):
         _check_requant(node, 1)
         if node.requant is not None and len(node.requant.multipliers) != 1:
@@ -196,10 +220,10 @@ def _expected_shape(node: Node, in_shapes: list[tuple[int, ...]]) -> tuple[int, 
         raise ModelError(f"{node.name}: {node.kind.value} takes {arity} inputs")
     shape = in_shapes[0]
     if node.kind is OpKind.LINEAR:
-        weight = np.asarray(node.weight)
-        if len(shape) != 1 or weight.ndim != 2 or weight.shape[1] != shape[0]:
-            raise ModelError(f"{node.name}: linear of {weight.shape} on input {shape}")
-        return (weight.shape[0],)
+        weight_shape = node.weight_dims
+        if len(shape) != 1 or len(weight_shape) != 2 or weight_shape[1] != shape[0]:
+            raise ModelError(f"{node.name}: linear of {weight_shape} on input {shape}")
+        return (weight_shape[0],)
     if node.kind in (OpKind.CONV2D, OpKind.MAXPOOL2D, OpKind.AVGPOOL2D):
         if len(shape) != 3:
             raise ModelError(f"{node.name}: {node.kind.value} needs a (C, H, W) input")
@@ -207,12 +231,12 @@ def _expected_shape(node: Node, in_shapes: list[tuple[int, ...]]) -> tuple[int, 
             raise ModelError(f"{node.name}: bad stride, kernel or padding")
         channels = shape[0]
         if node.kind is OpKind.CONV2D:
-            weight = np.asarray(node.weight)
-            if weight.ndim != 4 or weight.shape[1] != shape[0]:
-                raise ModelError(f"{node.name}: conv weight {weight.shape} on input {shape}")
-            if tuple(weight.shape[2:]) != node.kernel:
-                raise ModelError(f"{node.name}: kernel {node.kernel} vs weight {weight.shape}")
-            channels = weight.shape[0]
+            weight_shape = node.weight_dims
+            if len(weight_shape) != 4 or weight_shape[1] != shape[0]:
+                raise ModelError(f"{node.name}: conv weight {weight_shape} on input {shape}")
+            if tuple(weight_shape[2:]) != node.kernel:
+                raise ModelError(f"{node.name}: kernel {node.kernel} vs weight {weight_shape}")
+            channels = weight_shape[0]
         elif node.padding != (0, 0):
             raise ModelError(f"{node.name}: pooling with padding is not supported")
         out_h = _window_out(shape[1], node.kernel[0], node.stride[0], node.padding[0])

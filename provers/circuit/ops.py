@@ -88,3 +88,18 @@ class Node:
     add_multipliers: tuple[int, int] = (1, 1)
     source: str = ""
     """Where the op came from (the torch node and source line), for messages."""
+    weight_shape: tuple[int, ...] = ()
+    """Shape of ``weight`` in a circuit read without its weights (``weight`` is None); () when
+    ``weight`` is present, whose own shape then counts."""
+    bias_shape: tuple[int, ...] = ()
+    """Shape of ``bias`` in a circuit read without its weights, as ``weight_shape``."""
+
+    @property
+    def weight_dims(self) -> tuple[int, ...]:
+        """The weight's shape, whether the weights are present or only recorded."""
+        return tuple(self.weight.shape) if self.weight is not None else self.weight_shape
+
+    @property
+    def bias_dims(self) -> tuple[int, ...]:
+        """The bias's shape, whether the bias is present or only recorded."""
+        return tuple(self.bias.shape) if self.bias is not None else self.bias_shape

@@ -1,0 +1,121 @@
+"""The float graph: an exported program reduced to the IR's ops, before quantisation.
+
+Capture (:mod:`provers.compiler.capture`) turns ATen nodes into :class:`FloatNode` values with
+float64 weights; the passes in :mod:`provers.compiler.fold` fold batch norms and fuse ReLUs;
+quantisation then lowers each node to exactly one IR node. :func:`evaluate` runs the graph in
+float64 torch: it is the real-valued function the integer model approximates, and its
+intermediate values are the calibration statistics.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as functional
+
+
+class FloatKind(enum.Enum):
+    """The IR's op kinds (same values as :class:`provers.circuit.ops.OpKind`) and BATCHNORM,
+    which folding removes or turns into a diagonal LINEAR or CONV2D."""
+
+    LINEAR = "linear"
+    CONV2D = "conv2d"
+    MAXPOOL2D = "maxpool2d"
+    AVGPOOL2D = "avgpool2d"
+    ADD = "add"
+    RELU = "relu"
+    RESHAPE = "reshape"
+    BATCHNORM = "batchnorm"
+
+
+REQUANTISED_KINDS = frozenset(
+    {FloatKind.LINEAR, FloatKind.CONV2D, FloatKind.AVGPOOL2D, FloatKind.ADD}
+)
+"""Kinds whose output passes through a requantisation, where a following ReLU is free."""
+
+
+@dataclass(frozen=True)
+class FloatNode:
+    name: str
+    kind: FloatKind
+    inputs: tuple[str, ...]
+    output_shape: tuple[int, ...]
+    """One sample's output shape (no batch dimension)."""
+    weight: np.ndarray | None = None
+    """float64: (out, in) for LINEAR, (out, in, kh, kw) for CONV2D, per-channel factor for
+    BATCHNORM."""
+    bias: np.ndarray | None = None
+    """float64, one per output channel (BATCHNORM: per-channel offset)."""
+    stride: tuple[int, int] = (1, 1)
+    padding: tuple[int, int] = (0, 0)
+    kernel: tuple[int, int] = (1, 1)
+    relu: bool = False
+    """A ReLU fused after the op."""
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class FloatGraph:
+    input_shape: tuple[int, ...]
+    nodes: tuple[FloatNode, ...]
+    output: str
+
+    def node(self, name: str) -> FloatNode:
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise KeyError(name)
+
+    def users(self) -> dict[str, list[str]]:
+        """Who reads each value; the graph's output counts as one reader."""
+        readers: dict[str, list[str]] = {"input": []}
+        for node in self.nodes:
+            readers[node.name] = []
+        for node in self.nodes:
+            for name in node.inputs:
+                readers[name].append(node.name)
+        readers[self.output].append("output")
+        return readers
+
+
+def evaluate(graph: FloatGraph, inputs: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Every node's float64 output for a batch of inputs."""
+    values = {"input": inputs.to(torch.float64)}
+    for node in graph.nodes:
+        values[node.name] = _run(node, [values[name] for name in node.inputs])
+    return values
+
+
+def _tensor(array: np.ndarray | None) -> torch.Tensor:
+    if array is None:
+        raise ValueError("a weighted node without weights")
+    return torch.from_numpy(np.asarray(array, dtype=np.float64))
+
+
+def _run(node: FloatNode, values: list[torch.Tensor]) -> torch.Tensor:
+    x = values[0]
+    if node.kind is FloatKind.LINEAR:
+        y = functional.linear(x, _tensor(node.weight), _tensor(node.bias))
+    elif node.kind is FloatKind.CONV2D:
+        y = functional.conv2d(
+            x, _tensor(node.weight), _tensor(node.bias), node.stride, node.padding
+        )
+    elif node.kind is FloatKind.MAXPOOL2D:
+        y = functional.max_pool2d(x, node.kernel, node.stride)
+    elif node.kind is FloatKind.AVGPOOL2D:
+        y = functional.avg_pool2d(x, node.kernel, node.stride)
+    elif node.kind is FloatKind.ADD:
+        y = x + values[1]
+    elif node.kind is FloatKind.RELU:
+        y = torch.relu(x)
+    elif node.kind is FloatKind.RESHAPE:
+        y = x.reshape((x.shape[0], *node.output_shape))
+    else:
+        channel_shape = (1, -1) + (1,) * (x.dim() - 2)
+        y = x * _tensor(node.weight).reshape(channel_shape) + _tensor(node.bias).reshape(
+            channel_shape
+        )
+    return torch.relu(y) if node.relu else y

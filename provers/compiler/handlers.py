@@ -1,0 +1,339 @@
+"""One handler per supported ATen operator: each adds float nodes, aliases or constants.
+
+Both the graph ``torch.export`` produces and its core-ATen decomposition
+(``run_decompositions``) are understood: ``linear`` or ``addmm``/``mm`` with a transposed
+weight, ``conv2d`` or ``convolution``, ``batch_norm`` or ``_native_batch_norm_legit_no_training``,
+``max_pool2d`` or ``max_pool2d_with_indices``, ``adaptive_avg_pool2d`` or ``mean`` over H and W.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from provers.compiler.graph import FloatKind, FloatNode
+from provers.compiler.walk import (
+    Handler,
+    Unsupported,
+    Walk,
+    add_node,
+    batch_dim,
+    describe,
+    pair,
+    sample_shape,
+)
+
+SUPPORTED_OPS: tuple[str, ...] = (
+    "aten.linear (also aten.addmm / aten.mm with a constant weight)",
+    "aten.conv2d / aten.convolution (groups 1, dilation 1, any stride and padding)",
+    "aten.relu",
+    "aten.max_pool2d (no padding, dilation 1)",
+    "aten.avg_pool2d (no padding, ceil_mode False)",
+    "aten.adaptive_avg_pool2d (output size dividing the input size), aten.mean over H and W",
+    "aten.flatten / aten.view / aten.reshape (batch dimension kept)",
+    "aten.add.Tensor (two activations of the same shape, alpha 1)",
+    "aten.batch_norm (eval mode; folded into the preceding conv/linear)",
+    "aten.dropout (eval mode) / clone / detach / alias (removed)",
+)
+
+
+def _linear(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
+    x = walk.activation(args["input"])
+    weight = walk.constant(args["weight"], "weight")
+    _add_linear(walk, node, x, args["input"], weight, args.get("bias"))
+
+
+def _addmm(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
+    if args["beta"] != 1 or args["alpha"] != 1:
+        raise Unsupported("addmm with beta or alpha other than 1")
+    weight = walk.constant(args["mat2"], "weight").T
+    x = walk.activation(args["mat1"])
+    _add_linear(walk, node, x, args["mat1"], weight, args["self"])
+
+
+def _mm(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
+    weight = walk.constant(args["mat2"], "weight (a product of two activations)").T
+    x = walk.activation(args["self"])
+    _add_linear(walk, node, x, args["self"], weight, None)
+
+
+def _add_linear(
+    walk: Walk, node: torch.fx.Node, x: str, x_node: Any, weight: np.ndarray, bias: Any
+) -> None:
+    in_shape = walk.shape_of(x_node)
+    if weight.ndim != 2 or in_shape != (weight.shape[1],):
+        raise Unsupported(f"linear of weight {weight.shape} on samples of shape {in_shape}")
+    out = weight.shape[0]
+    bias_values = np.zeros(out) if bias is None else walk.constant(bias, "bias")
+    if bias_values.shape != (out,):
+        raise Unsupported(f"bias of shape {bias_values.shape} for {out} outputs")
+    add_node(walk, node, FloatKind.LINEAR, (x,), weight=weight.copy(), bias=bias_values.copy())
+
+
+def _conv2d(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
+    if args.get("transposed"):
+        raise Unsupported("transposed convolution")
+    if args["groups"] != 1:
+        raise Unsupported(f"groups={args['groups']} (only 1 is supported)")
+    if pair(args["dilation"], "dilation") != (1, 1):
+        raise Unsupported(f"dilation {args['dilation']} (only 1 is supported)")
+    x = walk.activation(args["input"])
+    weight = walk.constant(args["weight"], "weight")
+    in_shape = walk.shape_of(args["input"])
+    if weight.ndim != 4 or len(in_shape) != 3 or in_shape[0] != weight.shape[1]:
+        raise Unsupported(f"conv2d of weight {weight.shape} on samples of shape {in_shape}")
+    kernel = (int(weight.shape[2]), int(weight.shape[3]))
+    padding = _conv_padding(args["padding"], kernel, pair(args["stride"], "stride"))
+    bias = args["bias"]
+    bias_values = np.zeros(weight.shape[0]) if bias is None else walk.constant(bias, "bias")
+    add_node(
+        walk,
+        node,
+        FloatKind.CONV2D,
+        (x,),
+        weight=weight.copy(),
+        bias=bias_values.copy(),
+        stride=pair(args["stride"], "stride"),
+        padding=padding,
+        kernel=kernel,
+    )
+
+
+def _conv_padding(
+    padding: Any, kernel: tuple[int, int], stride: tuple[int, int]
+) -> tuple[int, int]:
+    if padding == "valid":
+        return (0, 0)
+    if padding == "same":
+        if stride != (1, 1) or kernel[0] % 2 == 0 or kernel[1] % 2 == 0:
+            raise Unsupported("padding='same' needs stride 1 and an odd kernel")
+        return (kernel[0] // 2, kernel[1] // 2)
+    return pair(padding, "padding")
+
+
+def _relu(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
+    add_node(walk, node, FloatKind.RELU, (walk.activation(args["self"]),))
+
+
+def _pool_window(
+    node: torch.fx.Node, args: dict[str, Any], kind: str, out_shape: tuple[int, ...]
+) -> dict[str, Any]:
+    kernel = pair(args["kernel_size"], "kernel_size")
+    stride = pair(args["stride"], "stride", default=None) if args["stride"] else kernel
+    if pair(args["padding"], "padding") != (0, 0):
+        raise Unsupported(f"{kind} with padding (windows must lie inside the input)")
+    if "dilation" in args and pair(args["dilation"], "dilation") != (1, 1):
+        raise Unsupported(f"{kind} with dilation")
+    in_shape = sample_shape(args["self"]) if isinstance(args["self"], torch.fx.Node) else ()
+    if len(in_shape) != 3:
+        raise Unsupported(f"{kind} needs (channels, height, width) samples")
+    floor_shape = tuple(
+        (size - k) // s + 1 for size, k, s in zip(in_shape[1:], kernel, stride, strict=True)
+    )
+    if args.get("ceil_mode") and out_shape[1:] != floor_shape:
+        raise Unsupported(f"{kind} with ceil_mode=True where it adds partial windows")
+    return {"kernel": kernel, "stride": stride}
+
+
+def _max_pool2d(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
+    window = _pool_window(node, args, "max_pool2d", sample_shape(node))
+    add_node(walk, node, FloatKind.MAXPOOL2D, (walk.activation(args["self"]),), **window)
+
+
+def _max_pool2d_with_indices(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
+    shape = _tuple_member_shape(node, 0)
+    window = _pool_window(node, args, "max_pool2d", shape)
+    x = walk.activation(args["self"])
+    name = walk.unique_name(node.name)
+    walk.nodes.append(
+        FloatNode(name, FloatKind.MAXPOOL2D, (x,), shape, source=describe(node), **window)
+    )
+    walk.tuples[node.name] = [name, None]
+
+
+def _avg_pool2d(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
+    window = _pool_window(node, args, "avg_pool2d", sample_shape(node))
+    divisor = args.get("divisor_override")
+    if divisor is not None and divisor != window["kernel"][0] * window["kernel"][1]:
+        raise Unsupported("avg_pool2d with divisor_override")
+    add_node(walk, node, FloatKind.AVGPOOL2D, (walk.activation(args["self"]),), **window)
+
+
+def _adaptive_avg_pool2d(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
+    in_shape = walk.shape_of(args["self"])
+    out = pair(args["output_size"], "output_size")
+    if len(in_shape) != 3 or in_shape[1] % out[0] or in_shape[2] % out[1]:
+        raise Unsupported(f"adaptive_avg_pool2d from {in_shape} to {out}: sizes must divide")
+    kernel = (in_shape[1] // out[0], in_shape[2] // out[1])
+    x = walk.activation(args["self"])
+    add_node(walk, node, FloatKind.AVGPOOL2D, (x,), kernel=kernel, stride=kernel)
+
+
+def _mean(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
+    """A mean over both spatial dimensions (global average pooling) is one average pool."""
+    in_shape = walk.shape_of(args["self"])
+    dims = {int(dim) % (len(in_shape) + 1) for dim in (args["dim"] or [])}
+    if len(in_shape) != 3 or dims != {2, 3} or args.get("dtype") is not None:
+        raise Unsupported("a mean other than over both spatial dimensions of an image")
+    x = walk.activation(args["self"])
+    pooled = FloatNode(
+        walk.unique_name(node.name),
+        FloatKind.AVGPOOL2D,
+        (x,),
+        (in_shape[0], 1, 1),
+        kernel=in_shape[1:],
+        stride=in_shape[1:],
+        source=describe(node),
+    )
+    walk.nodes.append(pooled)
+    walk.values[node.name] = pooled.name
+    if not args["keepdim"]:
+        add_node(walk, node, FloatKind.RESHAPE, (pooled.name,))
+
+
+def _reshape(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
+    source = node.args[0]
+    if isinstance(source, torch.fx.Node) and source.name in walk.constants:
+        walk.constants[node.name] = walk.constants[source.name].reshape(
+            tuple(node.meta["val"].shape)
+        )
+        return
+    x = walk.activation(source)
+    if not isinstance(source, torch.fx.Node) or batch_dim(node) != batch_dim(source):
+        raise Unsupported("a reshape that moves the batch dimension")
+    if sample_shape(node) == walk.shape_of(source):
+        walk.values[node.name] = x
+        return
+    add_node(walk, node, FloatKind.RESHAPE, (x,))
+
+
+def _add(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
+    if args.get("alpha", 1) != 1:
+        raise Unsupported("add with alpha other than 1")
+    first = walk.activation(args["self"], "first operand")
+    second = walk.activation(args["other"], "second operand (adding a constant)")
+    shapes = (walk.shape_of(args["self"]), walk.shape_of(args["other"]))
+    if shapes[0] != shapes[1] or sample_shape(node) != shapes[0]:
+        raise Unsupported(f"add with broadcasting ({shapes[0]} and {shapes[1]})")
+    add_node(walk, node, FloatKind.ADD, (first, second))
+
+
+def _batch_norm(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
+    if args.get("training"):
+        raise Unsupported("batch_norm in training mode: export the model after model.eval()")
+    x = walk.activation(args["input"])
+    in_shape = walk.shape_of(args["input"])
+    if len(in_shape) not in (1, 3):
+        raise Unsupported(f"batch_norm on samples of shape {in_shape}")
+    channels = in_shape[0]
+    mean = walk.constant(args["running_mean"], "running mean")
+    variance = walk.constant(args["running_var"], "running variance")
+    gamma = np.ones(channels) if args["weight"] is None else walk.constant(args["weight"], "weight")
+    beta = np.zeros(channels) if args["bias"] is None else walk.constant(args["bias"], "bias")
+    factor = gamma / np.sqrt(variance + float(args["eps"]))
+    offset = beta - mean * factor
+    name = walk.unique_name(node.name)
+    float_node = FloatNode(
+        name,
+        FloatKind.BATCHNORM,
+        (x,),
+        in_shape,
+        weight=factor,
+        bias=offset,
+        source=describe(node),
+    )
+    walk.nodes.append(float_node)
+    if node.target == torch.ops.aten._native_batch_norm_legit_no_training.default:
+        walk.tuples[node.name] = [name, None, None]
+    else:
+        walk.values[node.name] = name
+
+
+def _dropout(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
+    if args.get("train"):
+        raise Unsupported("dropout in training mode: export the model after model.eval()")
+    _identity(walk, node, args)
+
+
+def _identity(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
+    source = node.args[0]
+    if isinstance(source, torch.fx.Node) and source.name in walk.constants:
+        walk.constants[node.name] = walk.constants[source.name]
+        return
+    walk.values[node.name] = walk.activation(source)
+
+
+def _transpose_constant(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
+    value = walk.constant(node.args[0], "input (transposing an activation)")
+    if node.target == torch.ops.aten.t.default:
+        result = value.T
+    elif node.target == torch.ops.aten.permute.default:
+        result = np.transpose(value, tuple(args["dims"]))
+    else:
+        result = np.swapaxes(value, args["dim0"], args["dim1"])
+    walk.constants[node.name] = np.ascontiguousarray(result)
+
+
+def _getitem(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
+    source, index = node.args[0], node.args[1]
+    members = walk.tuples.get(source.name) if isinstance(source, torch.fx.Node) else None
+    if members is None or not isinstance(index, int) or not 0 <= index < len(members):
+        raise Unsupported("indexing into something other than an op's outputs")
+    member = members[index]
+    if member is None:
+        raise Unsupported("uses an auxiliary output (pooling indices or batch statistics)")
+    walk.values[node.name] = member
+
+
+def _tuple_member_shape(node: torch.fx.Node, index: int) -> tuple[int, ...]:
+    value = node.meta.get("val")
+    if not isinstance(value, (tuple, list)) or not isinstance(value[index], torch.Tensor):
+        raise Unsupported("unexpected outputs")
+    dims = tuple(value[index].shape[1:])
+    if not all(isinstance(dim, int) for dim in dims):
+        raise Unsupported("only the batch dimension may be dynamic")
+    return tuple(int(dim) for dim in dims)
+
+
+def _flatten(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
+    source = args["self"]
+    rank = len(walk.shape_of(source)) + 1
+    if args["start_dim"] % rank == 0:
+        raise Unsupported("flatten that merges the batch dimension (use start_dim=1)")
+    _reshape(walk, node, args)
+
+
+HANDLERS: dict[str, Handler] = {
+    "aten.linear.default": _linear,
+    "aten.addmm.default": _addmm,
+    "aten.mm.default": _mm,
+    "aten.conv2d.default": _conv2d,
+    "aten.conv2d.padding": _conv2d,
+    "aten.convolution.default": _conv2d,
+    "aten.relu.default": _relu,
+    "aten.relu_.default": _relu,
+    "aten.max_pool2d.default": _max_pool2d,
+    "aten.max_pool2d_with_indices.default": _max_pool2d_with_indices,
+    "aten.avg_pool2d.default": _avg_pool2d,
+    "aten.adaptive_avg_pool2d.default": _adaptive_avg_pool2d,
+    "aten._adaptive_avg_pool2d.default": _adaptive_avg_pool2d,
+    "aten.mean.dim": _mean,
+    "aten.flatten.using_ints": _flatten,
+    "aten.view.default": _reshape,
+    "aten.reshape.default": _reshape,
+    "aten._unsafe_view.default": _reshape,
+    "aten.add.Tensor": _add,
+    "aten.batch_norm.default": _batch_norm,
+    "aten._native_batch_norm_legit_no_training.default": _batch_norm,
+    "aten.dropout.default": _dropout,
+    "aten.clone.default": _identity,
+    "aten.detach.default": _identity,
+    "aten.alias.default": _identity,
+    "aten.lift_fresh_copy.default": _identity,
+    "aten.t.default": _transpose_constant,
+    "aten.permute.default": _transpose_constant,
+    "aten.transpose.int": _transpose_constant,
+    "_operator.getitem": _getitem,
+}

@@ -1,0 +1,284 @@
+"""Lowering: a folded float graph and its calibration scales become a ``QuantisedModel``.
+
+One function per op turns a :class:`FloatNode` into exactly one IR node; the scales of every
+value are fixed first, from the calibration data run through the float graph
+(:func:`provers.compiler.graph.evaluate`). Ops that only select or move values (max-pool, ReLU,
+reshape) keep their input's scale, so they stay exact on integers; average pooling keeps it too
+(an average never leaves its inputs' range). The model is validated
+(:meth:`QuantisedModel.validate`) before it is returned, and its fidelity measured: the
+exported program's float outputs against the integer executor's, dequantised, on the
+calibration data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from provers.circuit import executor
+from provers.circuit.model import ModelError, QuantisedModel
+from provers.circuit.ops import Node, OpKind
+from provers.compiler.capture import SUPPORTED_OPS, capture
+from provers.compiler.fold import fold
+from provers.compiler.graph import FloatGraph, FloatKind, FloatNode, evaluate
+from provers.compiler.quantise import (
+    activation_scale,
+    add_multipliers,
+    quantise_bias,
+    quantise_tensor,
+    quantise_weight,
+    requant_constants,
+)
+from provers.errors import CompileError
+
+CALIBRATION_BATCH = 256
+"""Samples per float evaluation and per integer execution (bounds memory on big sets)."""
+MAX_CALIBRATION_SAMPLES = 100_000
+_PASS_THROUGH = (FloatKind.MAXPOOL2D, FloatKind.RELU, FloatKind.RESHAPE, FloatKind.AVGPOOL2D)
+
+
+@dataclass(frozen=True)
+class CompileResult:
+    model: QuantisedModel
+    input_scale: float
+    fidelity: dict[str, float]
+    """``top1_agreement`` (share of samples whose arg-max output agrees), ``max_abs_error``
+    (largest |float − dequantised| output difference) and ``samples``, on the calibration set."""
+
+
+def compile_program(
+    program: torch.export.ExportedProgram,
+    calibration: np.ndarray,
+    *,
+    percentile: float | None = None,
+) -> CompileResult:
+    """Quantise and lower a program; ``calibration`` is a float batch (N, *input_shape)."""
+    graph = float_graph(program)
+    inputs = _calibration_array(calibration, graph.input_shape)
+    scales = calibrate(graph, inputs, percentile)
+    model = lower(graph, scales)
+    fidelity = measure_fidelity(program, model, inputs)
+    return CompileResult(model, model.input_scale, fidelity)
+
+
+def float_graph(program: torch.export.ExportedProgram) -> FloatGraph:
+    """The program's folded float graph; CompileError listing every unsupported op."""
+    captured = capture(program)
+    if captured.unsupported or captured.graph is None:
+        found = "; ".join(op.describe() for op in captured.unsupported) or "no usable graph"
+        raise CompileError(f"cannot compile: {found}. Supported ops: {', '.join(SUPPORTED_OPS)}")
+    return fold(captured.graph)
+
+
+def quantise_input(model: QuantisedModel, x: np.ndarray) -> np.ndarray:
+    """The int8 inputs of a float batch (N, *input_shape): round(x / input_scale), half to
+    even, clamped to [−128, 127]."""
+    values = np.asarray(x, dtype=np.float64)
+    if values.shape[1:] != model.input_shape:
+        raise CompileError(
+            f"inputs of shape {values.shape[1:]}, the model takes {model.input_shape}"
+        )
+    return quantise_tensor(values, model.input_scale).astype(np.int8)
+
+
+def calibrate(
+    graph: FloatGraph, inputs: np.ndarray, percentile: float | None = None
+) -> dict[str, float]:
+    """The scale of every value: the input's and each requantising node's from the data, the
+    others' inherited from their input."""
+    peaks = _value_ranges(graph, inputs, percentile)
+    scales = {"input": peaks["input"]}
+    for node in graph.nodes:
+        if node.kind in _PASS_THROUGH:
+            scales[node.name] = scales[node.inputs[0]]
+        else:
+            scales[node.name] = peaks[node.name]
+    return scales
+
+
+def lower(graph: FloatGraph, scales: dict[str, float]) -> QuantisedModel:
+    nodes = tuple(_lower_node(node, scales) for node in graph.nodes)
+    model = QuantisedModel(graph.input_shape, scales["input"], nodes, graph.output)
+    try:
+        model.validate()
+    except ModelError as error:
+        raise CompileError(f"the lowered model is invalid (a compiler bug): {error}") from None
+    return model
+
+
+def _lower_node(node: FloatNode, scales: dict[str, float]) -> Node:
+    try:
+        return LOWERINGS[node.kind](node, [scales[name] for name in node.inputs], scales[node.name])
+    except CompileError as error:
+        raise CompileError(f"{node.name} ({node.source}): {error}") from None
+
+
+def measure_fidelity(
+    program: torch.export.ExportedProgram, model: QuantisedModel, inputs: np.ndarray
+) -> dict[str, float]:
+    """Float program outputs against dequantised integer outputs on ``inputs``."""
+    expected = run_program(program, inputs).reshape(inputs.shape[0], -1)
+    output_scale = model.node(model.output).scale
+    got = (
+        np.concatenate(
+            [
+                executor.run(
+                    model, quantise_input(model, inputs[start : start + CALIBRATION_BATCH])
+                )
+                for start in range(0, inputs.shape[0], CALIBRATION_BATCH)
+            ]
+        ).reshape(inputs.shape[0], -1)
+        * output_scale
+    )
+    agreement = float(np.mean(expected.argmax(axis=1) == got.argmax(axis=1)))
+    return {
+        "top1_agreement": agreement,
+        "max_abs_error": float(np.max(np.abs(expected - got))),
+        "samples": int(inputs.shape[0]),
+    }
+
+
+def run_program(program: torch.export.ExportedProgram, inputs: np.ndarray) -> np.ndarray:
+    """The exported program's float outputs, in chunks of its exported batch size (padded)."""
+    module = program.module()
+    placeholder = [n for n in program.graph.nodes if n.op == "placeholder"]
+    batch = _exported_batch(program, placeholder)
+    outputs = []
+    with torch.no_grad():
+        for start in range(0, inputs.shape[0], batch):
+            chunk = torch.from_numpy(np.asarray(inputs[start : start + batch], dtype=np.float32))
+            rows = chunk.shape[0]
+            if rows < batch:
+                padding = torch.zeros((batch - rows, *chunk.shape[1:]), dtype=chunk.dtype)
+                chunk = torch.cat([chunk, padding])
+            outputs.append(module(chunk)[:rows].to(torch.float64).numpy())
+    return np.concatenate(outputs)
+
+
+def _exported_batch(program: torch.export.ExportedProgram, placeholders: list[Any]) -> int:
+    user_inputs = set(program.graph_signature.user_inputs)
+    for node in placeholders:
+        value = node.meta.get("val")
+        if node.name in user_inputs and isinstance(value, torch.Tensor):
+            size = value.shape[0]
+            return int(size) if isinstance(size, int) else _dynamic_batch(program, size)
+    return CALIBRATION_BATCH
+
+
+def _dynamic_batch(program: torch.export.ExportedProgram, size: torch.SymInt) -> int:
+    """A chunk size inside the range the program's dynamic batch dimension was exported for."""
+    limits = program.range_constraints.get(size.node.expr)
+    if limits is None:
+        return CALIBRATION_BATCH
+    upper = int(limits.upper) if limits.upper.is_finite else CALIBRATION_BATCH
+    return max(int(limits.lower), min(CALIBRATION_BATCH, upper))
+
+
+def _calibration_array(calibration: np.ndarray, input_shape: tuple[int, ...]) -> np.ndarray:
+    values = np.asarray(calibration, dtype=np.float64)
+    if values.ndim != len(input_shape) + 1 or values.shape[1:] != input_shape:
+        expected = ", ".join(str(dim) for dim in input_shape)
+        raise CompileError(f"calibration data of shape {values.shape}, expected (N, {expected})")
+    if not 0 < values.shape[0] <= MAX_CALIBRATION_SAMPLES:
+        raise CompileError(f"calibration needs 1 to {MAX_CALIBRATION_SAMPLES} samples")
+    if not np.all(np.isfinite(values)):
+        raise CompileError("calibration data holds non-finite values")
+    return values
+
+
+def _value_ranges(
+    graph: FloatGraph, inputs: np.ndarray, percentile: float | None
+) -> dict[str, float]:
+    """Per value, the activation scale its calibration data asks for."""
+    collected: dict[str, list[np.ndarray]] = {}
+    for start in range(0, inputs.shape[0], CALIBRATION_BATCH):
+        chunk = torch.from_numpy(inputs[start : start + CALIBRATION_BATCH])
+        with torch.no_grad():
+            values = evaluate(graph, chunk)
+        for name, value in values.items():
+            collected.setdefault(name, []).append(value.numpy())
+    return {
+        name: activation_scale(np.concatenate(parts), percentile)
+        for name, parts in collected.items()
+    }
+
+
+# Lowerings, one per op --------------------------------------------------------------------------
+
+
+def _lower_weighted(node: FloatNode, in_scales: list[float], out_scale: float) -> Node:
+    weight, weight_scales = quantise_weight(np.asarray(node.weight))
+    accumulator_scales = in_scales[0] * weight_scales
+    bias = quantise_bias(np.asarray(node.bias), accumulator_scales)
+    fan_in = np.abs(weight).reshape(weight.shape[0], -1).sum(axis=1)
+    bound = int((fan_in * 128 + np.abs(bias)).max())
+    requant = requant_constants(accumulator_scales / out_scale, bound, node.relu)
+    return Node(
+        node.name,
+        OpKind(node.kind.value),
+        node.inputs,
+        node.output_shape,
+        out_scale,
+        weight=weight,
+        bias=bias,
+        requant=requant,
+        stride=node.stride,
+        padding=node.padding,
+        kernel=node.kernel,
+        source=node.source,
+    )
+
+
+def _lower_avgpool(node: FloatNode, in_scales: list[float], out_scale: float) -> Node:
+    window = node.kernel[0] * node.kernel[1]
+    requant = requant_constants(
+        np.array([in_scales[0] / out_scale / window]), 128 * window, node.relu
+    )
+    return _plain(node, out_scale, requant=requant, kernel=node.kernel, stride=node.stride)
+
+
+def _lower_add(node: FloatNode, in_scales: list[float], out_scale: float) -> Node:
+    multipliers, accumulator_scale = add_multipliers(in_scales[0], in_scales[1])
+    bound = 128 * (multipliers[0] + multipliers[1])
+    requant = requant_constants(np.array([accumulator_scale / out_scale]), bound, node.relu)
+    return _plain(node, out_scale, requant=requant, add_multipliers=multipliers)
+
+
+def _lower_maxpool(node: FloatNode, in_scales: list[float], out_scale: float) -> Node:
+    return _plain(node, out_scale, kernel=node.kernel, stride=node.stride)
+
+
+def _lower_simple(node: FloatNode, in_scales: list[float], out_scale: float) -> Node:
+    return _plain(node, out_scale)
+
+
+def _lower_unfolded(node: FloatNode, in_scales: list[float], out_scale: float) -> Node:
+    raise CompileError(f"{node.name}: a batch norm survived folding (a compiler bug)")
+
+
+def _plain(node: FloatNode, scale: float, **fields: Any) -> Node:
+    return Node(
+        node.name,
+        OpKind(node.kind.value),
+        node.inputs,
+        node.output_shape,
+        scale,
+        source=node.source,
+        **fields,
+    )
+
+
+LOWERINGS: dict[FloatKind, Callable[[FloatNode, list[float], float], Node]] = {
+    FloatKind.LINEAR: _lower_weighted,
+    FloatKind.CONV2D: _lower_weighted,
+    FloatKind.AVGPOOL2D: _lower_avgpool,
+    FloatKind.ADD: _lower_add,
+    FloatKind.MAXPOOL2D: _lower_maxpool,
+    FloatKind.RELU: _lower_simple,
+    FloatKind.RESHAPE: _lower_simple,
+    FloatKind.BATCHNORM: _lower_unfolded,
+}
