@@ -49,6 +49,9 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "veriml.core",
     "veriml.accounts",
+    "veriml.registry",
+    "veriml.proving",
+    "veriml.verification",
 ]
 
 MIDDLEWARE = [
@@ -149,6 +152,29 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
+# Upload limits, in bytes. A larger upload is refused with 413 and the limit in the message.
+MODEL_UPLOAD_MAX_BYTES = env_int("MODEL_UPLOAD_MAX_BYTES", 2 * 1024**3)
+CALIBRATION_UPLOAD_MAX_BYTES = env_int("CALIBRATION_UPLOAD_MAX_BYTES", 256 * 1024**2)
+DATASET_UPLOAD_MAX_BYTES = env_int("DATASET_UPLOAD_MAX_BYTES", 1024**3)
+INPUT_UPLOAD_MAX_BYTES = env_int("INPUT_UPLOAD_MAX_BYTES", 64 * 1024**2)
+PROOF_UPLOAD_MAX_BYTES = env_int("PROOF_UPLOAD_MAX_BYTES", 64 * 1024**2)
+# Tensor archives (.pt, .npz) are zip files: refuse ones that would unpack to more than this.
+TENSOR_FILE_MAX_UNPACKED_BYTES = env_int("TENSOR_FILE_MAX_UNPACKED_BYTES", 4 * 1024**3)
+# Uploads above this size are spooled to a temporary file instead of memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024**2
+
+# Cache: holds request-rate counters. Use a shared one (redis://...) when several web
+# processes serve the API, or each process counts on its own.
+CACHE_URL = env_str("CACHE_URL")
+if CACHE_URL.startswith(("redis://", "rediss://")):
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+    }
+elif CACHE_URL in ("", "locmem://"):
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    raise ImproperlyConfigured("CACHE_URL must be redis://..., rediss://... or locmem://")
+
 # Security: safe unless DEBUG is on. Behind a TLS-terminating proxy set TRUST_X_FORWARDED_PROTO.
 
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
@@ -177,6 +203,20 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "veriml.core.pagination.NewestFirstPagination",
+    "PAGE_SIZE": 50,
+    "EXCEPTION_HANDLER": "veriml.core.errors.api_exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "veriml.core.throttling.AnonymousRateThrottle",
+        "veriml.core.throttling.CallerRateThrottle",
+    ],
+    # Proxies in front of the web server: the client's address is read from X-Forwarded-For
+    # past this many of them (0: the connection's own address).
+    "NUM_PROXIES": env_int("API_NUM_PROXIES", 0) or None,
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("API_THROTTLE_ANON", "60/minute"),
+        "caller": env_str("API_THROTTLE_CALLER", "1200/minute"),
+    },
     "DEFAULT_RENDERER_CLASSES": (
         ["rest_framework.renderers.JSONRenderer", "rest_framework.renderers.BrowsableAPIRenderer"]
         if DEBUG
@@ -192,6 +232,14 @@ SPECTACULAR_SETTINGS = {
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "VisibilityEnum": "veriml.registry.models.Visibility",
+        "JobKindEnum": "veriml.proving.models.Job.Kind",
+        "JobStatusEnum": "veriml.proving.models.Job.Status",
+        "ModelStatusEnum": "veriml.registry.models.RegisteredModel.Status",
+        "DatasetStatusEnum": "veriml.registry.models.Dataset.Status",
+        "CallerKindEnum": ["api_key", "user"],
+    },
 }
 
 # Celery: the fixed policy (acks_late, queues, serialisation) is in veriml/celery.py; what
@@ -240,6 +288,62 @@ if CELERY_REDIS_KEY_PREFIX:
     CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS["global_keyprefix"] = CELERY_REDIS_KEY_PREFIX
 CELERY_TASK_SOFT_TIME_LIMIT = JOB_SOFT_TIME_LIMIT
 CELERY_TASK_TIME_LIMIT = JOB_TIME_LIMIT
+
+# Limits per kind of work: a soft limit (the work records its failure) below a hard one (the
+# worker kills it); each at most JOB_TIME_LIMIT. Memory: the address space a job may map on top
+# of what the worker process already uses, in MiB (0: no limit; not applied on CUDA).
+
+
+def _soft_limit(hard: int) -> int:
+    return hard - min(300, hard // 10)
+
+
+COMPILE_TIME_LIMIT = env_int("COMPILE_TIME_LIMIT", min(3600, JOB_TIME_LIMIT))
+INFERENCE_TIME_LIMIT = env_int("INFERENCE_TIME_LIMIT", min(3600, JOB_TIME_LIMIT))
+AUDIT_TIME_LIMIT = env_int("AUDIT_TIME_LIMIT", JOB_TIME_LIMIT)
+DATASET_TIME_LIMIT = env_int("DATASET_TIME_LIMIT", min(1800, JOB_TIME_LIMIT))
+for _name in (
+    "COMPILE_TIME_LIMIT",
+    "INFERENCE_TIME_LIMIT",
+    "AUDIT_TIME_LIMIT",
+    "DATASET_TIME_LIMIT",
+):
+    if not 0 < globals()[_name] <= JOB_TIME_LIMIT:
+        raise ImproperlyConfigured(f"{_name} must be positive and at most JOB_TIME_LIMIT")
+COMPILE_SOFT_TIME_LIMIT = _soft_limit(COMPILE_TIME_LIMIT)
+INFERENCE_SOFT_TIME_LIMIT = _soft_limit(INFERENCE_TIME_LIMIT)
+AUDIT_SOFT_TIME_LIMIT = _soft_limit(AUDIT_TIME_LIMIT)
+DATASET_SOFT_TIME_LIMIT = _soft_limit(DATASET_TIME_LIMIT)
+COMPILE_MEMORY_LIMIT_MB = env_int("COMPILE_MEMORY_LIMIT_MB", 16 * 1024)
+INFERENCE_MEMORY_LIMIT_MB = env_int("INFERENCE_MEMORY_LIMIT_MB", 32 * 1024)
+AUDIT_MEMORY_LIMIT_MB = env_int("AUDIT_MEMORY_LIMIT_MB", 64 * 1024)
+DATASET_MEMORY_LIMIT_MB = env_int("DATASET_MEMORY_LIMIT_MB", 8 * 1024)
+# A prefork worker child is replaced after a task that left it above this resident size (KiB).
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", 0) or None
+
+# A running task marks its row alive every WORK_HEARTBEAT_SECONDS; a re-delivered message takes
+# the work over when the mark is older than WORK_STALE_SECONDS, at most WORK_MAX_ATTEMPTS times.
+WORK_HEARTBEAT_SECONDS = env_int("WORK_HEARTBEAT_SECONDS", 15)
+WORK_STALE_SECONDS = env_int("WORK_STALE_SECONDS", 120)
+WORK_MAX_ATTEMPTS = env_int("WORK_MAX_ATTEMPTS", 3)
+if WORK_STALE_SECONDS <= 2 * WORK_HEARTBEAT_SECONDS:
+    raise ImproperlyConfigured("WORK_STALE_SECONDS must exceed twice WORK_HEARTBEAT_SECONDS")
+# Beat sends again the work of workers that died without their message coming back.
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stale-jobs": {
+        "task": "veriml.proving.tasks.requeue_stale_jobs",
+        "schedule": float(WORK_STALE_SECONDS),
+    },
+    "requeue-stale-registry-work": {
+        "task": "veriml.registry.tasks.requeue_stale_work",
+        "schedule": float(WORK_STALE_SECONDS),
+    },
+}
+
+# Job callbacks: a signed POST when a job ends.
+CALLBACK_TIMEOUT_SECONDS = env_int("CALLBACK_TIMEOUT_SECONDS", 5)
+# Off in production: a callback URL naming a private, loopback or link-local address is refused.
+CALLBACK_ALLOW_PRIVATE_NETWORKS = env_bool("CALLBACK_ALLOW_PRIVATE_NETWORKS", False)
 
 HEALTHZ_WORKER_PING_TIMEOUT = 2.0
 

@@ -8,6 +8,9 @@ from veriml.core.views import ApiRootView, healthz
 api_v1 = [
     path("", ApiRootView.as_view(), name="api-root"),
     path("", include("veriml.accounts.urls")),
+    path("", include("veriml.registry.urls")),
+    path("", include("veriml.proving.urls")),
+    path("", include("veriml.verification.urls")),
 ]
 
 urlpatterns = [

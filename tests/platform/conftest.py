@@ -21,6 +21,7 @@ from urllib.parse import quote
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
+from django.core.cache import cache
 from django.db import connections
 from rest_framework.test import APIClient
 
@@ -34,11 +35,19 @@ WORKER_START_TIMEOUT = 60.0
 WORKER_STOP_TIMEOUT = 20.0
 
 
+@pytest.fixture(scope="session")
+def media_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One storage folder for the run, shared with the worker process (names never collide)."""
+    return tmp_path_factory.mktemp("media")
+
+
 @pytest.fixture(autouse=True)
-def _platform_test_settings(settings, tmp_path: Path) -> None:
+def _platform_test_settings(settings, media_root: Path) -> None:
     # Tests talk plain HTTP to the test client; production settings would redirect to HTTPS.
     settings.SECURE_SSL_REDIRECT = False
-    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEDIA_ROOT = media_root
+    # Request-rate counters live in the cache: each test starts with none.
+    cache.clear()
 
 
 @pytest.fixture
@@ -129,16 +138,22 @@ def _stop_worker(worker: WorkerProcess) -> None:
 
 @pytest.fixture(scope="session")
 def celery_worker_process(
-    django_db_setup: None, tmp_path_factory: pytest.TempPathFactory
+    django_db_setup: None, tmp_path_factory: pytest.TempPathFactory, media_root: Path
 ) -> Iterator[WorkerProcess]:
     """A real ``celery -A veriml worker`` process on the broker this test run is configured for.
 
     The run's broker is private to it (a Redis key prefix, or an embedded broker folder, chosen
-    by ``make test``), so the worker receives only this run's tasks and pings.
+    by ``make test``), so the worker receives only this run's tasks and pings. It shares the
+    test database (PostgreSQL) and the storage folder with the tests.
     """
     name = f"veriml-test-{uuid.uuid4().hex[:8]}@{socket.gethostname()}"
     log_path = tmp_path_factory.mktemp("celery-worker") / "worker.log"
-    overrides = {"SECRET_KEY": settings.SECRET_KEY}
+    overrides = {
+        "SECRET_KEY": settings.SECRET_KEY,
+        "MEDIA_ROOT": str(media_root),
+        # Callbacks in tests go to a server on 127.0.0.1.
+        "CALLBACK_ALLOW_PRIVATE_NETWORKS": "1",
+    }
     database_url = _test_database_url()
     if database_url:
         overrides["DATABASE_URL"] = database_url
@@ -162,3 +177,21 @@ def celery_worker_process(
         yield worker
     finally:
         _stop_worker(worker)
+
+
+@pytest.fixture
+def alice_org(alice: User) -> Organisation:
+    return Organisation.objects.get(name="Alice Labs")
+
+
+@pytest.fixture
+def charlie_org(charlie: User) -> Organisation:
+    return Organisation.objects.get(name="Charlie Corp")
+
+
+@pytest.fixture
+def worker(request: pytest.FixtureRequest, transactional_db: None) -> WorkerProcess:
+    """The real worker, for tests whose rows it must see: committed, in a shared PostgreSQL."""
+    if connections["default"].vendor != "postgresql":
+        pytest.skip("the worker shares the test database only on PostgreSQL")
+    return request.getfixturevalue("celery_worker_process")

@@ -57,7 +57,11 @@ def test_it_rejects_a_key_with_the_wrong_secret(api_client, alice, issue_key):
     response = api_client.get(ME, **bearer(tampered))
 
     assert response.status_code == 401
-    assert response.json()["detail"] == "Invalid API key."
+    assert response.json()["error"] == {
+        "code": "authentication_failed",
+        "message": "Invalid API key.",
+        "details": {},
+    }
     assert response["WWW-Authenticate"].startswith("Bearer")
 
 
@@ -69,7 +73,7 @@ def test_it_rejects_unknown_and_malformed_keys(api_client, db, presented):
     response = api_client.get(ME, **bearer(presented))
 
     assert response.status_code == 401
-    assert response.json()["detail"] == "Invalid API key."
+    assert response.json()["error"]["message"] == "Invalid API key."
 
 
 def test_it_rejects_an_expired_key(api_client, alice, issue_key):
@@ -78,7 +82,7 @@ def test_it_rejects_an_expired_key(api_client, alice, issue_key):
     response = api_client.get(ME, **bearer(key))
 
     assert response.status_code == 401
-    assert response.json()["detail"] == "API key has expired."
+    assert response.json()["error"]["message"] == "API key has expired."
 
 
 def test_it_asks_for_credentials_when_the_header_is_missing(api_client, db):

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from veriml.accounts.models import ApiKey, Membership, Organisation
+from veriml.accounts.models import ApiKey, AuditorGrant, Membership, Organisation
 
 
 class MembershipInline(admin.TabularInline):
@@ -12,6 +12,7 @@ class MembershipInline(admin.TabularInline):
 class OrganisationAdmin(admin.ModelAdmin):
     list_display = ["name", "created_at"]
     search_fields = ["name"]
+    exclude = ["callback_secret"]
     inlines = [MembershipInline]
 
 
@@ -20,3 +21,9 @@ class ApiKeyAdmin(admin.ModelAdmin):
     list_display = ["name", "prefix", "organisation", "scopes", "expires_at", "last_used_at"]
     list_filter = ["organisation"]
     readonly_fields = ["prefix", "secret_hash", "created_at", "last_used_at"]
+
+
+@admin.register(AuditorGrant)
+class AuditorGrantAdmin(admin.ModelAdmin):
+    list_display = ["organisation", "auditor_organisation", "auditor_user", "created_at"]
+    list_filter = ["organisation"]

@@ -9,6 +9,9 @@ from django.utils import timezone
 
 class Organisation(models.Model):
     name = models.CharField(max_length=200, unique=True)
+    # Signs job callbacks (HMAC-SHA256). Kept readable because signing needs the secret itself;
+    # set on first use and changed with ``rotate_callback_secret``.
+    callback_secret = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -73,3 +76,53 @@ class ApiKey(models.Model):
 
     def has_expired(self, now: datetime | None = None) -> bool:
         return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
+
+class AuditorGrant(models.Model):
+    """``organisation`` lets an outside auditor read, never change, its jobs, proofs and reports.
+
+    The auditor is either another organisation (its members and its API keys with the ``read``
+    scope) or one user.
+    """
+
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, related_name="auditor_grants"
+    )
+    auditor_organisation = models.ForeignKey(
+        Organisation,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="audit_access",
+    )
+    auditor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="audit_access",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organisation", "created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(auditor_organisation__isnull=False, auditor_user__isnull=True)
+                    | models.Q(auditor_organisation__isnull=True, auditor_user__isnull=False)
+                ),
+                name="auditor_grant_names_one_auditor",
+            ),
+            models.UniqueConstraint(
+                fields=["organisation", "auditor_organisation"],
+                name="one_grant_per_auditor_organisation",
+            ),
+            models.UniqueConstraint(
+                fields=["organisation", "auditor_user"], name="one_grant_per_auditor_user"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        auditor = self.auditor_organisation or self.auditor_user
+        return f"{auditor} audits {self.organisation}"

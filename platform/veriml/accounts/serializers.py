@@ -21,3 +21,41 @@ class CallerSerializer(serializers.Serializer):
     api_key = ApiKeySummarySerializer(allow_null=True)
     username = serializers.CharField(allow_null=True)
     memberships = MembershipSummarySerializer(many=True)
+
+
+class AuditorGrantSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    organisation = serializers.CharField(source="organisation.name", read_only=True)
+    auditor_organisation = serializers.CharField(
+        source="auditor_organisation.name", allow_null=True, read_only=True
+    )
+    auditor_username = serializers.CharField(
+        source="auditor_user.username", allow_null=True, read_only=True
+    )
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+class AuditorGrantCreateSerializer(serializers.Serializer):
+    auditor_organisation = serializers.CharField(
+        required=False, help_text="The organisation whose members and read keys may audit."
+    )
+    auditor_username = serializers.CharField(required=False, help_text="Or one user who may audit.")
+    organisation = serializers.CharField(
+        required=False, help_text="The granting organisation, for users who own several."
+    )
+
+    def validate(self, attrs: dict) -> dict:  # type: ignore[type-arg]
+        if ("auditor_organisation" in attrs) == ("auditor_username" in attrs):
+            raise serializers.ValidationError(
+                "Name exactly one auditor: auditor_organisation or auditor_username."
+            )
+        return attrs
+
+
+class CallbackSecretSerializer(serializers.Serializer):
+    organisation = serializers.CharField()
+    secret = serializers.CharField(help_text="The HMAC-SHA256 key of the callback signatures.")
+    algorithm = serializers.CharField()
+    signature_header = serializers.CharField()
+    timestamp_header = serializers.CharField()
+    signed_content = serializers.CharField()

@@ -14,13 +14,14 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from veriml.accounts.models import ApiKey, Membership, Organisation
+from veriml.accounts.models import ApiKey, AuditorGrant, Membership, Organisation
 
 KEY_TAG = "vml"
 PREFIX_LENGTH = 8
 PREFIX_ALPHABET = string.ascii_lowercase + string.digits
 SECRET_BYTES = 32
 VALID_SCOPES = frozenset(ApiKey.Scope.values)
+CALLBACK_SECRET_BYTES = 32
 
 
 class InvalidApiKey(Exception):
@@ -123,3 +124,44 @@ def authenticate_api_key(raw_key: str, now: datetime | None = None) -> ApiKey:
     ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
     api_key.last_used_at = now
     return api_key
+
+
+def grant_auditor(
+    organisation: Organisation,
+    auditor_organisation: Organisation | None = None,
+    auditor_user: AbstractBaseUser | None = None,
+) -> tuple[AuditorGrant, bool]:
+    """Lets an auditor organisation or user read ``organisation``'s jobs and proofs."""
+    if (auditor_organisation is None) == (auditor_user is None):
+        raise ValueError("name exactly one auditor: an organisation or a user")
+    if auditor_organisation is not None and auditor_organisation.pk == organisation.pk:
+        raise ValueError("an organisation already reads its own proofs")
+    with transaction.atomic():
+        return AuditorGrant.objects.get_or_create(
+            organisation=organisation,
+            auditor_organisation=auditor_organisation,
+            auditor_user=auditor_user,
+        )
+
+
+def revoke_auditor_grant(grant: AuditorGrant) -> None:
+    with transaction.atomic():
+        grant.delete()
+
+
+def rotate_callback_secret(organisation: Organisation) -> str:
+    """A new secret for signing the organisation's job callbacks; the old one stops working."""
+    secret = f"whsec_{secrets.token_urlsafe(CALLBACK_SECRET_BYTES)}"
+    with transaction.atomic():
+        Organisation.objects.filter(pk=organisation.pk).update(callback_secret=secret)
+    organisation.callback_secret = secret
+    return secret
+
+
+def callback_secret_of(organisation_id: int) -> str:
+    """The organisation's callback secret, created on first use."""
+    with transaction.atomic():
+        organisation = Organisation.objects.select_for_update().get(pk=organisation_id)
+        if organisation.callback_secret:
+            return organisation.callback_secret
+        return rotate_callback_secret(organisation)

@@ -1,9 +1,17 @@
 from django.urls import path
 
-from veriml.accounts.views import CallerView
+from veriml.accounts.views import (
+    AuditorGrantDetailView,
+    AuditorGrantListView,
+    CallbackSecretView,
+    CallerView,
+)
 
 app_name = "accounts"
 
 urlpatterns = [
     path("me/", CallerView.as_view(), name="me"),
+    path("auditor-grants/", AuditorGrantListView.as_view(), name="auditor-grants"),
+    path("auditor-grants/<str:pk>/", AuditorGrantDetailView.as_view(), name="auditor-grant"),
+    path("callback-secret/", CallbackSecretView.as_view(), name="callback-secret"),
 ]

@@ -37,6 +37,12 @@ class ApiRootView(APIView):
         return Response(
             {
                 "me": reverse("accounts:me", request=request),
+                "models": reverse("registry:models", request=request),
+                "datasets": reverse("registry:datasets", request=request),
+                "jobs": reverse("proving:jobs", request=request),
+                "verify": reverse("verification:verify", request=request),
+                "auditor_grants": reverse("accounts:auditor-grants", request=request),
+                "callback_secret": reverse("accounts:callback-secret", request=request),
                 "schema": reverse("schema", request=request),
                 "docs": reverse("swagger-ui", request=request),
                 "health": request.build_absolute_uri(django_reverse("healthz")),

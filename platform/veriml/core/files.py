@@ -1,0 +1,137 @@
+"""Files through Django storage, each written with its SHA-256 and checked against it on read.
+
+Writers record the digest as they store; readers (:func:`read_checked`, :func:`copy_checked`)
+recompute it and raise :class:`StoredFileCorrupted` on any difference, so a file altered or
+truncated in storage is never proved, verified or served.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from typing import IO
+
+from django.core.files.base import ContentFile, File
+from django.core.files.storage import Storage, storages
+from django.db import transaction
+
+from veriml.accounts.models import Organisation
+from veriml.core.models import StoredFile
+
+CHUNK_BYTES = 1024 * 1024
+_SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+class StoredFileError(Exception):
+    """A stored file cannot be read back as it was written."""
+
+
+class StoredFileMissing(StoredFileError):
+    pass
+
+
+class StoredFileCorrupted(StoredFileError):
+    pass
+
+
+def safe_original_name(name: str) -> str:
+    """The last path component of an uploaded name, with unusual characters replaced."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    cleaned = _SAFE_NAME.sub("_", base).strip("._")
+    return cleaned[:200] or "file"
+
+
+def _storage() -> Storage:
+    return storages["default"]
+
+
+def digest_chunks(chunks: Iterable[bytes]) -> tuple[str, int]:
+    hasher = hashlib.sha256()
+    size = 0
+    for chunk in chunks:
+        hasher.update(chunk)
+        size += len(chunk)
+    return hasher.hexdigest(), size
+
+
+def _read_chunks(handle: IO[bytes]) -> Iterable[bytes]:
+    while chunk := handle.read(CHUNK_BYTES):
+        yield chunk
+
+
+def store_file(
+    organisation: Organisation, category: str, handle: File, original_name: str = ""
+) -> StoredFile:
+    """Stores an open file (an upload or a local file) under a fresh, unguessable name."""
+    handle.seek(0)
+    sha256, size = digest_chunks(handle.chunks(CHUNK_BYTES))
+    handle.seek(0)
+    suffix = Path(safe_original_name(original_name)).suffix.lower()[:16] if original_name else ""
+    name = f"{category}/{organisation.pk}/{uuid.uuid4().hex}{suffix}"
+    saved_name = _storage().save(name, handle)
+    with transaction.atomic():
+        return StoredFile.objects.create(
+            organisation=organisation,
+            storage_name=saved_name,
+            original_name=safe_original_name(original_name) if original_name else "",
+            sha256=sha256,
+            size=size,
+        )
+
+
+def store_bytes(
+    organisation: Organisation, category: str, data: bytes, original_name: str = ""
+) -> StoredFile:
+    return store_file(organisation, category, ContentFile(data), original_name)
+
+
+def store_path(
+    organisation: Organisation, category: str, path: Path, original_name: str = ""
+) -> StoredFile:
+    with path.open("rb") as handle:
+        return store_file(organisation, category, File(handle), original_name or path.name)
+
+
+def _open(stored: StoredFile) -> IO[bytes]:
+    try:
+        return _storage().open(stored.storage_name, "rb")
+    except FileNotFoundError:
+        raise StoredFileMissing(f"stored file {stored.storage_name} is missing") from None
+
+
+def _check(stored: StoredFile, sha256: str, size: int) -> None:
+    if size != stored.size or sha256 != stored.sha256:
+        raise StoredFileCorrupted(
+            f"stored file {stored.storage_name} changed since it was written: expected "
+            f"{stored.size} bytes with SHA-256 {stored.sha256}, read {size} bytes with "
+            f"SHA-256 {sha256}"
+        )
+
+
+def read_checked(stored: StoredFile) -> bytes:
+    """The file's bytes, after checking them against the recorded digest."""
+    with _open(stored) as handle:
+        data = handle.read(stored.size + 1)
+    _check(stored, hashlib.sha256(data).hexdigest(), len(data))
+    return data
+
+
+def copy_checked(stored: StoredFile, destination: Path) -> Path:
+    """Copies the file to a local path (the prover reads paths), checking its digest on the way;
+    a file that fails the check is removed again."""
+    hasher = hashlib.sha256()
+    size = 0
+    with _open(stored) as source, destination.open("wb") as target:
+        for chunk in _read_chunks(source):
+            hasher.update(chunk)
+            size += len(chunk)
+            target.write(chunk)
+    try:
+        _check(stored, hasher.hexdigest(), size)
+    except StoredFileCorrupted:
+        destination.unlink(missing_ok=True)
+        raise
+    return destination

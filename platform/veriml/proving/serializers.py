@@ -1,0 +1,154 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from veriml.core.api import ProgressSerializer, WorkErrorSerializer, error_of, progress_of
+from veriml.core.uploads import check_size, check_tensor_file
+from veriml.proving.callbacks import CallbackRefused, check_scheme
+from veriml.proving.models import Job
+
+
+class JobCreateSerializer(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=Job.Kind.choices)
+    model = serializers.UUIDField(help_text="A ready model of the organisation.")
+    input = serializers.FileField(
+        required=False,
+        help_text="kind=inference: one tensor (.pt, .npz or .safetensors); a leading batch "
+        "dimension proves several inferences at once.",
+    )
+    dataset = serializers.UUIDField(required=False, help_text="kind=audit: a ready test set.")
+    callback_url = serializers.URLField(
+        required=False,
+        max_length=2000,
+        help_text="Receives a signed POST of the job's summary when the job ends.",
+    )
+    organisation = serializers.CharField(required=False)
+
+    def validate_input(self, upload: UploadedFile) -> UploadedFile:
+        check_size(upload, settings.INPUT_UPLOAD_MAX_BYTES, "input", "INPUT_UPLOAD_MAX_BYTES")
+        check_tensor_file(upload, "input")
+        return upload
+
+    def validate_callback_url(self, url: str) -> str:
+        try:
+            check_scheme(url)
+        except CallbackRefused as refused:
+            raise serializers.ValidationError(str(refused).capitalize() + ".") from None
+        return url
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs["kind"] == Job.Kind.INFERENCE:
+            if "input" not in attrs:
+                raise serializers.ValidationError({"input": ["An inference job needs an input."]})
+            if "dataset" in attrs:
+                raise serializers.ValidationError(
+                    {"dataset": ["An inference job takes an input, not a test set."]}
+                )
+        else:
+            if "dataset" not in attrs:
+                raise serializers.ValidationError({"dataset": ["An audit job needs a test set."]})
+            if "input" in attrs:
+                raise serializers.ValidationError(
+                    {"input": ["An audit job takes a test set, not an input."]}
+                )
+        return attrs
+
+
+class VerificationSerializer(serializers.Serializer):
+    accepted = serializers.BooleanField()
+    reason = serializers.CharField(allow_null=True)
+    detail = serializers.CharField(allow_blank=True)
+    statement = serializers.DictField()
+    soundness_bits = serializers.IntegerField(allow_null=True)
+
+
+class ProofFileSerializer(serializers.Serializer):
+    size = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    url = serializers.CharField()
+
+
+class TimingsSerializer(serializers.Serializer):
+    queued_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+    queue_seconds = serializers.FloatField(allow_null=True)
+    run_seconds = serializers.FloatField(allow_null=True)
+    prover = serializers.DictField(help_text="The prover's own timings, by stage.")
+
+
+def _seconds(start: Any, end: Any) -> float | None:
+    if start is None or end is None:
+        return None
+    return round((end - start).total_seconds(), 3)
+
+
+class JobSerializer(serializers.ModelSerializer):
+    organisation = serializers.CharField(source="organisation.name")
+    model = serializers.UUIDField(source="model_id")
+    model_name = serializers.CharField(source="model.name")
+    model_version = serializers.IntegerField(source="model.version")
+    model_digest = serializers.CharField(source="model.digest")
+    dataset = serializers.UUIDField(source="dataset_id", allow_null=True)
+    progress = serializers.SerializerMethodField()
+    timings = serializers.SerializerMethodField()
+    verification = serializers.SerializerMethodField()
+    proof = serializers.SerializerMethodField()
+    error = serializers.SerializerMethodField()
+    input_sha256 = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Job
+        fields = [
+            "id", "kind", "status", "organisation", "model", "model_name", "model_version",
+            "model_digest", "dataset", "input_sha256", "private_parts", "progress", "estimate",
+            "timings", "statement", "output", "verification", "proof", "error",
+            "prover_version", "device", "attempts", "callback_url", "idempotency_key",
+            "created_by", "created_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    @extend_schema_field(ProgressSerializer)
+    def get_progress(self, job: Job) -> dict[str, Any]:
+        return progress_of(job)
+
+    @extend_schema_field(TimingsSerializer)
+    def get_timings(self, job: Job) -> dict[str, Any]:
+        return {
+            "queued_at": job.created_at,
+            "started_at": job.started_at,
+            "finished_at": job.finished_at,
+            "queue_seconds": _seconds(job.created_at, job.started_at),
+            "run_seconds": _seconds(job.started_at, job.finished_at),
+            "prover": job.timings,
+        }
+
+    @extend_schema_field(VerificationSerializer(allow_null=True))
+    def get_verification(self, job: Job) -> dict[str, Any] | None:
+        return job.verification or None
+
+    @extend_schema_field(ProofFileSerializer(allow_null=True))
+    def get_proof(self, job: Job) -> dict[str, Any] | None:
+        if job.proof is None or job.status != Job.Status.SUCCEEDED:
+            return None
+        url = reverse("proving:job-proof", kwargs={"pk": job.pk})
+        request = self.context.get("request")
+        return {
+            "size": job.proof.size,
+            "sha256": job.proof.sha256,
+            "url": request.build_absolute_uri(url) if request is not None else url,
+        }
+
+    @extend_schema_field(WorkErrorSerializer(allow_null=True))
+    def get_error(self, job: Job) -> dict[str, str] | None:
+        return error_of(job)
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_input_sha256(self, job: Job) -> str | None:
+        return job.input.sha256 if job.input is not None else None

@@ -1,0 +1,245 @@
+"""Every change to proving jobs goes through these functions."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from veriml.accounts.models import Organisation
+from veriml.core import work
+from veriml.core.errors import ServiceConflict
+from veriml.core.files import CHUNK_BYTES, digest_chunks, store_file
+from veriml.core.models import StoredFile
+from veriml.core.work import Attempt, Claimed
+from veriml.proving.models import Job
+from veriml.registry.models import Dataset, RegisteredModel, Visibility
+
+QUEUED = Job.Status.QUEUED
+RUNNING = Job.Status.RUNNING
+NONCE_BYTES = 32
+
+
+class ModelNotReady(ServiceConflict):
+    code = "model_not_ready"
+
+
+class DatasetNotReady(ServiceConflict):
+    code = "dataset_not_ready"
+
+
+class IdempotencyConflict(ServiceConflict):
+    code = "idempotency_conflict"
+
+
+class JobFinished(ServiceConflict):
+    code = "job_finished"
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    kind: str
+    model: RegisteredModel
+    input: UploadedFile | None = None
+    dataset: Dataset | None = None
+    callback_url: str = ""
+
+
+def enqueue_job(job_id: str, kind: str) -> None:
+    from veriml.proving.tasks import prove_accuracy, prove_inference
+
+    task = prove_inference if kind == Job.Kind.INFERENCE else prove_accuracy
+    task.delay(job_id)
+
+
+def enqueue_callback(job_id: str) -> None:
+    from veriml.proving.tasks import send_callback
+
+    send_callback.delay(job_id)
+
+
+def _fingerprint(request: JobRequest, input_sha256: str | None) -> str:
+    described = {
+        "kind": request.kind,
+        "model": str(request.model.pk),
+        "dataset": str(request.dataset.pk) if request.dataset else None,
+        "input": input_sha256,
+        "callback_url": request.callback_url,
+    }
+    return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
+
+
+def _estimate(request: JobRequest) -> dict[str, Any]:
+    """The compiled model's estimate of one proof; an audit proves every sample of its set."""
+    estimate = dict(request.model.estimate or {})
+    seconds = estimate.get("prove_seconds")
+    if request.kind == Job.Kind.AUDIT and request.dataset and isinstance(seconds, int | float):
+        estimate["prove_seconds"] = seconds * (request.dataset.samples or 1)
+    return estimate
+
+
+def _check_ready(request: JobRequest) -> None:
+    model = request.model
+    if model.status != RegisteredModel.Status.READY:
+        raise ModelNotReady(
+            f"Model {model.name} v{model.version} is {model.status}, not ready.",
+            model=str(model.pk),
+        )
+    dataset = request.dataset
+    if dataset is not None and dataset.status != Dataset.Status.READY:
+        raise DatasetNotReady(
+            f"Test set {dataset.name} is {dataset.status}, not ready.", dataset=str(dataset.pk)
+        )
+
+
+def _replay(existing: Job, fingerprint: str) -> tuple[Job, bool]:
+    if existing.request_fingerprint != fingerprint:
+        raise IdempotencyConflict(
+            "This Idempotency-Key was used for a different request.", job=str(existing.pk)
+        )
+    return existing, False
+
+
+def submit_job(
+    organisation: Organisation,
+    request: JobRequest,
+    idempotency_key: str | None = None,
+    created_by: str = "",
+) -> tuple[Job, bool]:
+    """The job for this request and whether it was created now.
+
+    With an ``idempotency_key``, a repeated request (same organisation, same key, same content)
+    returns the job the first one created instead of a new one; the same key with different
+    content is refused.
+    """
+    input_sha256 = None
+    if request.input is not None:
+        request.input.seek(0)
+        input_sha256, _ = digest_chunks(request.input.chunks(CHUNK_BYTES))
+    fingerprint = _fingerprint(request, input_sha256)
+    if idempotency_key:
+        existing = Job.objects.filter(
+            organisation=organisation, idempotency_key=idempotency_key
+        ).first()
+        if existing is not None:
+            return _replay(existing, fingerprint)
+    _check_ready(request)
+    stored_input = None
+    if request.input is not None:
+        stored_input = store_file(
+            organisation, "inputs", request.input, request.input.name or "input"
+        )
+    try:
+        with transaction.atomic():
+            job = Job.objects.create(
+                organisation=organisation,
+                kind=request.kind,
+                model=request.model,
+                dataset=request.dataset,
+                input=stored_input,
+                private_parts=request.model.private_parts,
+                nonce=secrets.token_hex(NONCE_BYTES),
+                idempotency_key=idempotency_key or None,
+                request_fingerprint=fingerprint,
+                callback_url=request.callback_url,
+                estimate=_estimate(request),
+                created_by=created_by,
+            )
+            job_id, kind = str(job.pk), job.kind
+            transaction.on_commit(lambda: enqueue_job(job_id, kind))
+    except IntegrityError:
+        # A concurrent request with the same key won the race: answer with its job.
+        if not idempotency_key:
+            raise
+        existing = Job.objects.get(organisation=organisation, idempotency_key=idempotency_key)
+        return _replay(existing, fingerprint)
+    return job, True
+
+
+def cancel_job(job: Job) -> Job:
+    """Cancels a queued or running job. A running attempt notices at its next progress report
+    and stops; its result, if it still comes, is discarded."""
+    with transaction.atomic():
+        locked = Job.objects.select_for_update().get(pk=job.pk)
+        if locked.status in Job.FINAL:
+            raise JobFinished(f"The job has already ended: it {locked.status}.")
+        now = timezone.now()
+        locked.status = Job.Status.CANCELLED
+        locked.cancelled_at = now
+        locked.finished_at = now
+        locked.attempt_token = None
+        locked.save()
+        if locked.callback_url:
+            job_id = str(locked.pk)
+            transaction.on_commit(lambda: enqueue_callback(job_id))
+    return locked
+
+
+def claim_job(job_id: str, prover_version: str, device: str) -> Claimed:
+    return work.claim(
+        Job,
+        job_id,
+        waiting=QUEUED,
+        running=RUNNING,
+        failed=Job.Status.FAILED,
+        prover_version=prover_version,
+        device=device,
+    )
+
+
+def record_job_progress(attempt: Attempt, stage: str, fraction: float) -> bool:
+    return work.record_progress(Job, attempt, RUNNING, stage, fraction)
+
+
+def job_heartbeat(attempt: Attempt) -> bool:
+    return work.beat(Job, attempt, RUNNING)
+
+
+def complete_job(
+    attempt: Attempt,
+    proof: StoredFile,
+    result: dict[str, Any],
+    verification: dict[str, Any],
+    output_public: bool,
+) -> Job | None:
+    """Records the proof and its verification; a proof the verifier rejects fails the job."""
+    accepted = bool(verification.get("accepted"))
+    fields: dict[str, Any] = {
+        "proof": proof,
+        "statement": result.get("statement") or verification.get("statement") or {},
+        "timings": result.get("timings") or {},
+        "output": result.get("output") if output_public else None,
+        "verification": verification,
+        "progress_fraction": 1.0,
+    }
+    if not accepted:
+        fields["error_code"] = "verification_failed"
+        fields["error_message"] = (
+            f"The proof did not verify: {verification.get('reason')}: "
+            f"{verification.get('detail', '')}".rstrip(": ")
+        )
+    status = Job.Status.SUCCEEDED if accepted else Job.Status.FAILED
+    return work.finish(Job, attempt, RUNNING, status, **fields)
+
+
+def fail_job(attempt: Attempt, code: str, message: str) -> Job | None:
+    return work.finish(
+        Job, attempt, RUNNING, Job.Status.FAILED, error_code=code, error_message=message
+    )
+
+
+def record_callback(job_id: str, error: str = "") -> None:
+    with transaction.atomic():
+        Job.objects.filter(pk=job_id).update(
+            callback_delivered_at=None if error else timezone.now(), callback_error=error[:2000]
+        )
+
+
+def output_is_public(job: Job) -> bool:
+    return "output" not in job.private_parts and job.model.privacy_output == Visibility.PUBLIC

@@ -1,0 +1,1 @@
+"""The model registry: uploaded models compiled for proving, and test sets for audits."""

@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from veriml.core.api import (
+    JsonObjectField,
+    ProgressSerializer,
+    StoredFileSerializer,
+    WorkErrorSerializer,
+    error_of,
+    progress_of,
+    stored_file_summary,
+)
+from veriml.core.uploads import check_size, check_suffix, check_tensor_file, check_zip
+from veriml.registry.models import PRIVACY_PARTS, Dataset, RegisteredModel, Visibility
+
+NAME_HELP = "Letters, digits, spaces and . _ - only; versions of one name are numbered 1, 2, ..."
+
+
+class PrivacySerializer(serializers.Serializer):
+    weights = serializers.ChoiceField(choices=Visibility.choices, required=False)
+    input = serializers.ChoiceField(choices=Visibility.choices, required=False)
+    output = serializers.ChoiceField(choices=Visibility.choices, required=False)
+
+
+class PrivacyField(JsonObjectField):
+    """``{"weights": "private", "input": "public", "output": "public"}``; missing parts keep
+    their defaults (weights private, input and output public)."""
+
+    def to_internal_value(self, data: Any) -> dict[str, str]:
+        value = super().to_internal_value(data)
+        unknown = sorted(set(value) - set(PRIVACY_PARTS))
+        if unknown:
+            raise serializers.ValidationError(
+                f"Unknown part(s) {', '.join(unknown)}; choose from {', '.join(PRIVACY_PARTS)}."
+            )
+        for part, visibility in value.items():
+            if visibility not in Visibility.values:
+                raise serializers.ValidationError(f"{part} must be 'public' or 'private'.")
+        return value
+
+
+extend_schema_field(PrivacySerializer)(PrivacyField)
+
+
+class ModelUploadSerializer(serializers.Serializer):
+    name = serializers.RegexField(
+        r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$", max_length=200, help_text=NAME_HELP
+    )
+    file = serializers.FileField(help_text="The model as a torch.export archive (.pt2).")
+    calibration = serializers.FileField(
+        help_text="Calibration inputs for quantisation: .pt, .npz or .safetensors holding "
+        "a tensor 'inputs' (or a bare tensor)."
+    )
+    privacy = PrivacyField(required=False)
+    organisation = serializers.CharField(
+        required=False, help_text="For signed-in users in several organisations."
+    )
+
+    def validate_file(self, upload: UploadedFile) -> UploadedFile:
+        check_size(upload, settings.MODEL_UPLOAD_MAX_BYTES, "model file", "MODEL_UPLOAD_MAX_BYTES")
+        check_suffix(upload, [".pt2"], "model file")
+        check_zip(upload, "model file")
+        return upload
+
+    def validate_calibration(self, upload: UploadedFile) -> UploadedFile:
+        check_size(
+            upload,
+            settings.CALIBRATION_UPLOAD_MAX_BYTES,
+            "calibration file",
+            "CALIBRATION_UPLOAD_MAX_BYTES",
+        )
+        check_tensor_file(upload, "calibration file")
+        return upload
+
+
+class ModelFilesSerializer(serializers.Serializer):
+    model = StoredFileSerializer()
+    calibration = StoredFileSerializer()
+    compiled = StoredFileSerializer(allow_null=True, help_text="Set once the model is ready.")
+
+
+class ModelSerializer(serializers.ModelSerializer):
+    organisation = serializers.CharField(source="organisation.name")
+    privacy = PrivacySerializer()
+    progress = serializers.SerializerMethodField()
+    error = serializers.SerializerMethodField()
+    files = serializers.SerializerMethodField()
+    compiled_at = serializers.DateTimeField(source="finished_at", allow_null=True)
+
+    class Meta:
+        model = RegisteredModel
+        fields = [
+            "id", "name", "version", "status", "organisation", "privacy", "digest",
+            "parameters", "support", "fidelity", "estimate", "progress", "error", "files",
+            "prover_version", "device", "created_by", "created_at", "compiled_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    @extend_schema_field(ProgressSerializer)
+    def get_progress(self, model: RegisteredModel) -> dict[str, Any]:
+        return progress_of(model)
+
+    @extend_schema_field(WorkErrorSerializer(allow_null=True))
+    def get_error(self, model: RegisteredModel) -> dict[str, str] | None:
+        return error_of(model)
+
+    @extend_schema_field(ModelFilesSerializer)
+    def get_files(self, model: RegisteredModel) -> dict[str, Any]:
+        return {
+            "model": stored_file_summary(model.source),
+            "calibration": stored_file_summary(model.calibration),
+            "compiled": stored_file_summary(model.compiled),
+        }
+
+
+class DatasetUploadSerializer(serializers.Serializer):
+    name = serializers.RegexField(r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$", max_length=200)
+    file = serializers.FileField(
+        help_text="A test set: .pt, .npz or .safetensors holding 'inputs' and 'labels', or a "
+        "CSV with a 'label' column."
+    )
+    organisation = serializers.CharField(required=False)
+
+    def validate_file(self, upload: UploadedFile) -> UploadedFile:
+        check_size(
+            upload, settings.DATASET_UPLOAD_MAX_BYTES, "test set", "DATASET_UPLOAD_MAX_BYTES"
+        )
+        check_tensor_file(upload, "test set", extra=[".csv"])
+        return upload
+
+
+class DatasetSerializer(serializers.ModelSerializer):
+    organisation = serializers.CharField(source="organisation.name")
+    progress = serializers.SerializerMethodField()
+    error = serializers.SerializerMethodField()
+    file = serializers.SerializerMethodField()
+    validated_at = serializers.DateTimeField(source="finished_at", allow_null=True)
+
+    class Meta:
+        model = Dataset
+        fields = [
+            "id", "name", "status", "organisation", "samples", "classes", "input_shape", "file",
+            "progress", "error", "created_by", "created_at", "validated_at",
+        ]  # fmt: skip
+        read_only_fields = fields
+
+    @extend_schema_field(ProgressSerializer)
+    def get_progress(self, dataset: Dataset) -> dict[str, Any]:
+        return progress_of(dataset)
+
+    @extend_schema_field(WorkErrorSerializer(allow_null=True))
+    def get_error(self, dataset: Dataset) -> dict[str, str] | None:
+        return error_of(dataset)
+
+    @extend_schema_field(StoredFileSerializer)
+    def get_file(self, dataset: Dataset) -> dict[str, Any] | None:
+        return stored_file_summary(dataset.file)

@@ -1,0 +1,181 @@
+"""Every change to registered models and test sets goes through these functions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
+from django.db.models import Max
+
+from veriml.accounts.models import Organisation
+from veriml.core import work
+from veriml.core.files import store_file
+from veriml.core.models import StoredFile
+from veriml.core.work import Attempt, Claimed
+from veriml.registry.models import PRIVACY_PARTS, Dataset, RegisteredModel
+from veriml.registry.tensorfiles import DatasetSummary
+
+COMPILING = RegisteredModel.Status.COMPILING
+VALIDATING = Dataset.Status.VALIDATING
+
+
+def _enqueue_compile(model_id: str) -> None:
+    from veriml.registry.tasks import compile_model
+
+    compile_model.delay(model_id)
+
+
+def _enqueue_validation(dataset_id: str) -> None:
+    from veriml.registry.tasks import validate_dataset
+
+    validate_dataset.delay(dataset_id)
+
+
+def register_model(
+    organisation: Organisation,
+    name: str,
+    source: UploadedFile,
+    calibration: UploadedFile,
+    privacy: dict[str, str] | None = None,
+    created_by: str = "",
+) -> RegisteredModel:
+    """Stores the files, records the next version of ``name`` and queues its compilation."""
+    privacy = {**_default_privacy(), **(privacy or {})}
+    source_file = store_file(organisation, "models", source, source.name or "model.pt2")
+    calibration_file = store_file(
+        organisation, "calibration", calibration, calibration.name or "calibration"
+    )
+    with transaction.atomic():
+        # Locking the organisation serialises version numbers of concurrent uploads.
+        Organisation.objects.select_for_update().filter(pk=organisation.pk).first()
+        latest = RegisteredModel.objects.filter(organisation=organisation, name=name).aggregate(
+            latest=Max("version")
+        )["latest"]
+        model = RegisteredModel.objects.create(
+            organisation=organisation,
+            name=name,
+            version=(latest or 0) + 1,
+            source=source_file,
+            calibration=calibration_file,
+            created_by=created_by,
+            **{f"privacy_{part}": privacy[part] for part in PRIVACY_PARTS},
+        )
+        model_id = str(model.pk)
+        transaction.on_commit(lambda: _enqueue_compile(model_id))
+    return model
+
+
+def _default_privacy() -> dict[str, str]:
+    return {
+        part: RegisteredModel._meta.get_field(f"privacy_{part}").default for part in PRIVACY_PARTS
+    }
+
+
+def claim_compile(model_id: str, prover_version: str, device: str) -> Claimed:
+    return work.claim(
+        RegisteredModel,
+        model_id,
+        waiting=COMPILING,
+        running=COMPILING,
+        failed=RegisteredModel.Status.FAILED,
+        prover_version=prover_version,
+        device=device,
+    )
+
+
+def record_compile_progress(attempt: Attempt, stage: str, fraction: float) -> bool:
+    return work.record_progress(RegisteredModel, attempt, COMPILING, stage, fraction)
+
+
+def compile_heartbeat(attempt: Attempt) -> bool:
+    return work.beat(RegisteredModel, attempt, COMPILING)
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) else None
+
+
+def complete_compile(
+    attempt: Attempt, compiled: StoredFile, report: dict[str, Any], support: dict[str, Any]
+) -> RegisteredModel | None:
+    """Records the compiled model and the compiler's report; the model becomes ready."""
+    estimate = report.get("estimate") or {}
+    fidelity = report.get("fidelity") or {}
+    return work.finish(
+        RegisteredModel,
+        attempt,
+        COMPILING,
+        RegisteredModel.Status.READY,
+        compiled=compiled,
+        digest=str(report["digest"]),
+        parameters=int(report["parameters"]) if report.get("parameters") is not None else None,
+        support=report.get("support") or support,
+        fidelity={key: _number(value) for key, value in fidelity.items()},
+        estimate={key: _number(value) for key, value in estimate.items()},
+        progress_fraction=1.0,
+    )
+
+
+def fail_compile(attempt: Attempt, code: str, message: str) -> RegisteredModel | None:
+    return work.finish(
+        RegisteredModel,
+        attempt,
+        COMPILING,
+        RegisteredModel.Status.FAILED,
+        error_code=code,
+        error_message=message,
+    )
+
+
+def upload_dataset(
+    organisation: Organisation, name: str, upload: UploadedFile, created_by: str = ""
+) -> Dataset:
+    """Stores the test set and queues its validation."""
+    stored = store_file(organisation, "datasets", upload, upload.name or "dataset")
+    with transaction.atomic():
+        dataset = Dataset.objects.create(
+            organisation=organisation, name=name, file=stored, created_by=created_by
+        )
+        dataset_id = str(dataset.pk)
+        transaction.on_commit(lambda: _enqueue_validation(dataset_id))
+    return dataset
+
+
+def claim_validation(dataset_id: str, prover_version: str, device: str) -> Claimed:
+    return work.claim(
+        Dataset,
+        dataset_id,
+        waiting=VALIDATING,
+        running=VALIDATING,
+        failed=Dataset.Status.FAILED,
+        prover_version=prover_version,
+        device=device,
+    )
+
+
+def record_validation_progress(attempt: Attempt, stage: str, fraction: float) -> bool:
+    return work.record_progress(Dataset, attempt, VALIDATING, stage, fraction)
+
+
+def validation_heartbeat(attempt: Attempt) -> bool:
+    return work.beat(Dataset, attempt, VALIDATING)
+
+
+def complete_validation(attempt: Attempt, summary: DatasetSummary) -> Dataset | None:
+    return work.finish(
+        Dataset,
+        attempt,
+        VALIDATING,
+        Dataset.Status.READY,
+        samples=summary.samples,
+        classes=summary.classes,
+        input_shape=summary.input_shape,
+        progress_fraction=1.0,
+    )
+
+
+def fail_validation(attempt: Attempt, code: str, message: str) -> Dataset | None:
+    return work.finish(
+        Dataset, attempt, VALIDATING, Dataset.Status.FAILED, error_code=code, error_message=message
+    )

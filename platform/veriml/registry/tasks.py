@@ -1,0 +1,105 @@
+"""Worker tasks of the registry: compile an uploaded model, validate a test set. IDs only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from celery import Task, shared_task
+from django.conf import settings
+
+from provers import api as prover_api
+from veriml.core.files import copy_checked, store_path
+from veriml.core.models import StoredFile
+from veriml.core.runner import WorkSteps, run_work
+from veriml.core.work import Attempt, stale_ids
+from veriml.core.worker import ProgressReporter, WorkFailed, device, prover_function
+from veriml.registry import services
+from veriml.registry.models import Dataset, RegisteredModel
+from veriml.registry.tensorfiles import DatasetError, load_test_set, summarise
+
+
+def _local_copy(stored: StoredFile, workdir: Path, stem: str) -> Path:
+    return copy_checked(stored, workdir / f"{stem}{Path(stored.storage_name).suffix}")
+
+
+@shared_task(
+    bind=True,
+    name="veriml.registry.tasks.compile_model",
+    soft_time_limit=settings.COMPILE_SOFT_TIME_LIMIT,
+    time_limit=settings.COMPILE_TIME_LIMIT,
+)
+def compile_model(self: Task, model_id: str) -> str:
+    """Checks and compiles the model; it becomes ready with its digest and report, or failed."""
+
+    def body(attempt: Attempt, workdir: Path, progress: ProgressReporter) -> bool:
+        model = RegisteredModel.objects.select_related("organisation", "source", "calibration").get(
+            pk=model_id
+        )
+        source = _local_copy(model.source, workdir, "model")
+        calibration = _local_copy(model.calibration, workdir, "calibration")
+        check_model = prover_function("check_model", "compile_error")
+        compile_ = prover_function("compile_model", "compile_error")
+        progress("checking", 0.0)
+        support = check_model(str(source))
+        out_path = workdir / "model.vmc"
+        report = compile_(str(source), str(calibration), str(out_path), progress=progress)
+        if not isinstance(report, dict) or not report.get("digest"):
+            raise WorkFailed("compile_error", "The compiler returned no model digest.")
+        compiled = store_path(
+            model.organisation, "compiled", out_path, f"{model.name}-v{model.version}.vmc"
+        )
+        return services.complete_compile(attempt, compiled, report, support) is not None
+
+    steps = WorkSteps(
+        claim=lambda: services.claim_compile(model_id, prover_api.prover_version(), device()),
+        progress=services.record_compile_progress,
+        beat=services.compile_heartbeat,
+        fail=services.fail_compile,
+        soft_time_limit=settings.COMPILE_SOFT_TIME_LIMIT,
+        memory_limit_mb=settings.COMPILE_MEMORY_LIMIT_MB,
+    )
+    return run_work(self, steps, body)
+
+
+@shared_task(
+    bind=True,
+    name="veriml.registry.tasks.validate_dataset",
+    soft_time_limit=settings.DATASET_SOFT_TIME_LIMIT,
+    time_limit=settings.DATASET_TIME_LIMIT,
+)
+def validate_dataset(self: Task, dataset_id: str) -> str:
+    """Reads the test set and records its size; it becomes ready, or failed with the reason."""
+
+    def body(attempt: Attempt, workdir: Path, progress: ProgressReporter) -> bool:
+        dataset = Dataset.objects.select_related("file").get(pk=dataset_id)
+        progress("reading", 0.0)
+        local = _local_copy(dataset.file, workdir, "dataset")
+        try:
+            inputs, labels = load_test_set(local, settings.TENSOR_FILE_MAX_UNPACKED_BYTES)
+            progress("checking", 0.5)
+            summary = summarise(inputs, labels)
+        except DatasetError as error:
+            raise WorkFailed("invalid_dataset", f"Not a usable test set: {error}.") from None
+        return services.complete_validation(attempt, summary) is not None
+
+    steps = WorkSteps(
+        claim=lambda: services.claim_validation(dataset_id, prover_api.prover_version(), device()),
+        progress=services.record_validation_progress,
+        beat=services.validation_heartbeat,
+        fail=services.fail_validation,
+        soft_time_limit=settings.DATASET_SOFT_TIME_LIMIT,
+        memory_limit_mb=settings.DATASET_MEMORY_LIMIT_MB,
+    )
+    return run_work(self, steps, body)
+
+
+@shared_task(name="veriml.registry.tasks.requeue_stale_work")
+def requeue_stale_work() -> int:
+    """Sends the task of every compile or validation whose worker stopped beating again."""
+    models = stale_ids(RegisteredModel, RegisteredModel.Status.COMPILING)
+    datasets = stale_ids(Dataset, Dataset.Status.VALIDATING)
+    for model_id in models:
+        compile_model.delay(str(model_id))
+    for dataset_id in datasets:
+        validate_dataset.delay(str(dataset_id))
+    return len(models) + len(datasets)

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from rest_framework import serializers
+
+from veriml.core.uploads import check_size
+
+
+class VerifyRequestSerializer(serializers.Serializer):
+    proof = serializers.FileField(help_text="A VeriML proof file (.vmp).")
+    model_digest = serializers.RegexField(
+        r"^[0-9a-fA-F]{16,128}$",
+        required=False,
+        help_text="When given, the proof must be about the model with this digest (hex).",
+    )
+
+    def validate_proof(self, upload: UploadedFile) -> UploadedFile:
+        check_size(upload, settings.PROOF_UPLOAD_MAX_BYTES, "proof file", "PROOF_UPLOAD_MAX_BYTES")
+        return upload
+
+
+class VerdictSerializer(serializers.Serializer):
+    accepted = serializers.BooleanField()
+    reason = serializers.CharField(
+        allow_null=True,
+        help_text="Why the proof was rejected, a stable code (e.g. bad_magic, wrong_model, "
+        "round_sum_mismatch); null when accepted.",
+    )
+    detail = serializers.CharField(allow_blank=True)
+    statement = serializers.DictField(help_text="What the proof proves, as public values.")
+    soundness_bits = serializers.IntegerField(allow_null=True)
+    protocol = serializers.CharField(allow_null=True)
+    verify_seconds = serializers.FloatField()
+    verifier_version = serializers.CharField()
