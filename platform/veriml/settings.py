@@ -268,8 +268,17 @@ CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND") or (
     f"db+sqlite:///{VAR_DIR / 'results.sqlite3'}"
 )
 
+# Every worker looks this often for messages taken by a worker that died (delivered longer than
+# CELERY_VISIBILITY_TIMEOUT ago and never acknowledged) and puts them back in their queue.
+CELERY_UNACKED_RESTORE_SECONDS = env_int("CELERY_UNACKED_RESTORE_SECONDS", 60)
+if CELERY_UNACKED_RESTORE_SECONDS <= 0:
+    raise ImproperlyConfigured("CELERY_UNACKED_RESTORE_SECONDS must be positive")
+
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
     "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    "unacked_restore_interval": CELERY_UNACKED_RESTORE_SECONDS,
+    # Scan at every sweep: the interval above is then the only control.
+    "unacked_restore_throttle": 1,
 }
 if USES_EMBEDDED_BROKER:
     CELERY_BROKER_TRANSPORT_OPTIONS.update(

@@ -22,3 +22,10 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
 ]
+
+# Errors Django answers itself (an unknown URL, a body it refuses to read, a crash) keep the
+# API's error shape under /api/ and Django's pages elsewhere.
+handler400 = "veriml.core.errors.bad_request"
+handler403 = "veriml.core.errors.permission_denied"
+handler404 = "veriml.core.errors.page_not_found"
+handler500 = "veriml.core.errors.server_error"

@@ -8,7 +8,10 @@ files are real ones, made by the standalone committed-sum prover.
 from __future__ import annotations
 
 import io
+import os
+import pickle
 import zipfile
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,6 +39,44 @@ def zip_bytes(members: dict[str, bytes] | None = None) -> bytes:
     return buffer.getvalue()
 
 
+def pt2_bytes(members: dict[str, bytes] | None = None) -> bytes:
+    """A zip laid out as ``torch.export.save`` writes one, holding no real program: it passes
+    the upload checks and the compiler refuses it."""
+    return zip_bytes(
+        {
+            "archive/archive_format": b"pt2",
+            "archive/models/model.json": b"{}",
+            **(members or {}),
+        }
+    )
+
+
+def hostile_pt2(marker: Path) -> bytes:
+    """A real ``torch.export`` archive whose sample inputs are a pickle that runs a command."""
+    import torch
+
+    class Exploit:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    program = torch.export.export(torch.nn.Linear(3, 2).eval(), (torch.randn(1, 3),))
+    exported = io.BytesIO()
+    torch.export.save(program, exported)
+    pickled = io.BytesIO()
+    with zipfile.ZipFile(pickled, "w") as archive:
+        archive.writestr("model/data.pkl", pickle.dumps(Exploit(), protocol=2))
+        archive.writestr("model/byteorder", "little")
+    hostile = io.BytesIO()
+    with (
+        zipfile.ZipFile(exported) as source,
+        zipfile.ZipFile(hostile, "w") as archive,
+    ):
+        for entry in source.infolist():
+            replace = entry.filename.endswith("data/sample_inputs/model.pt")
+            archive.writestr(entry.filename, pickled.getvalue() if replace else source.read(entry))
+    return hostile.getvalue()
+
+
 def npz_bytes(**arrays: Any) -> bytes:
     buffer = io.BytesIO()
     np.savez(buffer, **arrays)
@@ -47,7 +88,7 @@ def upload(name: str, data: bytes) -> SimpleUploadedFile:
 
 
 def model_upload(name: str = "model.pt2") -> SimpleUploadedFile:
-    return upload(name, zip_bytes())
+    return upload(name, pt2_bytes())
 
 
 def calibration_upload() -> SimpleUploadedFile:
@@ -70,7 +111,7 @@ def ready_model(org: Organisation, name: str = "classifier", **fields: Any) -> R
         "name": name,
         "version": version,
         "status": RegisteredModel.Status.READY,
-        "source": store_bytes(org, "models", zip_bytes(), "model.pt2"),
+        "source": store_bytes(org, "models", pt2_bytes(), "model.pt2"),
         "calibration": store_bytes(org, "calibration", npz_bytes(inputs=np.zeros(3)), "c.npz"),
         "compiled": store_bytes(org, "compiled", b"not a compiled model", "model.vmc"),
         "digest": MODEL_DIGEST,

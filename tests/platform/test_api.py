@@ -9,7 +9,7 @@ def test_the_api_root_lists_its_resources_without_credentials(api_client, db):
     assert response.status_code == 200
     assert set(response.json()) == {
         "me", "models", "datasets", "jobs", "verify", "auditor_grants", "callback_secret",
-        "schema", "docs", "health",
+        "api_keys", "schema", "docs", "health",
     }  # fmt: skip
 
 
@@ -44,6 +44,8 @@ def test_the_schema_documents_every_endpoint_of_the_contract(api_client, db):
         "/api/v1/verify",
         "/api/v1/auditor-grants/",
         "/api/v1/callback-secret/",
+        "/api/v1/api-keys/",
+        "/api/v1/api-keys/{id}/revoke",
     } <= set(schema["paths"])
     job_list = schema["paths"]["/api/v1/jobs/"]
     assert {p["name"] for p in job_list["get"]["parameters"]} >= {"status", "kind", "cursor"}

@@ -123,3 +123,66 @@ def test_it_refuses_unknown_scopes(alice):
     organisation = alice.memberships.get().organisation
     with pytest.raises(ValueError, match="unknown scope"):
         services.create_api_key(organisation, "ci", ["read", "delete-everything"])
+
+
+def test_an_administrator_lists_the_keys_without_their_secrets(api_client, alice, issue_key):
+    admin_key = issue_key("Alice Labs", scopes=("admin",))
+    issue_key("Alice Labs", scopes=("read",))
+
+    body = api_client.get("/api/v1/api-keys/", **bearer(admin_key)).json()
+
+    assert {item["id"] for item in body["results"]} == {key.prefix for key in ApiKey.objects.all()}
+    assert all(set(item) == {
+        "id", "name", "organisation", "scopes", "created_at", "expires_at", "last_used_at",
+        "revoked_at",
+    } for item in body["results"])  # fmt: skip
+    assert admin_key.split("_", 2)[2] not in str(body)
+
+
+def test_a_revoked_key_is_refused_from_then_on(api_client, alice, issue_key):
+    admin_key = issue_key("Alice Labs", scopes=("admin",))
+    key = issue_key("Alice Labs", scopes=("read",))
+    prefix = key.split("_")[1]
+    assert api_client.get(ME, **bearer(key)).status_code == 200
+
+    revoked = api_client.post(f"/api/v1/api-keys/{prefix}/revoke", **bearer(admin_key))
+    again = api_client.post(f"/api/v1/api-keys/{prefix}/revoke", **bearer(admin_key))
+    refused = api_client.get(ME, **bearer(key))
+
+    assert revoked.status_code == 200, revoked.json()
+    assert revoked.json()["revoked_at"] is not None
+    assert again.json()["revoked_at"] == revoked.json()["revoked_at"]
+    assert refused.status_code == 401
+    assert refused.json()["error"]["message"] == "API key has been revoked."
+
+
+def test_a_key_can_revoke_itself(api_client, alice, issue_key):
+    key = issue_key("Alice Labs", scopes=("admin",))
+
+    response = api_client.post(f"/api/v1/api-keys/{key.split('_')[1]}/revoke", **bearer(key))
+
+    assert response.status_code == 200
+    assert api_client.get(ME, **bearer(key)).status_code == 401
+
+
+def test_an_owner_revokes_a_key_but_a_member_cannot(api_client, alice, bob, issue_key):
+    prefix = issue_key("Alice Labs").split("_")[1]
+
+    api_client.force_login(bob)
+    by_member = api_client.post(f"/api/v1/api-keys/{prefix}/revoke")
+    api_client.force_login(alice)
+    by_owner = api_client.post(f"/api/v1/api-keys/{prefix}/revoke")
+
+    assert by_member.status_code == 403
+    assert by_owner.status_code == 200
+    assert ApiKey.objects.get(prefix=prefix).is_revoked
+
+
+@pytest.mark.parametrize("name", ["nosuchky", "short", "ABCDEFGH", "a%00bcdefg"])
+def test_revoking_an_unknown_key_is_not_found(api_client, alice, issue_key, name):
+    key = issue_key("Alice Labs", scopes=("admin",))
+
+    response = api_client.post(f"/api/v1/api-keys/{name}/revoke", **bearer(key))
+
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"

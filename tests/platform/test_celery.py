@@ -25,6 +25,13 @@ def test_the_visibility_timeout_outlasts_the_longest_job():
     assert conf.task_soft_time_limit < conf.task_time_limit
 
 
+def test_workers_look_for_messages_of_dead_workers_at_the_configured_interval(settings):
+    options = celery_app.conf.broker_transport_options
+    assert options["unacked_restore_interval"] == settings.CELERY_UNACKED_RESTORE_SECONDS
+    # Every sweep scans: the interval alone says how often.
+    assert options["unacked_restore_throttle"] == 1
+
+
 @pytest.mark.parametrize(
     ("task_name", "queue"),
     [

@@ -60,3 +60,20 @@ def test_bootstrap_demo_prints_credentials_only_when_it_creates_them(db):
     assert "vml_" not in second
     assert ApiKey.objects.filter(organisation__name="Demo").count() == 1
     assert User.objects.filter(username="demo").count() == 1
+
+
+def test_revoke_api_key_refuses_the_key_from_then_on(db):
+    key = run_command("create_api_key", "--org", "Acme")[-1]
+
+    lines = run_command("revoke_api_key", key.split("_")[1])
+    again = run_command("revoke_api_key", key)
+
+    with pytest.raises(services.RevokedApiKey):
+        services.authenticate_api_key(key)
+    assert "is revoked" in lines[-1]
+    assert "was already revoked" in again[-1]
+
+
+def test_revoke_api_key_names_an_unknown_prefix(db):
+    with pytest.raises(CommandError, match="no API key"):
+        run_command("revoke_api_key", "nosuchky")

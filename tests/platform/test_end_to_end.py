@@ -74,7 +74,7 @@ def key(alice, issue_key):
     return issue_key("Alice Labs", scopes=("read", "submit"))
 
 
-def register(api_client, key, privacy='{"weights": "private"}'):
+def register(api_client, key, privacy="{}"):
     response = api_client.post(
         "/api/v1/models/",
         {
@@ -155,8 +155,10 @@ def test_delivering_a_proving_job_twice_makes_one_proof(worker, api_client, key)
     assert job.attempts == 1
 
 
-def test_a_private_output_never_appears_in_the_api(worker, api_client, key):
-    model = register(api_client, key, privacy='{"weights": "private", "output": "private"}')
+def test_a_private_output_job_is_refused_clearly_and_reveals_nothing(worker, api_client, key):
+    # This prover makes public-mode inference proofs only: a job that asks to hide its output
+    # must fail with a clear reason rather than publish what it was asked to hide.
+    model = register(api_client, key, privacy='{"output": "private"}')
 
     created = api_client.post(
         "/api/v1/jobs/",
@@ -170,13 +172,18 @@ def test_a_private_output_never_appears_in_the_api(worker, api_client, key):
     )
     job = ended(Job, created.json()["id"])
 
-    assert job.status == Job.Status.SUCCEEDED, job.error_message
-    assert job.output is None
-    assert api_client.get(f"/api/v1/jobs/{job.pk}/", **bearer(key)).json()["output"] is None
+    body = api_client.get(f"/api/v1/jobs/{job.pk}/", **bearer(key)).json()
+    assert job.status == Job.Status.FAILED
+    assert "zero-knowledge" in job.error_message
+    assert job.output is None and body["output"] is None
+    assert api_client.get(f"/api/v1/jobs/{job.pk}/proof", **bearer(key)).status_code == 409
 
 
-def test_a_hostile_model_archive_fails_to_compile_with_a_clear_error(worker, api_client, key):
-    hostile = factories.zip_bytes({"archive/data.pkl": b"cos\nsystem\n(S'echo owned'\ntR."})
+def test_a_hostile_model_archive_fails_to_compile_with_a_clear_error(
+    worker, api_client, key, tmp_path
+):
+    marker = tmp_path / "the-pickle-ran"
+    hostile = factories.hostile_pt2(marker)
 
     response = api_client.post(
         "/api/v1/models/",
@@ -192,7 +199,8 @@ def test_a_hostile_model_archive_fails_to_compile_with_a_clear_error(worker, api
 
     assert model.status == RegisteredModel.Status.FAILED
     assert model.error_code == "compile_error"
-    assert model.error_message
+    assert "allowlist" in model.error_message
+    assert not marker.exists()
 
 
 @needs_audit

@@ -45,7 +45,7 @@ def test_submitting_an_inference_job_answers_201_queued_with_the_estimate(
     assert body["model"] == str(model.pk)
     assert body["model_digest"] == factories.MODEL_DIGEST
     assert body["estimate"] == factories.ESTIMATE
-    assert body["private_parts"] == ["weights"]
+    assert body["private_parts"] == []
     assert body["proof"] is None
     assert body["progress"] == {"stage": "", "fraction": 0.0, "updated_at": None}
     assert "nonce" not in body

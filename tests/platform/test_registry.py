@@ -45,7 +45,7 @@ def test_registering_a_model_stores_its_files_with_their_digests_and_starts_comp
     assert body["status"] == "compiling"
     assert body["version"] == 1
     assert body["organisation"] == "Alice Labs"
-    assert body["privacy"] == {"weights": "private", "input": "public", "output": "public"}
+    assert body["privacy"] == {"weights": "public", "input": "public", "output": "public"}
     assert body["files"]["model"]["sha256"] == hashlib.sha256(source_bytes).hexdigest()
     assert body["files"]["model"]["size"] == len(source_bytes)
     assert body["files"]["compiled"] is None
@@ -76,7 +76,7 @@ def test_it_records_the_privacy_settings(api_client, alice, issue_key):
 
     assert response.status_code == 201, response.json()
     assert response.json()["privacy"] == {
-        "weights": "private",
+        "weights": "public",
         "input": "private",
         "output": "private",
     }
@@ -170,7 +170,7 @@ def test_it_keeps_only_the_last_part_of_an_uploaded_file_name(api_client, alice,
         MODELS,
         {
             "name": "classifier",
-            "file": factories.upload("../../etc/cron.d/evil.pt2", factories.zip_bytes()),
+            "file": factories.upload("../../etc/cron.d/evil.pt2", factories.pt2_bytes()),
             "calibration": factories.calibration_upload(),
         },
         format="multipart",

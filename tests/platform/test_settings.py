@@ -18,7 +18,8 @@ SETTINGS_VARIABLES = [
     "DEBUG", "SECRET_KEY", "SECRET_KEY_FILE", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS",
     "SECURE_SSL_REDIRECT", "SECURE_HSTS_SECONDS", "SECURE_HSTS_INCLUDE_SUBDOMAINS",
     "SECURE_HSTS_PRELOAD", "TRUST_X_FORWARDED_PROTO", "STORAGE_BACKEND", "JOB_TIME_LIMIT",
-    "JOB_SOFT_TIME_LIMIT", "CELERY_VISIBILITY_TIMEOUT", "LOG_LEVEL",
+    "JOB_SOFT_TIME_LIMIT", "CELERY_VISIBILITY_TIMEOUT", "CELERY_UNACKED_RESTORE_SECONDS",
+    "LOG_LEVEL",
 ]  # fmt: skip
 
 SQLITE = "django.db.backends.sqlite3"
@@ -103,6 +104,14 @@ def test_it_refuses_a_visibility_timeout_shorter_than_the_longest_job():
     )
     assert completed.returncode != 0
     assert "CELERY_VISIBILITY_TIMEOUT" in completed.stderr
+
+
+def test_it_refuses_a_sweep_interval_that_is_not_positive():
+    completed = run_python(
+        "import django; django.setup()", DEBUG="1", CELERY_UNACKED_RESTORE_SECONDS="0"
+    )
+    assert completed.returncode != 0
+    assert "CELERY_UNACKED_RESTORE_SECONDS" in completed.stderr
 
 
 def test_it_passes_the_deployment_checklist_when_debug_is_off():

@@ -7,10 +7,12 @@ from datetime import timedelta
 
 import pytest
 from celery.exceptions import SoftTimeLimitExceeded
+from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from tests.platform import factories
-from veriml.core.files import store_bytes
+from veriml.core.files import write_file
+from veriml.core.models import StoredFile
 from veriml.core.runner import WorkSteps, classify
 from veriml.core.work import Claim
 from veriml.core.worker import (
@@ -29,6 +31,11 @@ from veriml.proving.models import Job
 @pytest.fixture
 def job(alice_org):
     return factories.job(alice_org)
+
+
+def written_proof(job, data: bytes) -> StoredFile:
+    """A proof as a worker leaves it for ``complete_job``: in storage, its row not saved."""
+    return write_file(job.organisation, "proofs", ContentFile(data), "p.vmp")
 
 
 def claim(job):
@@ -132,15 +139,17 @@ def test_a_cancelled_running_job_stops_taking_progress_and_results(job):
     services.cancel_job(job)
 
     assert services.record_job_progress(attempt, "sumcheck", 0.5) is False
-    proof = store_bytes(job.organisation, "proofs", factories.proof_bytes(), "p.vmp")
+    proof = written_proof(job, factories.proof_bytes())
     assert services.complete_job(attempt, proof, {}, {"accepted": True}, True) is None
     job.refresh_from_db()
     assert job.status == Job.Status.CANCELLED
+    assert job.proof is None
+    assert not StoredFile.objects.filter(pk=proof.pk).exists()
 
 
 def test_a_proof_the_verifier_rejects_fails_the_job(job):
     attempt = claim(job).attempt
-    proof = store_bytes(job.organisation, "proofs", b"junk", "p.vmp")
+    proof = written_proof(job, b"junk")
 
     finished = services.complete_job(
         attempt, proof, {"statement": {}}, {"accepted": False, "reason": "bad_magic"}, True
@@ -153,7 +162,7 @@ def test_a_proof_the_verifier_rejects_fails_the_job(job):
 
 def test_a_private_output_is_never_stored(job):
     attempt = claim(job).attempt
-    proof = store_bytes(job.organisation, "proofs", factories.proof_bytes(), "p.vmp")
+    proof = written_proof(job, factories.proof_bytes())
 
     finished = services.complete_job(
         attempt, proof, {"output": [0.25, 0.75]}, {"accepted": True}, output_public=False

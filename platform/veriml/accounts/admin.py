@@ -18,9 +18,11 @@ class OrganisationAdmin(admin.ModelAdmin):
 
 @admin.register(ApiKey)
 class ApiKeyAdmin(admin.ModelAdmin):
-    list_display = ["name", "prefix", "organisation", "scopes", "expires_at", "last_used_at"]
+    list_display = [
+        "name", "prefix", "organisation", "scopes", "expires_at", "last_used_at", "revoked_at",
+    ]  # fmt: skip
     list_filter = ["organisation"]
-    readonly_fields = ["prefix", "secret_hash", "created_at", "last_used_at"]
+    readonly_fields = ["prefix", "secret_hash", "created_at", "last_used_at", "revoked_at"]
 
 
 @admin.register(AuditorGrant)

@@ -8,7 +8,12 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from veriml.accounts.models import ApiKey, Organisation
-from veriml.accounts.services import ExpiredApiKey, InvalidApiKey, authenticate_api_key
+from veriml.accounts.services import (
+    ExpiredApiKey,
+    InvalidApiKey,
+    RevokedApiKey,
+    authenticate_api_key,
+)
 
 
 class ApiKeyPrincipal:
@@ -43,6 +48,8 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed("Malformed Authorization header.")
         try:
             api_key = authenticate_api_key(credentials)
+        except RevokedApiKey:
+            raise exceptions.AuthenticationFailed("API key has been revoked.") from None
         except ExpiredApiKey:
             raise exceptions.AuthenticationFailed("API key has expired.") from None
         except InvalidApiKey:

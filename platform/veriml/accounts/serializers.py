@@ -1,11 +1,26 @@
 from rest_framework import serializers
 
+from veriml.core.api import StrictSerializer
+
 
 class ApiKeySummarySerializer(serializers.Serializer):
     name = serializers.CharField()
     prefix = serializers.CharField()
     scopes = serializers.ListField(child=serializers.CharField())
     expires_at = serializers.DateTimeField(allow_null=True)
+
+
+class ApiKeySerializer(serializers.Serializer):
+    """An API key as its organisation's administrators see it; never its secret."""
+
+    id = serializers.CharField(source="prefix", help_text="The prefix: vml_<id>_<secret>.")
+    name = serializers.CharField()
+    organisation = serializers.CharField(source="organisation.name")
+    scopes = serializers.ListField(child=serializers.CharField())
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+    last_used_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
 
 
 class MembershipSummarySerializer(serializers.Serializer):
@@ -35,7 +50,7 @@ class AuditorGrantSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField(read_only=True)
 
 
-class AuditorGrantCreateSerializer(serializers.Serializer):
+class AuditorGrantCreateSerializer(StrictSerializer):
     auditor_organisation = serializers.CharField(
         required=False, help_text="The organisation whose members and read keys may audit."
     )

@@ -32,6 +32,10 @@ class ExpiredApiKey(Exception):
     """The presented key was right but has expired."""
 
 
+class RevokedApiKey(Exception):
+    """The presented key was right but has been revoked."""
+
+
 @dataclass(frozen=True)
 class IssuedApiKey:
     api_key: ApiKey
@@ -102,10 +106,15 @@ def create_api_key(
     return IssuedApiKey(api_key=api_key, raw_key=f"{KEY_TAG}_{prefix}_{secret}")
 
 
+def is_key_prefix(text: str) -> bool:
+    return len(text) == PREFIX_LENGTH and all(char in PREFIX_ALPHABET for char in text)
+
+
 def authenticate_api_key(raw_key: str, now: datetime | None = None) -> ApiKey:
     """The key a raw ``vml_<prefix>_<secret>`` string names, after checking its secret and expiry.
 
-    Raises ``InvalidApiKey`` or ``ExpiredApiKey``; records the time of use on success.
+    Raises ``InvalidApiKey``, ``RevokedApiKey`` or ``ExpiredApiKey``; records the time of use
+    on success.
     """
     tag, _, rest = raw_key.partition("_")
     prefix, _, secret = rest.partition("_")
@@ -119,11 +128,23 @@ def authenticate_api_key(raw_key: str, now: datetime | None = None) -> ApiKey:
     if not hmac.compare_digest(hash_secret(secret), api_key.secret_hash):
         raise InvalidApiKey("wrong API key")
     now = now or timezone.now()
+    if api_key.is_revoked:
+        raise RevokedApiKey("API key has been revoked")
     if api_key.has_expired(now):
         raise ExpiredApiKey("API key has expired")
     ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
     api_key.last_used_at = now
     return api_key
+
+
+def revoke_api_key(api_key: ApiKey) -> ApiKey:
+    """Stops the key from working, at once and for good; revoking it again changes nothing."""
+    with transaction.atomic():
+        locked = ApiKey.objects.select_for_update().get(pk=api_key.pk)
+        if locked.revoked_at is None:
+            locked.revoked_at = timezone.now()
+            locked.save(update_fields=["revoked_at"])
+    return locked
 
 
 def grant_auditor(

@@ -11,13 +11,15 @@ from rest_framework.views import APIView
 from veriml.accounts import services
 from veriml.accounts.access import Right, acting_organisation, caller_of, require, require_any
 from veriml.accounts.authentication import api_key_of
-from veriml.accounts.models import AuditorGrant, Organisation
+from veriml.accounts.models import ApiKey, AuditorGrant, Organisation
 from veriml.accounts.serializers import (
+    ApiKeySerializer,
     AuditorGrantCreateSerializer,
     AuditorGrantSerializer,
     CallbackSecretSerializer,
     CallerSerializer,
 )
+from veriml.core.api import requested_organisation
 from veriml.core.errors import ApiError
 
 
@@ -64,7 +66,7 @@ class AuditorGrantListView(generics.ListCreateAPIView):
     )
     def post(self, request: Request) -> Response:
         caller = caller_of(request)
-        organisation = acting_organisation(caller, Right.ADMIN, request.data.get("organisation"))
+        organisation = acting_organisation(caller, Right.ADMIN, requested_organisation(request))
         form = AuditorGrantCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         auditor_organisation = auditor_user = None
@@ -89,10 +91,18 @@ class AuditorGrantListView(generics.ListCreateAPIView):
         )
 
 
+def _row_id(pk: str) -> int | None:
+    """An integer id from a URL; None (found nowhere) for anything a database column cannot
+    hold."""
+    if pk.isascii() and pk.isdigit() and len(pk) <= 18:
+        return int(pk)
+    return None
+
+
 class AuditorGrantDetailView(APIView):
     @extend_schema(summary="Withdraw an auditor grant", request=None, responses={204: None})
     def delete(self, request: Request, pk: str) -> Response:
-        grant = AuditorGrant.objects.filter(pk=int(pk) if pk.isdigit() else None).first()
+        grant = AuditorGrant.objects.filter(pk=_row_id(pk)).first()
         if grant is None:
             raise exceptions.NotFound("No such auditor grant.")
         require(caller_of(request), Right.ADMIN, grant.organisation_id, "auditor grant")
@@ -122,8 +132,7 @@ class CallbackSecretView(APIView):
     """The key that signs an organisation's job callbacks (admin scope or owner role)."""
 
     def _organisation(self, request: Request) -> Organisation:
-        requested = request.query_params.get("organisation") or request.data.get("organisation")
-        return acting_organisation(caller_of(request), Right.ADMIN, requested)
+        return acting_organisation(caller_of(request), Right.ADMIN, requested_organisation(request))
 
     @extend_schema(
         summary="The callback signing secret (created on first use)",
@@ -145,3 +154,33 @@ class CallbackSecretView(APIView):
         organisation = self._organisation(request)
         secret = services.rotate_callback_secret(organisation)
         return Response(CallbackSecretSerializer(_secret_body(organisation, secret)).data)
+
+
+class ApiKeyListView(generics.ListAPIView):
+    serializer_class = ApiKeySerializer
+
+    def get_queryset(self) -> QuerySet[ApiKey]:
+        organisations = require_any(caller_of(self.request), Right.ADMIN)
+        return ApiKey.objects.filter(organisation_id__in=organisations).select_related(
+            "organisation"
+        )
+
+    @extend_schema(summary="The API keys of the caller's organisations (never their secrets)")
+    def get(self, request: Request) -> Response:
+        return super().get(request)
+
+
+class ApiKeyRevokeView(APIView):
+    @extend_schema(
+        summary="Revoke an API key: it is refused from now on, for good",
+        request=None,
+        responses=ApiKeySerializer,
+    )
+    def post(self, request: Request, pk: str) -> Response:
+        api_key = None
+        if services.is_key_prefix(pk):
+            api_key = ApiKey.objects.select_related("organisation").filter(prefix=pk).first()
+        if api_key is None:
+            raise exceptions.NotFound("No such API key.")
+        require(caller_of(request), Right.ADMIN, api_key.organisation_id, "API key")
+        return Response(ApiKeySerializer(services.revoke_api_key(api_key)).data)

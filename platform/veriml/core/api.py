@@ -1,10 +1,11 @@
-"""Small helpers the API views share: object lookup with tenancy, list filters, file fields."""
+"""Small helpers the API views share: object lookup with tenancy, list filters, request fields
+read before validation, strict input serializers."""
 
 from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
@@ -34,6 +35,51 @@ def visible_object(
         raise exceptions.NotFound(f"No such {what}.")
     require(caller, right, found.organisation_id, what)  # type: ignore[attr-defined]
     return found
+
+
+TEXT_MAX_LENGTH = 200
+# Browsers' HTML forms (the browsable API) add it; it is never data.
+_FORM_ONLY_FIELDS = frozenset({"csrfmiddlewaretoken"})
+
+
+def text_value(value: Any, name: str, max_length: int = TEXT_MAX_LENGTH) -> str | None:
+    """A short text from the query or body, read before a serializer checks the rest: 400 when
+    it is not text, too long or holds a NUL character (which PostgreSQL cannot store or match)."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str) or len(value) > max_length or "\x00" in value:
+        raise exceptions.ValidationError(
+            {name: [f"Must be text of at most {max_length} characters, without NUL."]}
+        )
+    return value
+
+
+def body_value(request: Request, name: str) -> str | None:
+    """A text field of the request body, whatever the body is (a JSON list has no fields)."""
+    data = request.data
+    return text_value(data.get(name) if isinstance(data, Mapping) else None, name)
+
+
+def query_value(request: Request, name: str) -> str | None:
+    return text_value(request.query_params.get(name), name)
+
+
+def requested_organisation(request: Request) -> str | None:
+    """The ``organisation`` a signed-in user in several organisations names, in the query or
+    the body."""
+    return query_value(request, "organisation") or body_value(request, "organisation")
+
+
+class StrictSerializer(serializers.Serializer):
+    """An input serializer that refuses fields it does not declare (400), so a misspelt option
+    is reported instead of silently ignored."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            unknown = sorted(set(data) - set(self.fields) - _FORM_ONLY_FIELDS)
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown field."] for name in unknown})
+        return super().to_internal_value(data)
 
 
 def choice_filter(request: Request, name: str, choices: Iterable[str]) -> str | None:

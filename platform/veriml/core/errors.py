@@ -9,8 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.http import Http404
+from django.core.exceptions import (
+    RequestDataTooBig,
+    SuspiciousOperation,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -73,10 +81,26 @@ def _body(exc: exceptions.APIException) -> dict[str, Any]:
     return {"error": {"code": _code_of(exc), "message": message, "details": details}}
 
 
+def _refusal(exc: SuspiciousOperation) -> tuple[int, str, str]:
+    """Django's refusals of a request body it will not read (too large, too many fields)."""
+    if isinstance(exc, RequestDataTooBig):
+        return (
+            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+            "request_too_large",
+            "The request's form fields or body are larger than "
+            f"{settings.DATA_UPLOAD_MAX_MEMORY_SIZE} bytes; send files as file parts.",
+        )
+    if isinstance(exc, TooManyFieldsSent | TooManyFilesSent):
+        return status.HTTP_400_BAD_REQUEST, "too_many_fields", str(exc)
+    return status.HTTP_400_BAD_REQUEST, "bad_request", "The request is malformed."
+
+
 def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     """DRF's handler (status codes, WWW-Authenticate, Retry-After) with VeriML's body."""
     if isinstance(exc, ServiceError):
         exc = ApiError(exc.status_code, exc.code, exc.message, exc.details)
+    elif isinstance(exc, SuspiciousOperation):
+        exc = ApiError(*_refusal(exc))
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound(str(exc) or exceptions.NotFound.default_detail)
     elif isinstance(exc, DjangoPermissionDenied):
@@ -91,6 +115,43 @@ def api_exception_handler(exc: Exception, context: dict[str, Any]) -> Response |
 def error_response(status_code: int, code: str, message: str, **details: Any) -> Response:
     return Response(
         {"error": {"code": code, "message": message, "details": details}}, status=status_code
+    )
+
+
+def _json_error(
+    request: HttpRequest, status_code: int, code: str, message: str
+) -> HttpResponse | None:
+    if not request.path.startswith("/api/"):
+        return None
+    body = {"error": {"code": code, "message": message, "details": {}}}
+    return JsonResponse(body, status=status_code)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's own 400 (a request refused before any view ran), in the API's shape."""
+    if isinstance(exception, SuspiciousOperation):
+        refusal = _refusal(exception)
+    else:
+        refusal = (status.HTTP_400_BAD_REQUEST, "bad_request", "The request is malformed.")
+    return _json_error(request, *refusal) or defaults.bad_request(request, exception)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    message = str(exception) or exceptions.PermissionDenied.default_detail
+    return _json_error(request, 403, "permission_denied", message) or (
+        defaults.permission_denied(request, exception)
+    )
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    return _json_error(request, 404, "not_found", "No such resource.") or (
+        defaults.page_not_found(request, exception)
+    )
+
+
+def server_error(request: HttpRequest) -> HttpResponse:
+    return _json_error(request, 500, "internal_error", "The server failed; try again.") or (
+        defaults.server_error(request)
     )
 
 

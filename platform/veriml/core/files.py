@@ -3,11 +3,17 @@
 Writers record the digest as they store; readers (:func:`read_checked`, :func:`copy_checked`)
 recompute it and raise :class:`StoredFileCorrupted` on any difference, so a file altered or
 truncated in storage is never proved, verified or served.
+
+A file that ends up unused (the request that stored it failed, or the work that produced it
+was cancelled or taken over) is removed again with :func:`discard_file`. A worker's result is
+written with :func:`write_path` and its row saved in the same transaction as the result, so a
+worker killed in between leaves no row behind.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import uuid
 from collections.abc import Iterable
@@ -20,6 +26,8 @@ from django.db import transaction
 
 from veriml.accounts.models import Organisation
 from veriml.core.models import StoredFile
+
+logger = logging.getLogger(__name__)
 
 CHUNK_BYTES = 1024 * 1024
 _SAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -62,24 +70,38 @@ def _read_chunks(handle: IO[bytes]) -> Iterable[bytes]:
         yield chunk
 
 
-def store_file(
+def write_file(
     organisation: Organisation, category: str, handle: File, original_name: str = ""
 ) -> StoredFile:
-    """Stores an open file (an upload or a local file) under a fresh, unguessable name."""
+    """Writes an open file to storage under a fresh, unguessable name; the returned row is not
+    saved yet (save it, or :func:`discard_file` it)."""
     handle.seek(0)
     sha256, size = digest_chunks(handle.chunks(CHUNK_BYTES))
     handle.seek(0)
     suffix = Path(safe_original_name(original_name)).suffix.lower()[:16] if original_name else ""
     name = f"{category}/{organisation.pk}/{uuid.uuid4().hex}{suffix}"
     saved_name = _storage().save(name, handle)
-    with transaction.atomic():
-        return StoredFile.objects.create(
-            organisation=organisation,
-            storage_name=saved_name,
-            original_name=safe_original_name(original_name) if original_name else "",
-            sha256=sha256,
-            size=size,
-        )
+    return StoredFile(
+        organisation=organisation,
+        storage_name=saved_name,
+        original_name=safe_original_name(original_name) if original_name else "",
+        sha256=sha256,
+        size=size,
+    )
+
+
+def store_file(
+    organisation: Organisation, category: str, handle: File, original_name: str = ""
+) -> StoredFile:
+    """Stores an open file (an upload or a local file) and records it."""
+    stored = write_file(organisation, category, handle, original_name)
+    try:
+        with transaction.atomic():
+            stored.save(force_insert=True)
+    except BaseException:
+        _delete_from_storage(stored.storage_name)
+        raise
+    return stored
 
 
 def store_bytes(
@@ -88,11 +110,42 @@ def store_bytes(
     return store_file(organisation, category, ContentFile(data), original_name)
 
 
+def write_path(
+    organisation: Organisation, category: str, path: Path, original_name: str = ""
+) -> StoredFile:
+    """:func:`write_file` for a local file: in storage, its row not saved yet."""
+    with path.open("rb") as handle:
+        return write_file(organisation, category, File(handle), original_name or path.name)
+
+
 def store_path(
     organisation: Organisation, category: str, path: Path, original_name: str = ""
 ) -> StoredFile:
     with path.open("rb") as handle:
         return store_file(organisation, category, File(handle), original_name or path.name)
+
+
+def _delete_from_storage(name: str) -> None:
+    try:
+        _storage().delete(name)
+    except Exception:
+        logger.exception("could not delete %s from storage", name)
+
+
+def discard_file(stored: StoredFile | None) -> None:
+    """Removes a file nothing uses after all: its row, if saved, then the file in storage.
+
+    Called while handling another failure, so its own failures are logged, never raised.
+    """
+    if stored is None:
+        return
+    try:
+        with transaction.atomic():
+            StoredFile.objects.filter(pk=stored.pk).delete()
+    except Exception:
+        logger.exception("could not delete the row of %s", stored.storage_name)
+        return
+    _delete_from_storage(stored.storage_name)
 
 
 def _open(stored: StoredFile) -> IO[bytes]:

@@ -20,6 +20,7 @@ from veriml.core.errors import PayloadTooLarge
 ZIP_MAGIC = b"PK\x03\x04"
 TENSOR_SUFFIXES = (".pt", ".npz", ".safetensors")
 SAFETENSORS_MAX_HEADER = 100 * 1024 * 1024
+PT2_MARKER_MAX_BYTES = 16
 
 
 def describe_bytes(size: int) -> str:
@@ -73,6 +74,30 @@ def check_zip(upload: UploadedFile, what: str) -> None:
         upload.seek(0)
     if not valid:
         raise serializers.ValidationError(f"The {what} is a damaged zip archive.")
+
+
+def check_torch_export(upload: UploadedFile, what: str) -> None:
+    """A ``torch.export.save`` archive: one top folder holding ``archive_format`` (``pt2``) and
+    ``models/model.json``. A ``torch.save`` pickle renamed ``.pt2`` fails here; the compiler
+    checks everything else, in the worker, before torch reads any of it."""
+    check_zip(upload, what)
+    refusal = f"The {what} is not a torch.export archive (written by torch.export.save)."
+    try:
+        with zipfile.ZipFile(upload) as archive:
+            names = archive.namelist()
+            roots = {name.split("/", 1)[0] for name in names}
+            if len(roots) != 1:
+                raise serializers.ValidationError(refusal)
+            root = roots.pop()
+            marker = archive.getinfo(f"{root}/archive_format")
+            if marker.file_size > PT2_MARKER_MAX_BYTES or archive.read(marker) != b"pt2":
+                raise serializers.ValidationError(refusal)
+            if f"{root}/models/model.json" not in names:
+                raise serializers.ValidationError(refusal)
+    except (KeyError, zipfile.BadZipFile, NotImplementedError, OSError, EOFError):
+        raise serializers.ValidationError(refusal) from None
+    finally:
+        upload.seek(0)
 
 
 def check_safetensors(upload: UploadedFile, what: str) -> None:

@@ -43,6 +43,7 @@ class ApiRootView(APIView):
                 "verify": reverse("verification:verify", request=request),
                 "auditor_grants": reverse("accounts:auditor-grants", request=request),
                 "callback_secret": reverse("accounts:callback-secret", request=request),
+                "api_keys": reverse("accounts:api-keys", request=request),
                 "schema": reverse("schema", request=request),
                 "docs": reverse("swagger-ui", request=request),
                 "health": request.build_absolute_uri(django_reverse("healthz")),

@@ -8,13 +8,19 @@ from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from veriml.core.api import ProgressSerializer, WorkErrorSerializer, error_of, progress_of
+from veriml.core.api import (
+    ProgressSerializer,
+    StrictSerializer,
+    WorkErrorSerializer,
+    error_of,
+    progress_of,
+)
 from veriml.core.uploads import check_size, check_tensor_file
 from veriml.proving.callbacks import CallbackRefused, check_scheme
 from veriml.proving.models import Job
 
 
-class JobCreateSerializer(serializers.Serializer):
+class JobCreateSerializer(StrictSerializer):
     kind = serializers.ChoiceField(choices=Job.Kind.choices)
     model = serializers.UUIDField(help_text="A ready model of the organisation.")
     input = serializers.FileField(

@@ -15,7 +15,7 @@ from django.utils import timezone
 from veriml.accounts.models import Organisation
 from veriml.core import work
 from veriml.core.errors import ServiceConflict
-from veriml.core.files import CHUNK_BYTES, digest_chunks, store_file
+from veriml.core.files import CHUNK_BYTES, digest_chunks, discard_file, store_file
 from veriml.core.models import StoredFile
 from veriml.core.work import Attempt, Claimed
 from veriml.proving.models import Job
@@ -154,11 +154,15 @@ def submit_job(
             job_id, kind = str(job.pk), job.kind
             transaction.on_commit(lambda: enqueue_job(job_id, kind))
     except IntegrityError:
+        discard_file(stored_input)
         # A concurrent request with the same key won the race: answer with its job.
         if not idempotency_key:
             raise
         existing = Job.objects.get(organisation=organisation, idempotency_key=idempotency_key)
         return _replay(existing, fingerprint)
+    except BaseException:
+        discard_file(stored_input)
+        raise
     return job, True
 
 
@@ -208,7 +212,11 @@ def complete_job(
     verification: dict[str, Any],
     output_public: bool,
 ) -> Job | None:
-    """Records the proof and its verification; a proof the verifier rejects fails the job."""
+    """Records the proof and its verification; a proof the verifier rejects fails the job.
+
+    ``proof`` is written to storage but its row not saved yet: it is saved here, in the same
+    transaction as the job's end, and not at all when the attempt no longer holds the job.
+    """
     accepted = bool(verification.get("accepted"))
     fields: dict[str, Any] = {
         "proof": proof,
@@ -225,7 +233,12 @@ def complete_job(
             f"{verification.get('detail', '')}".rstrip(": ")
         )
     status = Job.Status.SUCCEEDED if accepted else Job.Status.FAILED
-    return work.finish(Job, attempt, RUNNING, status, **fields)
+    with transaction.atomic():
+        proof.save(force_insert=True)
+        job = work.finish(Job, attempt, RUNNING, status, **fields)
+        if job is None:
+            transaction.set_rollback(True)
+    return job
 
 
 def fail_job(attempt: Attempt, code: str, message: str) -> Job | None:

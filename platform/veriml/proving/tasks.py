@@ -15,7 +15,7 @@ from django.conf import settings
 
 from provers import api as prover_api
 from veriml.accounts.services import callback_secret_of
-from veriml.core.files import copy_checked, store_path
+from veriml.core.files import copy_checked, discard_file, write_path
 from veriml.core.models import StoredFile
 from veriml.core.runner import WorkSteps, run_work
 from veriml.core.work import Attempt, stale_ids
@@ -46,10 +46,17 @@ def _compiled_model(job: Job, workdir: Path) -> Path:
 def _store_and_verify(attempt: Attempt, job: Job, out_path: Path, result: Any) -> bool:
     if not isinstance(result, dict):
         raise WorkFailed("prover_error", "The prover returned no result.")
-    proof = store_path(job.organisation, "proofs", out_path, f"{job.pk}.vmp")
-    verdict = verify_stored_proof(proof, job.model.digest or None)
-    public = services.output_is_public(job)
-    return services.complete_job(attempt, proof, result, verdict, public) is not None
+    proof = write_path(job.organisation, "proofs", out_path, f"{job.pk}.vmp")
+    try:
+        verdict = verify_stored_proof(proof, job.model.digest or None)
+        public = services.output_is_public(job)
+        held = services.complete_job(attempt, proof, result, verdict, public) is not None
+    except BaseException:
+        discard_file(proof)
+        raise
+    if not held:
+        discard_file(proof)
+    return held
 
 
 def _steps(job_id: str, soft_time_limit: int, memory_limit_mb: int) -> WorkSteps:

@@ -13,7 +13,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from veriml.accounts.access import Right, acting_organisation, caller_of, require_any
-from veriml.core.api import choice_filter, choice_parameter, visible_object
+from veriml.core.api import (
+    choice_filter,
+    choice_parameter,
+    requested_organisation,
+    visible_object,
+)
 from veriml.core.errors import ApiError
 from veriml.core.files import StoredFileError, read_checked
 from veriml.proving import services
@@ -91,7 +96,7 @@ class JobListView(generics.ListCreateAPIView):
     )
     def post(self, request: Request) -> Response:
         caller = caller_of(request)
-        organisation = acting_organisation(caller, Right.SUBMIT, request.data.get("organisation"))
+        organisation = acting_organisation(caller, Right.SUBMIT, requested_organisation(request))
         key = _idempotency_key(request)
         form = JobCreateSerializer(data=request.data)
         form.is_valid(raise_exception=True)

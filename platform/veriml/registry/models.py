@@ -31,7 +31,7 @@ class RegisteredModel(BackgroundWork):
     version = models.PositiveIntegerField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPILING)
     privacy_weights = models.CharField(
-        max_length=8, choices=Visibility.choices, default=Visibility.PRIVATE
+        max_length=8, choices=Visibility.choices, default=Visibility.PUBLIC
     )
     privacy_input = models.CharField(
         max_length=8, choices=Visibility.choices, default=Visibility.PUBLIC

@@ -11,12 +11,18 @@ from veriml.core.api import (
     JsonObjectField,
     ProgressSerializer,
     StoredFileSerializer,
+    StrictSerializer,
     WorkErrorSerializer,
     error_of,
     progress_of,
     stored_file_summary,
 )
-from veriml.core.uploads import check_size, check_suffix, check_tensor_file, check_zip
+from veriml.core.uploads import (
+    check_size,
+    check_suffix,
+    check_tensor_file,
+    check_torch_export,
+)
 from veriml.registry.models import PRIVACY_PARTS, Dataset, RegisteredModel, Visibility
 
 NAME_HELP = "Letters, digits, spaces and . _ - only; versions of one name are numbered 1, 2, ..."
@@ -30,7 +36,7 @@ class PrivacySerializer(serializers.Serializer):
 
 class PrivacyField(JsonObjectField):
     """``{"weights": "private", "input": "public", "output": "public"}``; missing parts keep
-    their defaults (weights private, input and output public)."""
+    their defaults (every part public: privacy is opt-in)."""
 
     def to_internal_value(self, data: Any) -> dict[str, str]:
         value = super().to_internal_value(data)
@@ -48,7 +54,7 @@ class PrivacyField(JsonObjectField):
 extend_schema_field(PrivacySerializer)(PrivacyField)
 
 
-class ModelUploadSerializer(serializers.Serializer):
+class ModelUploadSerializer(StrictSerializer):
     name = serializers.RegexField(
         r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$", max_length=200, help_text=NAME_HELP
     )
@@ -65,7 +71,7 @@ class ModelUploadSerializer(serializers.Serializer):
     def validate_file(self, upload: UploadedFile) -> UploadedFile:
         check_size(upload, settings.MODEL_UPLOAD_MAX_BYTES, "model file", "MODEL_UPLOAD_MAX_BYTES")
         check_suffix(upload, [".pt2"], "model file")
-        check_zip(upload, "model file")
+        check_torch_export(upload, "model file")
         return upload
 
     def validate_calibration(self, upload: UploadedFile) -> UploadedFile:
@@ -119,7 +125,7 @@ class ModelSerializer(serializers.ModelSerializer):
         }
 
 
-class DatasetUploadSerializer(serializers.Serializer):
+class DatasetUploadSerializer(StrictSerializer):
     name = serializers.RegexField(r"^[A-Za-z0-9][A-Za-z0-9 ._-]*$", max_length=200)
     file = serializers.FileField(
         help_text="A test set: .pt, .npz or .safetensors holding 'inputs' and 'labels', or a "

@@ -10,7 +10,7 @@ from django.db.models import Max
 
 from veriml.accounts.models import Organisation
 from veriml.core import work
-from veriml.core.files import store_file
+from veriml.core.files import discard_file, store_file
 from veriml.core.models import StoredFile
 from veriml.core.work import Attempt, Claimed
 from veriml.registry.models import PRIVACY_PARTS, Dataset, RegisteredModel
@@ -42,27 +42,33 @@ def register_model(
 ) -> RegisteredModel:
     """Stores the files, records the next version of ``name`` and queues its compilation."""
     privacy = {**_default_privacy(), **(privacy or {})}
-    source_file = store_file(organisation, "models", source, source.name or "model.pt2")
-    calibration_file = store_file(
-        organisation, "calibration", calibration, calibration.name or "calibration"
-    )
-    with transaction.atomic():
-        # Locking the organisation serialises version numbers of concurrent uploads.
-        Organisation.objects.select_for_update().filter(pk=organisation.pk).first()
-        latest = RegisteredModel.objects.filter(organisation=organisation, name=name).aggregate(
-            latest=Max("version")
-        )["latest"]
-        model = RegisteredModel.objects.create(
-            organisation=organisation,
-            name=name,
-            version=(latest or 0) + 1,
-            source=source_file,
-            calibration=calibration_file,
-            created_by=created_by,
-            **{f"privacy_{part}": privacy[part] for part in PRIVACY_PARTS},
+    stored: list[StoredFile] = []
+    try:
+        stored.append(store_file(organisation, "models", source, source.name or "model.pt2"))
+        stored.append(
+            store_file(organisation, "calibration", calibration, calibration.name or "calibration")
         )
-        model_id = str(model.pk)
-        transaction.on_commit(lambda: _enqueue_compile(model_id))
+        with transaction.atomic():
+            # Locking the organisation serialises version numbers of concurrent uploads.
+            Organisation.objects.select_for_update().filter(pk=organisation.pk).first()
+            latest = RegisteredModel.objects.filter(organisation=organisation, name=name).aggregate(
+                latest=Max("version")
+            )["latest"]
+            model = RegisteredModel.objects.create(
+                organisation=organisation,
+                name=name,
+                version=(latest or 0) + 1,
+                source=stored[0],
+                calibration=stored[1],
+                created_by=created_by,
+                **{f"privacy_{part}": privacy[part] for part in PRIVACY_PARTS},
+            )
+            model_id = str(model.pk)
+            transaction.on_commit(lambda: _enqueue_compile(model_id))
+    except BaseException:
+        for written in stored:
+            discard_file(written)
+        raise
     return model
 
 
@@ -99,22 +105,31 @@ def _number(value: Any) -> float | None:
 def complete_compile(
     attempt: Attempt, compiled: StoredFile, report: dict[str, Any], support: dict[str, Any]
 ) -> RegisteredModel | None:
-    """Records the compiled model and the compiler's report; the model becomes ready."""
+    """Records the compiled model and the compiler's report; the model becomes ready.
+
+    ``compiled`` is written to storage but its row not saved yet: it is saved here, in the same
+    transaction as the model's end, and not at all when the attempt no longer holds the model.
+    """
     estimate = report.get("estimate") or {}
     fidelity = report.get("fidelity") or {}
-    return work.finish(
-        RegisteredModel,
-        attempt,
-        COMPILING,
-        RegisteredModel.Status.READY,
-        compiled=compiled,
-        digest=str(report["digest"]),
-        parameters=int(report["parameters"]) if report.get("parameters") is not None else None,
-        support=report.get("support") or support,
-        fidelity={key: _number(value) for key, value in fidelity.items()},
-        estimate={key: _number(value) for key, value in estimate.items()},
-        progress_fraction=1.0,
-    )
+    with transaction.atomic():
+        compiled.save(force_insert=True)
+        model = work.finish(
+            RegisteredModel,
+            attempt,
+            COMPILING,
+            RegisteredModel.Status.READY,
+            compiled=compiled,
+            digest=str(report["digest"]),
+            parameters=int(report["parameters"]) if report.get("parameters") is not None else None,
+            support=report.get("support") or support,
+            fidelity={key: _number(value) for key, value in fidelity.items()},
+            estimate={key: _number(value) for key, value in estimate.items()},
+            progress_fraction=1.0,
+        )
+        if model is None:
+            transaction.set_rollback(True)
+    return model
 
 
 def fail_compile(attempt: Attempt, code: str, message: str) -> RegisteredModel | None:
@@ -133,12 +148,16 @@ def upload_dataset(
 ) -> Dataset:
     """Stores the test set and queues its validation."""
     stored = store_file(organisation, "datasets", upload, upload.name or "dataset")
-    with transaction.atomic():
-        dataset = Dataset.objects.create(
-            organisation=organisation, name=name, file=stored, created_by=created_by
-        )
-        dataset_id = str(dataset.pk)
-        transaction.on_commit(lambda: _enqueue_validation(dataset_id))
+    try:
+        with transaction.atomic():
+            dataset = Dataset.objects.create(
+                organisation=organisation, name=name, file=stored, created_by=created_by
+            )
+            dataset_id = str(dataset.pk)
+            transaction.on_commit(lambda: _enqueue_validation(dataset_id))
+    except BaseException:
+        discard_file(stored)
+        raise
     return dataset
 
 

@@ -8,7 +8,7 @@ from celery import Task, shared_task
 from django.conf import settings
 
 from provers import api as prover_api
-from veriml.core.files import copy_checked, store_path
+from veriml.core.files import copy_checked, discard_file, write_path
 from veriml.core.models import StoredFile
 from veriml.core.runner import WorkSteps, run_work
 from veriml.core.work import Attempt, stale_ids
@@ -45,10 +45,17 @@ def compile_model(self: Task, model_id: str) -> str:
         report = compile_(str(source), str(calibration), str(out_path), progress=progress)
         if not isinstance(report, dict) or not report.get("digest"):
             raise WorkFailed("compile_error", "The compiler returned no model digest.")
-        compiled = store_path(
+        compiled = write_path(
             model.organisation, "compiled", out_path, f"{model.name}-v{model.version}.vmc"
         )
-        return services.complete_compile(attempt, compiled, report, support) is not None
+        try:
+            held = services.complete_compile(attempt, compiled, report, support) is not None
+        except BaseException:
+            discard_file(compiled)
+            raise
+        if not held:
+            discard_file(compiled)
+        return held
 
     steps = WorkSteps(
         claim=lambda: services.claim_compile(model_id, prover_api.prover_version(), device()),

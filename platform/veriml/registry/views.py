@@ -8,7 +8,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from veriml.accounts.access import Right, acting_organisation, caller_of, require_any
-from veriml.core.api import choice_filter, choice_parameter, visible_object
+from veriml.core.api import (
+    choice_filter,
+    choice_parameter,
+    query_value,
+    requested_organisation,
+    visible_object,
+)
 from veriml.registry import services
 from veriml.registry.models import Dataset, RegisteredModel
 from veriml.registry.serializers import (
@@ -31,7 +37,7 @@ class ModelListView(generics.ListCreateAPIView):
         status_filter = choice_filter(self.request, "status", RegisteredModel.Status.values)
         if status_filter:
             models = models.filter(status=status_filter)
-        if name := self.request.query_params.get("name"):
+        if name := query_value(self.request, "name"):
             models = models.filter(name=name)
         return models.select_related(*MODEL_FILES)
 
@@ -52,7 +58,7 @@ class ModelListView(generics.ListCreateAPIView):
     )
     def post(self, request: Request) -> Response:
         caller = caller_of(request)
-        organisation = acting_organisation(caller, Right.SUBMIT, request.data.get("organisation"))
+        organisation = acting_organisation(caller, Right.SUBMIT, requested_organisation(request))
         upload = ModelUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         data = upload.validated_data
@@ -105,7 +111,7 @@ class DatasetListView(generics.ListCreateAPIView):
     )
     def post(self, request: Request) -> Response:
         caller = caller_of(request)
-        organisation = acting_organisation(caller, Right.SUBMIT, request.data.get("organisation"))
+        organisation = acting_organisation(caller, Right.SUBMIT, requested_organisation(request))
         upload = DatasetUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         data = upload.validated_data

@@ -4,10 +4,11 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from rest_framework import serializers
 
+from veriml.core.api import StrictSerializer
 from veriml.core.uploads import check_size
 
 
-class VerifyRequestSerializer(serializers.Serializer):
+class VerifyRequestSerializer(StrictSerializer):
     proof = serializers.FileField(help_text="A VeriML proof file (.vmp).")
     model_digest = serializers.RegexField(
         r"^[0-9a-fA-F]{16,128}$",
