@@ -1,21 +1,50 @@
-"""The one surface the platform and the CLI use: verify and inspect proof files.
+"""The one surface the platform and the CLI use.
 
-``verify`` never raises on bad input: any bytes give a :class:`VerificationResult` whose
-``reason`` is a stable code (see :class:`provers.errors.Reject`).
+* ``check_model`` / ``compile_model`` — support report; quantise and commit a ``.pt2`` model
+  into a compiled-model file (``.vmc``) whose digest every proof names;
+* ``prove_inference`` — a proof file for one input tensor (a leading batch dimension proves
+  several inferences at once);
+* ``verify`` / ``inspect`` — check or summarise any proof file. ``verify`` never raises on bad
+  input: any bytes give a :class:`VerificationResult` whose ``reason`` is a stable code
+  (see :class:`provers.errors.Reject`).
+
+Compile and prove raise :class:`provers.errors.CompileError` (unsupported or hostile model),
+:class:`provers.tensors.TensorFileError` (unreadable tensor file) or
+:class:`provers.errors.ProverError` (a request the prover cannot honour), each with a message
+meant for people.
 """
 
 from __future__ import annotations
 
+import os
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from provers import __version__
 from provers.container import ProofFile, Protocol
-from provers.errors import Reject, VerificationError
+from provers.errors import CompileError, ProverError, Reject, VerificationError
 
-__all__ = ["VerificationError", "VerificationResult", "inspect", "prover_version", "verify"]
+__all__ = [
+    "CompileError",
+    "ProverError",
+    "VerificationError",
+    "VerificationResult",
+    "check_model",
+    "compile_model",
+    "inspect",
+    "prove_inference",
+    "prover_version",
+    "verify",
+]
+
+Progress = Callable[[str, float], None]
+PRIVACY_PARTS = ("weights", "input", "output")
 
 StatementVerifier = Callable[[ProofFile], dict[str, Any]]
 """Checks a decoded proof file's body against its statement; returns the public statement."""
@@ -60,12 +89,14 @@ def prover_version() -> str:
 
 
 def _verifiers() -> dict[Protocol, StatementVerifier]:
+    from provers import inference
     from provers.standalone import committed_sum, lookup, opening
 
     return {
         Protocol.SUMCHECK: committed_sum.verify_file,
         Protocol.PCS_OPENING: opening.verify_file,
         Protocol.LOOKUP: lookup.verify_file,
+        Protocol.INFERENCE: inference.verify_file,
     }
 
 
@@ -109,4 +140,144 @@ def inspect(data: bytes) -> dict[str, Any]:
         "statement_bytes": len(proof.statement),
         "body_bytes": len(proof.body),
         "total_bytes": len(data),
+    }
+
+
+def _no_progress(stage: str, fraction: float) -> None:
+    return None
+
+
+def _write_atomically(path: str | os.PathLike[str], data: bytes) -> None:
+    target = Path(path)
+    fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def check_model(pt2_path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Support, size and cost estimate of a ``.pt2`` model, before anything is proved."""
+    from provers import compiler
+
+    return dict(compiler.check(pt2_path).as_dict())
+
+
+def _unsupported_message(report: dict[str, Any]) -> str:
+    lines = ["the model uses operations VeriML cannot prove yet:"]
+    for op in report["unsupported"]:
+        where = f" at {op['source']}" if op.get("source") else ""
+        lines.append(f"  {op['op']} (node {op['node']}){where}: {op.get('reason', '')}".rstrip())
+    lines.append("supported: " + ", ".join(report["supported_ops"]))
+    return "\n".join(lines)
+
+
+def compile_model(
+    pt2_path: str | os.PathLike[str],
+    calibration_path: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Quantise a ``.pt2`` model on calibration data, commit its weights, write the ``.vmc``.
+
+    Returns the model digest (hex), parameter count, support report, quantisation fidelity on
+    the calibration data and the cost estimate of one proof.
+    """
+    from provers import compiler, inference, tensors
+
+    report = progress or _no_progress
+    report("load", 0.0)
+    program = compiler.load_program(pt2_path)
+    support = compiler.check(program).as_dict()
+    if not support["supported"]:
+        raise CompileError(_unsupported_message(support))
+    calibration = tensors.load_inputs(calibration_path)
+    report("quantise", 0.2)
+    result = compiler.compile_program(program, calibration)
+    report("commit", 0.7)
+    committed = inference.commit_model(result.model)
+    _write_atomically(out_path, committed.to_bytes())
+    report("done", 1.0)
+    return {
+        "digest": committed.digest,
+        "parameters": result.model.parameter_count,
+        "support": support,
+        "fidelity": dict(result.fidelity),
+        "estimate": support["estimate"],
+        "input_shape": list(result.model.input_shape),
+        "output_shape": list(result.model.output_shape()),
+    }
+
+
+def load_compiled_model(vmc_path: str | os.PathLike[str]) -> Any:
+    """The committed model of a ``.vmc`` file (CompileError when it is not one)."""
+    from provers.circuit.model import ModelError
+    from provers.inference import CommittedModel
+
+    try:
+        return CommittedModel.from_bytes(Path(vmc_path).read_bytes())
+    except ModelError as error:
+        raise CompileError(f"{vmc_path}: not a compiled VeriML model ({error})") from None
+
+
+def _quantised_inputs(committed: Any, input_path: str | os.PathLike[str]) -> np.ndarray:
+    from provers import compiler, tensors
+
+    values = tensors.load_inputs(input_path)
+    shape = tuple(committed.model.input_shape)
+    if values.shape == shape:
+        values = values[None]
+    if values.shape[1:] != shape:
+        raise ProverError(
+            f"the input has shape {list(values.shape)}; the model takes {list(shape)} "
+            "(with an optional leading batch dimension)"
+        )
+    return np.asarray(compiler.quantise_input(committed.model, values), dtype=np.int64)
+
+
+def _privacy(private: Iterable[str]) -> frozenset[str]:
+    parts = frozenset(private)
+    unknown = parts - set(PRIVACY_PARTS)
+    if unknown:
+        raise ProverError(f"unknown privacy parts {sorted(unknown)}; use {list(PRIVACY_PARTS)}")
+    if parts:
+        raise ProverError(
+            "zero-knowledge inference proofs (private "
+            + ", ".join(sorted(parts))
+            + ") are not available in this version; only public proofs can be made"
+        )
+    return parts
+
+
+def prove_inference(
+    vmc_path: str | os.PathLike[str],
+    input_path: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    private: Iterable[str] = (),
+    nonce: bytes | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Prove the compiled model's output on the input tensor file; write the proof file."""
+    from provers import inference
+
+    _privacy(private)
+    report = progress or _no_progress
+    committed = load_compiled_model(vmc_path)
+    inputs = _quantised_inputs(committed, input_path)
+    started = time.perf_counter()
+    proof = inference.prove(committed, inputs, nonce=nonce, progress=report)
+    prove_seconds = time.perf_counter() - started
+    _write_atomically(out_path, proof)
+    checked = verify(proof, expected_model_digest=committed.digest)
+    if not checked.accepted:
+        raise ProverError(f"the new proof does not verify: {checked.reason}: {checked.detail}")
+    return {
+        "statement": checked.statement,
+        "output": checked.statement.get("output"),
+        "timings": {"prove_seconds": prove_seconds, "verify_seconds": checked.verify_seconds},
+        "proof_bytes": len(proof),
+        "soundness_bits": checked.soundness_bits,
     }

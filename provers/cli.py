@@ -1,10 +1,15 @@
 """The ``veriml`` command.
 
-    veriml verify PROOF.vmp [--model DIGEST] [--json]   exit 0 accepted, 1 rejected, 2 unreadable
-    veriml inspect PROOF.vmp                            a readable summary of the header
-    veriml params                                       the proof parameters and their soundness
+    veriml check   MODEL.pt2                                  support, size, cost estimate
+    veriml compile MODEL.pt2 --calibration DATA -o MODEL.vmc  quantise, commit; prints the digest
+    veriml prove   MODEL.vmc INPUT -o PROOF.vmp [--nonce HEX]
+    veriml verify  PROOF.vmp [--model DIGEST] [--json]        exit 0 accepted, 1 rejected,
+                                                              2 unreadable or usage error
+    veriml inspect PROOF.vmp                                  a readable summary of the header
+    veriml params                                             the parameters and their soundness
 
-Model compilation, inference proofs and audits join this command as the compiler lands.
+Errors a person can fix (an unsupported op, a hostile or unreadable file, a bad argument) print
+one clear message and exit 2.
 """
 
 from __future__ import annotations
@@ -25,6 +30,121 @@ def _read(path: str) -> bytes | None:
     except OSError as exc:
         print(f"veriml: cannot read {path}: {exc.strerror}", file=sys.stderr)
         return None
+
+
+class _ProgressBar:
+    """A one-line progress bar on standard error, only when it is a terminal."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+        self._last = ""
+
+    def __call__(self, stage: str, fraction: float) -> None:
+        if not self.enabled:
+            return
+        filled = int(max(0.0, min(1.0, fraction)) * 30)
+        line = f"\r{stage:<12} [{'#' * filled}{'.' * (30 - filled)}] {fraction * 100:5.1f}%"
+        if line != self._last:
+            sys.stderr.write(line)
+            sys.stderr.flush()
+            self._last = line
+
+    def close(self) -> None:
+        if self.enabled and self._last:
+            sys.stderr.write("\n")
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    from provers.errors import CompileError, ProverError
+    from provers.tensors import TensorFileError
+
+    return (CompileError, ProverError, TensorFileError, OSError)
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from provers import api
+
+    try:
+        report = api.check_model(args.model)
+    except _user_errors() as exc:
+        print(f"veriml: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        _print_check(report)
+    return EXIT_ACCEPTED if report["supported"] else EXIT_UNREADABLE
+
+
+def _print_check(report: dict[str, object]) -> None:
+    if not report["supported"]:
+        print("unsupported model:")
+        for op in report["unsupported"]:  # type: ignore[attr-defined]
+            where = f" at {op['source']}" if op.get("source") else ""
+            print(f"  {op['op']} (node {op['node']}){where}")
+        print("supported ops: " + ", ".join(report["supported_ops"]))  # type: ignore[arg-type]
+        return
+    circuit = report["circuit"] or {}
+    estimate = report["estimate"] or {}
+    print("supported: yes")
+    print(f"parameters: {report['parameters']:,}")
+    print(f"input shape: {report['input_shape']}  output shape: {report['output_shape']}")
+    print(f"multiplications: {circuit['multiplications']:,}  lookups: {circuit['lookups']:,}")  # type: ignore[index]
+    print(
+        f"estimate per sample: {estimate['prove_seconds']:.2f} s, "  # type: ignore[index]
+        f"{estimate['peak_memory_bytes'] / 2**20:.0f} MiB"  # type: ignore[index]
+    )
+
+
+def _cmd_compile(args: argparse.Namespace) -> int:
+    from provers import api
+
+    bar = _ProgressBar()
+    try:
+        result = api.compile_model(args.model, args.calibration, args.output, progress=bar)
+    except _user_errors() as exc:
+        bar.close()
+        print(f"veriml: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    bar.close()
+    fidelity = result["fidelity"]
+    print(f"compiled {args.model} -> {args.output}")
+    print(f"parameters: {result['parameters']:,}")
+    print(
+        f"float vs quantised on the calibration data: top-1 agreement "
+        f"{fidelity['top1_agreement'] * 100:.2f}%, max error {fidelity['max_abs_error']:.4g}"
+    )
+    print(f"model digest: {result['digest']}")
+    return EXIT_ACCEPTED
+
+
+def _cmd_prove(args: argparse.Namespace) -> int:
+    from provers import api
+
+    try:
+        nonce = bytes.fromhex(args.nonce) if args.nonce else None
+    except ValueError:
+        print("veriml: --nonce takes hexadecimal bytes", file=sys.stderr)
+        return EXIT_UNREADABLE
+    private = [p for p in (args.private or "").split(",") if p]
+    bar = _ProgressBar()
+    try:
+        result = api.prove_inference(
+            args.model, args.input, args.output, private=private, nonce=nonce, progress=bar
+        )
+    except _user_errors() as exc:
+        bar.close()
+        print(f"veriml: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    bar.close()
+    timings = result["timings"]
+    print(f"proof written to {args.output} ({result['proof_bytes']:,} bytes)")
+    print(f"output: {result['output']}")
+    print(
+        f"prove {timings['prove_seconds']:.3f} s, verify {timings['verify_seconds']:.3f} s, "
+        f"{result['soundness_bits']} bits of soundness"
+    )
+    return EXIT_ACCEPTED
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
@@ -81,6 +201,25 @@ def build_parser() -> argparse.ArgumentParser:
         description="Zero-knowledge proofs of machine-learning inference and accuracy.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = sub.add_parser("check", help="is every op of a .pt2 model supported, and at what cost")
+    check.add_argument("model", help="a torch.export program (.pt2)")
+    check.add_argument("--json", action="store_true")
+    check.set_defaults(func=_cmd_check)
+
+    compile_ = sub.add_parser("compile", help="quantise a .pt2 model and commit its weights")
+    compile_.add_argument("model", help="a torch.export program (.pt2)")
+    compile_.add_argument("--calibration", required=True, help="inputs for calibration")
+    compile_.add_argument("-o", "--output", required=True, help="the compiled model (.vmc)")
+    compile_.set_defaults(func=_cmd_compile)
+
+    prove = sub.add_parser("prove", help="prove a compiled model's output on an input")
+    prove.add_argument("model", help="the compiled model (.vmc)")
+    prove.add_argument("input", help="the input tensor (.pt, .npz, .safetensors)")
+    prove.add_argument("-o", "--output", required=True, help="the proof file (.vmp)")
+    prove.add_argument("--nonce", help="hexadecimal nonce (random by default)")
+    prove.add_argument("--private", help="comma-separated parts to hide: weights, input, output")
+    prove.set_defaults(func=_cmd_prove)
 
     verify = sub.add_parser("verify", help="check a proof file offline")
     verify.add_argument("proof", help="the proof file (.vmp)")

@@ -45,6 +45,10 @@ class Reject(enum.Enum):
     LOOKUP_LAYER_MISMATCH = "lookup_layer_mismatch"
     # zero knowledge
     MASK_MISMATCH = "mask_mismatch"
+    # inference proofs
+    IDENTITY_MISMATCH = "identity_mismatch"
+    OUTPUT_MISMATCH = "output_mismatch"
+    UNSUPPORTED_CIRCUIT = "unsupported_circuit"
 
 
 class VerificationError(Exception):

@@ -23,7 +23,8 @@ import numpy as np
 from provers.circuit.ops import (
     INT8_MAX,
     INT8_MIN,
-    MAX_SHIFT,
+    MAX_SHIFT1,
+    MAX_SHIFT2,
     MULTIPLIER_BITS,
     T_BITS,
     Node,
@@ -151,8 +152,11 @@ def _check_requant(node: Node, channels: int, check_bound: bool = True) -> None:
     r = node.requant
     if r is None:
         raise ModelError(f"{node.name}: {node.kind.value} needs requantisation constants")
-    if not (0 <= r.shift1 <= MAX_SHIFT and 0 <= r.shift2 <= MAX_SHIFT):
-        raise ModelError(f"{node.name}: shifts outside 0..{MAX_SHIFT}")
+    if not (0 <= r.shift1 <= MAX_SHIFT1 and 0 <= r.shift2 <= MAX_SHIFT2):
+        raise ModelError(
+            f"{node.name}: shifts ({r.shift1}, {r.shift2}) outside 0..{MAX_SHIFT1} and "
+            f"0..{MAX_SHIFT2}"
+        )
     if len(r.multipliers) not in (1, channels):
         raise ModelError(f"{node.name}: {len(r.multipliers)} multipliers for {channels} channels")
     if any(not 1 <= m < (1 << MULTIPLIER_BITS) for m in r.multipliers):

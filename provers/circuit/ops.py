@@ -39,7 +39,11 @@ T_BITS = 15
 """|t| < 2^T_BITS after the first shift."""
 MULTIPLIER_BITS = 15
 """1 ≤ m_c < 2^MULTIPLIER_BITS."""
-MAX_SHIFT = 40
+MAX_SHIFT1 = 14
+"""Largest first shift: with |t| < 2^15 and 0 ≤ r1 < 2^14, the identity acc + 2^(s1−1) =
+t·2^s1 + r1 has one solution among field elements of that range (the prover checks it)."""
+MAX_SHIFT2 = 29
+"""Largest second shift: t·m_c + 2^(s2−1) stays a unique rounding below the field's size."""
 
 
 class OpKind(enum.Enum):

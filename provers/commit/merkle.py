@@ -113,13 +113,30 @@ class MerkleTree:
             raise ValueError("a Merkle tree needs at least one leaf")
         if tree_height(num_leaves) > MAX_HEIGHT:
             raise ValueError(f"at most 2^{MAX_HEIGHT} leaves")
-        layer = _hash_leaves(leaves)
+        return cls.from_leaf_digests(_hash_leaves(leaves))
+
+    @classmethod
+    def from_leaf_digests(cls, digests: Sequence[bytes]) -> MerkleTree:
+        """The tree over leaves whose digests H(0x00 ‖ leaf) are already known (a stored tree
+        is rebuilt this way without re-reading its leaves)."""
+        num_leaves = len(digests)
+        if num_leaves == 0:
+            raise ValueError("a Merkle tree needs at least one leaf")
+        if tree_height(num_leaves) > MAX_HEIGHT:
+            raise ValueError(f"at most 2^{MAX_HEIGHT} leaves")
+        if any(len(digest) != DIGEST_BYTES for digest in digests):
+            raise ValueError(f"leaf digests are {DIGEST_BYTES} bytes")
+        layer = list(digests)
         layer.extend([PADDING_DIGEST] * ((1 << tree_height(num_leaves)) - num_leaves))
         layers = [layer]
         while len(layer) > 1:
             layer = [hash_node(layer[i], layer[i + 1]) for i in range(0, len(layer), 2)]
             layers.append(layer)
         return cls(layers, num_leaves)
+
+    def leaf_digests(self) -> list[bytes]:
+        """H(0x00 ‖ leaf) of every leaf, in order."""
+        return self._layers[0][: self.num_leaves]
 
     @property
     def root(self) -> bytes:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from provers.circuit.ops import INT8_MAX, MAX_SHIFT, MULTIPLIER_BITS, T_BITS, Requant
+from provers.circuit.ops import INT8_MAX, MAX_SHIFT1, MAX_SHIFT2, MULTIPLIER_BITS, T_BITS, Requant
 from provers.errors import CompileError
 
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
@@ -78,17 +78,17 @@ def quantise_bias(bias: np.ndarray, accumulator_scales: np.ndarray) -> np.ndarra
 
 def first_shift(bound: int) -> int:
     """The smallest shift1 with ⌊(bound + 2^(shift1−1)) / 2^shift1⌋ < 2^15."""
-    for shift in range(MAX_SHIFT + 1):
+    for shift in range(MAX_SHIFT1 + 1):
         if (bound + ((1 << shift) >> 1)) >> shift < 1 << T_BITS:
             return shift
-    raise CompileError(f"an accumulator bound of {bound} needs a shift beyond {MAX_SHIFT}")
+    raise CompileError(f"an accumulator bound of {bound} needs a shift beyond {MAX_SHIFT1}")
 
 
 def second_shift(scaled: np.ndarray) -> int:
-    """The largest shift2 ≤ MAX_SHIFT keeping every round(scaled·2^shift2) below 2^15."""
+    """The largest shift2 ≤ MAX_SHIFT2 keeping every round(scaled·2^shift2) below 2^15."""
     peak = float(np.max(scaled))
     shift = 0
-    while shift < MAX_SHIFT and round(peak * 2.0 ** (shift + 1)) <= _MULTIPLIER_LIMIT:
+    while shift < MAX_SHIFT2 and round(peak * 2.0 ** (shift + 1)) <= _MULTIPLIER_LIMIT:
         shift += 1
     return shift
 

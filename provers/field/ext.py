@@ -77,10 +77,28 @@ def _mul_direct(a: Array, b: Array) -> Array:
     return stack([_reduce_wrapped(c) for c in (c0, c1, c2, c3)], axis=0)
 
 
+def _mul_single(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The product of two single elements with Python integers: a tenth of the cost of the
+    vector code on arrays of four, which matters in verifiers' scalar arithmetic."""
+    a0, a1, a2, a3 = a.tolist()
+    b0, b1, b2, b3 = b.tolist()
+    return np.array(
+        [
+            (a0 * b0 + W * (a1 * b3 + a2 * b2 + a3 * b1)) % P,
+            (a0 * b1 + a1 * b0 + W * (a2 * b3 + a3 * b2)) % P,
+            (a0 * b2 + a1 * b1 + a2 * b0 + W * a3 * b3) % P,
+            (a0 * b3 + a1 * b2 + a2 * b1 + a3 * b0) % P,
+        ],
+        dtype=np.int64,
+    )
+
+
 def mul(a: Array, b: Array) -> Array:
     """Elementwise product; a single element (4,) broadcasts against a vector (4, n)."""
     if is_torch(a) or is_torch(b):
         return _mul_direct(a, b)
+    if a.shape == (DEGREE,) and b.shape == (DEGREE,):
+        return _mul_single(a, b)
     with np.errstate(over="ignore"):
         if a.ndim == 2 and a.shape == b.shape and a.shape[1] > 2 * _CHUNK:
             # Blocks that fit in cache: the temporaries stay hot.

@@ -75,12 +75,30 @@ def _searched_positions(
     table: LookupTable, lookup: Sequence[np.ndarray]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Rows of any table, by binary search over its sorted row keys."""
+    if len(lookup) > 2:
+        return _searched_positions_wide(table, lookup)
     table_keys = _row_keys(table.column_values())
     order = np.argsort(table_keys, kind="stable")
     sorted_keys = table_keys[order]
     keys = _row_keys(lookup)
     slots = np.minimum(np.searchsorted(sorted_keys, keys), sorted_keys.shape[0] - 1)
     return np.asarray(order[slots], dtype=np.int64), sorted_keys[slots] == keys
+
+
+def _searched_positions_wide(
+    table: LookupTable, lookup: Sequence[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of a table of three or more columns: one int64 key cannot hold a row, so rows are
+    numbered by np.unique over table and witness rows together."""
+    table_rows = np.stack(table.column_values(), axis=1)
+    witness_rows = np.stack([np.asarray(c, dtype=np.int64) for c in lookup], axis=1)
+    _, labels = np.unique(np.concatenate([table_rows, witness_rows]), axis=0, return_inverse=True)
+    labels = labels.reshape(-1)
+    table_labels, witness_labels = labels[: table.size], labels[table.size :]
+    first_row = np.full(int(labels.max()) + 1, -1, dtype=np.int64)
+    first_row[table_labels[::-1]] = np.arange(table.size - 1, -1, -1)
+    positions = first_row[witness_labels]
+    return np.maximum(positions, 0), positions >= 0
 
 
 def table_positions(

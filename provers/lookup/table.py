@@ -1,4 +1,4 @@
-"""Public lookup tables: one to two base-field columns of length 2^k, and their MLEs.
+"""Public lookup tables: one to four base-field columns of length 2^k, and their MLEs.
 
 A table row j is (T_1[j], …, T_w[j]). The verifier needs each column's multilinear extension at
 one random point r = (r_1, …, r_k), r_1 bound to the most significant index bit:
@@ -26,8 +26,11 @@ from provers.poly import multilinear
 MAX_LOG_SIZE = 26
 """Tables of more than 2^26 rows do not fit the verifier's O(2^k) evaluation budget."""
 
-MAX_WIDTH = 2
-"""Columns per table: a plain set (range) or pairs (input, output) of a function."""
+MAX_WIDTH = 4
+"""Columns per table: a plain set (range), pairs (input, output) of a function, or up to four
+columns (a tagged table: row number, two outputs and a block tag). A row of w columns is
+compressed as Σ_c β^c·a_c; the logUp identity cleared of denominators then has total degree
+< (w − 1)·(N + T) in (α, β), so the Schwartz–Zippel error is (w − 1)·(N + T)/|F| for w ≥ 2."""
 
 _DESCRIPTOR_DOMAIN = b"veriml/lookup-table/v1"
 _INDEX_KIND = 1

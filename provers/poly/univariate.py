@@ -31,6 +31,8 @@ def _lagrange_denominators(degree: int) -> tuple[int, ...]:
 
 def evaluate(evals: Array, r: Array) -> Array:
     """g(r) from g(0..d) given as a (4, d+1) array and a challenge-field element r (4,)."""
+    if isinstance(evals, np.ndarray) and isinstance(r, np.ndarray):
+        return _evaluate_single(evals, r)
     degree = evals.shape[1] - 1
     nodes = as_int64(np.arange(degree + 1, dtype=np.int64), like=evals)
     diffs = ext.sub(r[:, None], ext.from_base(nodes))  # (4, d+1): r − j
@@ -46,6 +48,45 @@ def evaluate(evals: Array, r: Array) -> Array:
                 term = ext.mul(term, diffs[:, j])
         total = ext.add(total, term)
     return total
+
+
+def _mul_ints(a: list[int], b: list[int]) -> list[int]:
+    a0, a1, a2, a3 = a
+    b0, b1, b2, b3 = b
+    w, p = ext.W, base.P
+    return [
+        (a0 * b0 + w * (a1 * b3 + a2 * b2 + a3 * b1)) % p,
+        (a0 * b1 + a1 * b0 + w * (a2 * b3 + a3 * b2)) % p,
+        (a0 * b2 + a1 * b1 + a2 * b0 + w * a3 * b3) % p,
+        (a0 * b3 + a1 * b2 + a2 * b1 + a3 * b0) % p,
+    ]
+
+
+def _evaluate_single(evals: np.ndarray, r: np.ndarray) -> np.ndarray:
+    """The same barycentric formula on Python integers, with the products Π_{j≠i} (r − j)
+    from prefix and suffix products: O(d) multiplications instead of O(d²)."""
+    degree = evals.shape[1] - 1
+    p = base.P
+    point = [int(c) for c in r.tolist()]
+    diffs = [[(point[0] - j) % p, *point[1:]] for j in range(degree + 1)]
+    for j, diff in enumerate(diffs):
+        if not any(diff):
+            return np.asarray(evals[:, j], dtype=np.int64).copy()
+    prefix = [[1, 0, 0, 0]]
+    for diff in diffs[:-1]:
+        prefix.append(_mul_ints(prefix[-1], diff))
+    suffix = [[1, 0, 0, 0]] * (degree + 1)
+    for j in range(degree - 1, -1, -1):
+        suffix[j] = _mul_ints(suffix[j + 1], diffs[j + 1])
+    denominators = _lagrange_denominators(degree)
+    columns = evals.T.tolist()
+    total = [0, 0, 0, 0]
+    for i in range(degree + 1):
+        weight = _mul_ints(prefix[i], suffix[i])
+        value = [c * denominators[i] % p for c in columns[i]]
+        term = _mul_ints(weight, value)
+        total = [(t + x) % p for t, x in zip(total, term, strict=True)]
+    return np.array(total, dtype=np.int64)
 
 
 def interpolate_coefficients(evals: Array) -> np.ndarray:

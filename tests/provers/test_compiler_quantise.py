@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from provers.circuit import executor
 from provers.circuit.model import QuantisedModel
-from provers.circuit.ops import MULTIPLIER_BITS, T_BITS, Node, OpKind
+from provers.circuit.ops import MAX_SHIFT1, MAX_SHIFT2, MULTIPLIER_BITS, T_BITS, Node, OpKind
 from provers.compiler.quantise import (
     activation_scale,
     add_multipliers,
@@ -24,17 +24,26 @@ def t_bound(bound: int, shift: int) -> int:
     return (bound + ((1 << shift) >> 1)) >> shift
 
 
-@given(st.integers(min_value=0, max_value=1 << 45))
+LARGEST_BOUND = ((1 << T_BITS) << MAX_SHIFT1) - (1 << (MAX_SHIFT1 - 1)) - 1
+
+
+@given(st.integers(min_value=0, max_value=LARGEST_BOUND))
 def test_the_first_shift_is_the_smallest_that_keeps_t_in_range(bound: int) -> None:
     shift = first_shift(bound)
     assert t_bound(bound, shift) < 1 << T_BITS
     assert shift == 0 or t_bound(bound, shift - 1) >= 1 << T_BITS
 
 
+def test_an_accumulator_bound_beyond_the_largest_shift_is_refused() -> None:
+    assert t_bound(LARGEST_BOUND, first_shift(LARGEST_BOUND)) < 1 << T_BITS
+    with pytest.raises(CompileError, match="shift"):
+        first_shift(LARGEST_BOUND + 1)
+
+
 @settings(max_examples=200)
 @given(
     st.floats(min_value=1e-7, max_value=50.0),
-    st.integers(min_value=1, max_value=1 << 30),
+    st.integers(min_value=1, max_value=LARGEST_BOUND),
     st.booleans(),
 )
 def test_requantisation_approximates_its_ratio_on_every_accumulator(
@@ -54,7 +63,7 @@ def test_requantisation_approximates_its_ratio_on_every_accumulator(
         requant.multipliers[0] / 2.0 ** (requant.shift1 + requant.shift2) - ratio
     )
     assert np.all(np.abs(got - ideal) <= slack + np.abs(accumulators) * multiplier_error + 0.5)
-    if ratio * 2.0**requant.shift1 >= 2.0 ** -(40 - MULTIPLIER_BITS):
+    if ratio * 2.0**requant.shift1 >= 2.0 ** -(MAX_SHIFT2 - MULTIPLIER_BITS):
         assert multiplier_error <= ratio * 2.0 ** -(MULTIPLIER_BITS - 2)
 
 
@@ -95,7 +104,7 @@ def test_add_multipliers_align_two_scales() -> None:
 
 def test_the_constants_pass_the_model_validation_for_a_worst_case_layer() -> None:
     weight = np.full((2, 4096), 127)
-    bias = np.array([1 << 30, -(1 << 30)])
+    bias = np.array([1 << 28, -(1 << 28)])
     bound = int((np.abs(weight).sum(axis=1) * 128 + np.abs(bias)).max())
     requant = requant_constants(np.array([1e-4, 3e-4]), bound, True)
     node = Node(

@@ -1,0 +1,184 @@
+"""Quantised models built directly in the IR, with random int8 weights and requantisation
+constants calibrated on random inputs (the compiler's rules: shift1 from the worst-case
+accumulator, multipliers in [2^14, 2^15), shift2 so that the 99th percentile of |u| is about
+100). For tests and benchmarks: MLP 784-256-128-10, LeNet-5 (average or max pooling), a small
+residual CNN, VGG-16 on 3×32×32."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+
+from provers.circuit import executor
+from provers.circuit.model import QuantisedModel, accumulator_bound
+from provers.circuit.ops import Node, OpKind, Requant
+
+_MULTIPLIER_LOW, _MULTIPLIER_HIGH = 1 << 14, 1 << 15
+
+
+def _first_shift(bound: int) -> int:
+    shift = 0
+    while (bound + ((1 << shift) >> 1)) >> shift >= 1 << 15:
+        shift += 1
+    return shift
+
+
+class ModelBuilder:
+    """Appends nodes one by one, running each on a calibration batch to pick its constants."""
+
+    def __init__(self, input_shape: tuple[int, ...], seed: int = 0, calibration: int = 4) -> None:
+        self.rng = np.random.default_rng(seed)
+        self.input_shape = input_shape
+        self.nodes: list[Node] = []
+        self.values = {"input": self.rng.integers(-128, 128, (calibration, *input_shape))}
+        self.shapes = {"input": input_shape}
+        self.last = "input"
+
+    def _name(self, kind: str) -> str:
+        return f"{kind}{len(self.nodes)}"
+
+    def _requant(self, node: Node, channels: int, relu: bool) -> Node:
+        bound = int(accumulator_bound(node).max())
+        shift1 = _first_shift(bound)
+        probe = dataclasses.replace(node, requant=Requant(shift1, (1,), 0, relu))
+        acc = executor.accumulator(probe, [self.values[n] for n in node.inputs])
+        assert acc is not None
+        multipliers = tuple(
+            int(m) for m in self.rng.integers(_MULTIPLIER_LOW, _MULTIPLIER_HIGH, channels)
+        )
+        t = np.abs(executor.rounding_shift(acc, shift1))
+        typical = max(1.0, float(np.percentile(t, 99)) * max(multipliers))
+        shift2 = max(0, int(np.ceil(np.log2(typical / 100.0))))
+        return dataclasses.replace(node, requant=Requant(shift1, multipliers, shift2, relu))
+
+    def _add_node(self, node: Node) -> str:
+        self.values[node.name] = executor.run_node(node, [self.values[n] for n in node.inputs])
+        self.shapes[node.name] = node.output_shape
+        self.nodes.append(node)
+        self.last = node.name
+        return node.name
+
+    def linear(self, out: int, relu: bool = True, source: str | None = None) -> str:
+        source = source or self.last
+        (features,) = self.shapes[source]
+        node = Node(
+            self._name("fc"),
+            OpKind.LINEAR,
+            (source,),
+            (out,),
+            0.05,
+            weight=self.rng.integers(-128, 128, (out, features)),
+            bias=self.rng.integers(-5000, 5000, out),
+        )
+        return self._add_node(self._requant(node, out, relu))
+
+    def conv(
+        self, out: int, kernel: int, stride: int = 1, padding: int = 0, relu: bool = True
+    ) -> str:
+        channels, height, width = self.shapes[self.last]
+        out_h = (height + 2 * padding - kernel) // stride + 1
+        out_w = (width + 2 * padding - kernel) // stride + 1
+        node = Node(
+            self._name("conv"),
+            OpKind.CONV2D,
+            (self.last,),
+            (out, out_h, out_w),
+            0.05,
+            weight=self.rng.integers(-128, 128, (out, channels, kernel, kernel)),
+            bias=self.rng.integers(-5000, 5000, out),
+            stride=(stride, stride),
+            padding=(padding, padding),
+            kernel=(kernel, kernel),
+        )
+        return self._add_node(self._requant(node, out, relu))
+
+    def pool(self, kind: OpKind, kernel: int, stride: int) -> str:
+        channels, height, width = self.shapes[self.last]
+        shape = (channels, (height - kernel) // stride + 1, (width - kernel) // stride + 1)
+        node = Node(
+            self._name(kind.value),
+            kind,
+            (self.last,),
+            shape,
+            0.05,
+            kernel=(kernel, kernel),
+            stride=(stride, stride),
+        )
+        if kind is OpKind.AVGPOOL2D:
+            node = self._requant(node, 1, False)
+        return self._add_node(node)
+
+    def add(self, first: str, second: str, relu: bool = True) -> str:
+        node = Node(
+            self._name("add"),
+            OpKind.ADD,
+            (first, second),
+            self.shapes[first],
+            0.05,
+            add_multipliers=(1 << 14, int(self.rng.integers(1 << 13, 1 << 14))),
+        )
+        return self._add_node(self._requant(node, 1, relu))
+
+    def relu(self) -> str:
+        node = Node(self._name("relu"), OpKind.RELU, (self.last,), self.shapes[self.last], 0.05)
+        return self._add_node(node)
+
+    def flatten(self) -> str:
+        size = int(np.prod(self.shapes[self.last]))
+        node = Node(self._name("flatten"), OpKind.RESHAPE, (self.last,), (size,), 0.05)
+        return self._add_node(node)
+
+    def build(self) -> QuantisedModel:
+        model = QuantisedModel(self.input_shape, 0.05, tuple(self.nodes), self.last)
+        model.validate()
+        return model
+
+
+def mlp(sizes: tuple[int, ...] = (784, 256, 128, 10), seed: int = 0) -> QuantisedModel:
+    builder = ModelBuilder((sizes[0],), seed)
+    for i, size in enumerate(sizes[1:]):
+        builder.linear(size, relu=i < len(sizes) - 2)
+    return builder.build()
+
+
+def lenet(pool: str = "avg", seed: int = 0) -> QuantisedModel:
+    kind = OpKind.AVGPOOL2D if pool == "avg" else OpKind.MAXPOOL2D
+    builder = ModelBuilder((1, 28, 28), seed)
+    builder.conv(6, 5, padding=2)
+    builder.pool(kind, 2, 2)
+    builder.conv(16, 5)
+    builder.pool(kind, 2, 2)
+    builder.flatten()
+    builder.linear(120)
+    builder.linear(84)
+    builder.linear(10, relu=False)
+    return builder.build()
+
+
+def residual_cnn(seed: int = 0) -> QuantisedModel:
+    builder = ModelBuilder((3, 8, 8), seed)
+    stem = builder.conv(4, 3, padding=1)
+    builder.conv(4, 3, padding=1)
+    branch = builder.conv(4, 3, padding=1, relu=False)
+    builder.add(branch, stem)
+    builder.pool(OpKind.MAXPOOL2D, 2, 2)
+    builder.relu()
+    builder.flatten()
+    builder.linear(5, relu=False)
+    return builder.build()
+
+
+def vgg16(seed: int = 0, width: int = 64) -> QuantisedModel:
+    builder = ModelBuilder((3, 32, 32), seed, calibration=1)
+    plan = [1, 1, 0, 2, 2, 0, 4, 4, 4, 0, 8, 8, 8, 0, 8, 8, 8, 0]
+    for multiple in plan:
+        if multiple:
+            builder.conv(width * multiple, 3, padding=1)
+        else:
+            builder.pool(OpKind.MAXPOOL2D, 2, 2)
+    builder.flatten()
+    builder.linear(width * 8)
+    builder.linear(width * 8)
+    builder.linear(10, relu=False)
+    return builder.build()

@@ -1,0 +1,154 @@
+"""Everything the prover and the verifier derive from the circuit, the batch size and the limb
+width before any proof data is read: tensor layouts, requantisation plans, the weight layout,
+the witness layout, the lookup table and how the witness is cut into lookups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from provers.circuit.model import QuantisedModel
+from provers.circuit.ops import Node, OpKind
+from provers.commit.pcs import PCSParams
+from provers.inference.layout import TensorLayout, UnsupportedCircuit, tensor_layouts
+from provers.inference.requant import RequantPlan, requant_plan
+from provers.inference.tables import (
+    RELU_KEY,
+    InferenceTable,
+    clamp_block_key,
+    range_key,
+    sign_block_key,
+)
+from provers.inference.weights import WeightLayout, weight_layout
+from provers.inference.witness_layout import Entry, LookupChunk, WitnessLayout
+from provers.lookup.statement import LookupStatement
+
+REQUANT_KINDS = (OpKind.LINEAR, OpKind.CONV2D, OpKind.AVGPOOL2D, OpKind.ADD)
+MAX_POOL_WINDOW = 16
+MIN_LIMB_BITS, MAX_LIMB_BITS = 4, 16
+MAX_BATCH = 1 << 16
+MAX_TENSOR_LOG = 24
+MAX_WITNESS_LOG = 28
+MAX_TABLE_LOG = 20
+MAX_WEIGHTS_LOG = 30
+
+
+def range_vectors(plan: RequantPlan) -> list[tuple[str, int]]:
+    """(vector name, bit width) of every range-checked limb of one requantisation."""
+    out = [(f"tau{j}", w) for j, w in enumerate(plan.tau_limbs)]
+    out += [(f"r1_{j}", w) for j, w in enumerate(plan.r1_limbs)]
+    out += [(f"r2_{j}", w) for j, w in enumerate(plan.r2_limbs)]
+    return out
+
+
+@dataclass
+class ProofPlan:
+    model: QuantisedModel
+    batch: int
+    limb_bits: int
+    pcs: PCSParams = field(default_factory=PCSParams.default)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.batch <= MAX_BATCH:
+            raise UnsupportedCircuit(f"batch of {self.batch}, expected 1..{MAX_BATCH}")
+        if not MIN_LIMB_BITS <= self.limb_bits <= MAX_LIMB_BITS:
+            raise UnsupportedCircuit(f"limb width {self.limb_bits} outside 4..16")
+        self.layouts: dict[str, TensorLayout] = tensor_layouts(self.model, self.batch)
+        largest = max(layout.log_size for layout in self.layouts.values())
+        if largest > MAX_TENSOR_LOG:
+            raise UnsupportedCircuit(f"a tensor of 2^{largest} padded entries")
+        self.requant: dict[str, RequantPlan] = {}
+        for node in self.model.nodes:
+            self._check_node(node)
+            if node.kind in REQUANT_KINDS and node.requant is not None:
+                channels = self.layouts[node.name].dims[1].real
+                self.requant[node.name] = requant_plan(
+                    node.name, node.requant, channels, self.limb_bits
+                )
+        entries = self._entries()
+        keys = [
+            key for region in entries.values() for e in region for key, _ in e.table_keys.values()
+        ]
+        try:
+            self.table = InferenceTable(keys, 1 << MAX_TABLE_LOG)
+        except ValueError as error:
+            raise UnsupportedCircuit(str(error)) from None
+        if self.table.log_size > MAX_TABLE_LOG:
+            raise UnsupportedCircuit(f"a lookup table of 2^{self.table.log_size} rows")
+        self.witness = WitnessLayout(entries, self.table.log_size)
+        if self.witness.log_size > MAX_WITNESS_LOG:
+            raise UnsupportedCircuit(f"a witness of 2^{self.witness.log_size} entries")
+
+    def _check_node(self, node: Node) -> None:
+        layouts = self.layouts
+        if node.kind is OpKind.ADD and layouts[node.inputs[0]] != layouts[node.inputs[1]]:
+            raise UnsupportedCircuit(f"{node.name}: operands laid out differently")
+        windowed = node.kind in (OpKind.CONV2D, OpKind.MAXPOOL2D, OpKind.AVGPOOL2D)
+        if windowed and len(layouts[node.inputs[0]].dims) != 4:
+            raise UnsupportedCircuit(f"{node.name}: input is not a (C, H, W) tensor")
+        if node.kind is OpKind.MAXPOOL2D and node.kernel[0] * node.kernel[1] > MAX_POOL_WINDOW:
+            raise UnsupportedCircuit(f"{node.name}: max-pool windows above {MAX_POOL_WINDOW}")
+        if node.kind in REQUANT_KINDS and node.requant is None:
+            raise UnsupportedCircuit(f"{node.name}: missing requantisation")
+
+    def _entries(self) -> dict[str, list[Entry]]:
+        regions: dict[str, list[Entry]] = {
+            name: [] for name in ("direct", "split", "relu", "range", "other")
+        }
+        for node in self.model.nodes:
+            log = self.layouts[node.name].log_size
+            name = node.name
+            if name in self.requant:
+                plan = self.requant[name]
+                sign = sign_block_key(plan.clamp)
+                if plan.clamp.split:
+                    keys = {
+                        "split-h": (sign, 0),
+                        "split-f": (clamp_block_key(plan.clamp), 2 << plan.clamp.low_bits),
+                    }
+                    regions["split"].append(Entry((name, ""), log, keys))
+                else:
+                    regions["direct"].append(Entry((name, ""), log, {"direct": (sign, 0)}))
+                for vector, width in range_vectors(plan):
+                    regions["range"].append(
+                        Entry((name, vector), log, {"range": (range_key(1 << width), 0)})
+                    )
+            elif node.kind is OpKind.MAXPOOL2D:
+                regions["other"].append(Entry((name, "y"), log))
+                for k in range(node.kernel[0] * node.kernel[1]):
+                    regions["range"].append(
+                        Entry((name, f"d{k}"), log, {"range": (range_key(256), 0)})
+                    )
+            elif node.kind is OpKind.RELU:
+                regions["relu"].append(Entry((name, ""), log, {"relu": (RELU_KEY, 128)}))
+        return regions
+
+    # --- derived views ------------------------------------------------------------------
+
+    @cached_property
+    def weights(self) -> WeightLayout:
+        layout = weight_layout(self.model, self.pcs)
+        if layout.log_size > MAX_WEIGHTS_LOG:
+            raise UnsupportedCircuit(f"a weight table of 2^{layout.log_size} entries")
+        return layout
+
+    @cached_property
+    def lookup_chunks(self) -> list[LookupChunk]:
+        bases = {key: (block.base, block.id) for key, block in self.table.blocks.items()}
+        return self.witness.lookup_chunks(bases)
+
+    @cached_property
+    def lookup_statement(self) -> LookupStatement:
+        return LookupStatement(
+            self.table.lookup_table(), len(self.lookup_chunks), self.witness.chunk_log
+        )
+
+    def source(self, name: str) -> str:
+        """The tensor that holds ``name``'s values: flattens are resolved to their input."""
+        while name != "input" and self.model.node(name).kind is OpKind.RESHAPE:
+            name = self.model.node(name).inputs[0]
+        return name
+
+    def relation_nodes(self) -> list[Node]:
+        """Nodes with their own random point, in model order (flattens have none)."""
+        return [node for node in self.model.nodes if node.kind is not OpKind.RESHAPE]
