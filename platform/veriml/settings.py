@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "veriml.registry",
     "veriml.proving",
     "veriml.verification",
+    "compliance.audit_log",
 ]
 
 MIDDLEWARE = [
@@ -337,6 +338,14 @@ WORK_STALE_SECONDS = env_int("WORK_STALE_SECONDS", 120)
 WORK_MAX_ATTEMPTS = env_int("WORK_MAX_ATTEMPTS", 3)
 if WORK_STALE_SECONDS <= 2 * WORK_HEARTBEAT_SECONDS:
     raise ImproperlyConfigured("WORK_STALE_SECONDS must exceed twice WORK_HEARTBEAT_SECONDS")
+# Audit log: checkpoints of the hash chain are signed with this Ed25519 key (PEM or a base64
+# 32-byte seed). Development and test runs without one generate a key once under VAR_DIR.
+AUDIT_SIGNING_KEY = env_secret("AUDIT_SIGNING_KEY")
+AUDIT_SIGNING_KEY_GENERATE = DEBUG or "pytest" in sys.modules
+AUDIT_SIGNING_KEY_PATH = VAR_DIR / "audit-signing-key.pem"
+AUDIT_CHECKPOINT_SECONDS = env_int("AUDIT_CHECKPOINT_SECONDS", 3600)
+if AUDIT_CHECKPOINT_SECONDS <= 0:
+    raise ImproperlyConfigured("AUDIT_CHECKPOINT_SECONDS must be positive")
 # Beat sends again the work of workers that died without their message coming back.
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-jobs": {
@@ -346,6 +355,10 @@ CELERY_BEAT_SCHEDULE = {
     "requeue-stale-registry-work": {
         "task": "veriml.registry.tasks.requeue_stale_work",
         "schedule": float(WORK_STALE_SECONDS),
+    },
+    "audit-checkpoint": {
+        "task": "compliance.audit_log.tasks.write_audit_checkpoint",
+        "schedule": float(AUDIT_CHECKPOINT_SECONDS),
     },
 }
 

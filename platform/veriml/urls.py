@@ -11,6 +11,7 @@ api_v1 = [
     path("", include("veriml.registry.urls")),
     path("", include("veriml.proving.urls")),
     path("", include("veriml.verification.urls")),
+    path("audit/", include("compliance.audit_log.urls")),
 ]
 
 urlpatterns = [

@@ -58,6 +58,8 @@ class Caller:
 
     label: str
     rights: dict[int, frozenset[Right]] = field(default_factory=dict)
+    # Who acts, as the audit log names it: "user:<id>", "api_key:<prefix>" or "anonymous".
+    actor: str = "anonymous"
 
     def can(self, right: Right, organisation_id: int) -> bool:
         return right in self.rights.get(organisation_id, frozenset())
@@ -90,6 +92,7 @@ def caller_for_api_key(api_key: ApiKey) -> Caller:
     return Caller(
         label=f"API key {api_key.prefix}",
         rights={org_id: frozenset(found) for org_id, found in rights.items()},
+        actor=f"api_key:{api_key.prefix}",
     )
 
 
@@ -105,6 +108,7 @@ def caller_for_user(user_id: int, username: str) -> Caller:
     return Caller(
         label=f"user {username}",
         rights={org_id: frozenset(found) for org_id, found in rights.items()},
+        actor=f"user:{user_id}",
     )
 
 

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from compliance import audit_log
 from veriml.accounts.models import ApiKey, AuditorGrant, Membership, Organisation
 
 KEY_TAG = "vml"
@@ -22,6 +24,9 @@ PREFIX_ALPHABET = string.ascii_lowercase + string.digits
 SECRET_BYTES = 32
 VALID_SCOPES = frozenset(ApiKey.Scope.values)
 CALLBACK_SECRET_BYTES = 32
+# A key's use is logged at most once per key and minute (per cache: all processes when the cache
+# is shared): every request would make the audit log's lock a bottleneck and bury other entries.
+KEY_USE_LOG_SECONDS = 60
 
 
 class InvalidApiKey(Exception):
@@ -87,6 +92,7 @@ def create_api_key(
     name: str,
     scopes: Iterable[str],
     expires_at: datetime | None = None,
+    actor: str = "system",
 ) -> IssuedApiKey:
     """A new key; the raw key is returned once here and is never stored."""
     checked_scopes = parse_scopes(scopes)
@@ -102,6 +108,13 @@ def create_api_key(
             secret_hash=hash_secret(secret),
             scopes=checked_scopes,
             expires_at=expires_at,
+        )
+        audit_log.record(
+            "api_key.created",
+            actor=actor,
+            organisation=organisation.pk,
+            target=("api_key", prefix),
+            details={"name": name, "scopes": checked_scopes},
         )
     return IssuedApiKey(api_key=api_key, raw_key=f"{KEY_TAG}_{prefix}_{secret}")
 
@@ -134,16 +147,36 @@ def authenticate_api_key(raw_key: str, now: datetime | None = None) -> ApiKey:
         raise ExpiredApiKey("API key has expired")
     ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
     api_key.last_used_at = now
+    _log_key_use(api_key, now)
     return api_key
 
 
-def revoke_api_key(api_key: ApiKey) -> ApiKey:
+def _log_key_use(api_key: ApiKey, now: datetime) -> None:
+    minute = int(now.timestamp()) // KEY_USE_LOG_SECONDS
+    if cache.add(f"audit:api_key_used:{api_key.prefix}:{minute}", 1, 2 * KEY_USE_LOG_SECONDS):
+        audit_log.record(
+            "api_key.used",
+            actor=f"api_key:{api_key.prefix}",
+            organisation=api_key.organisation_id,
+            target=("api_key", api_key.prefix),
+            details={},
+        )
+
+
+def revoke_api_key(api_key: ApiKey, actor: str = "system") -> ApiKey:
     """Stops the key from working, at once and for good; revoking it again changes nothing."""
     with transaction.atomic():
         locked = ApiKey.objects.select_for_update().get(pk=api_key.pk)
         if locked.revoked_at is None:
             locked.revoked_at = timezone.now()
             locked.save(update_fields=["revoked_at"])
+            audit_log.record(
+                "api_key.revoked",
+                actor=actor,
+                organisation=locked.organisation_id,
+                target=("api_key", locked.prefix),
+                details={},
+            )
     return locked
 
 
@@ -151,6 +184,7 @@ def grant_auditor(
     organisation: Organisation,
     auditor_organisation: Organisation | None = None,
     auditor_user: AbstractBaseUser | None = None,
+    actor: str = "system",
 ) -> tuple[AuditorGrant, bool]:
     """Lets an auditor organisation or user read ``organisation``'s jobs and proofs."""
     if (auditor_organisation is None) == (auditor_user is None):
@@ -158,15 +192,38 @@ def grant_auditor(
     if auditor_organisation is not None and auditor_organisation.pk == organisation.pk:
         raise ValueError("an organisation already reads its own proofs")
     with transaction.atomic():
-        return AuditorGrant.objects.get_or_create(
+        grant, created = AuditorGrant.objects.get_or_create(
             organisation=organisation,
             auditor_organisation=auditor_organisation,
             auditor_user=auditor_user,
         )
+        if created:
+            audit_log.record(
+                "auditor_grant.created",
+                actor=actor,
+                organisation=organisation.pk,
+                target=("auditor_grant", str(grant.pk)),
+                details=_grantee(grant),
+            )
+    return grant, created
 
 
-def revoke_auditor_grant(grant: AuditorGrant) -> None:
+def _grantee(grant: AuditorGrant) -> dict[str, int | None]:
+    return {
+        "auditor_organisation": grant.auditor_organisation_id,
+        "auditor_user": grant.auditor_user_id,
+    }
+
+
+def revoke_auditor_grant(grant: AuditorGrant, actor: str = "system") -> None:
     with transaction.atomic():
+        audit_log.record(
+            "auditor_grant.revoked",
+            actor=actor,
+            organisation=grant.organisation_id,
+            target=("auditor_grant", str(grant.pk)),
+            details=_grantee(grant),
+        )
         grant.delete()
 
 

@@ -81,7 +81,7 @@ class AuditorGrantListView(generics.ListCreateAPIView):
                 raise exceptions.NotFound("No such auditor user.")
         try:
             grant, created = services.grant_auditor(
-                organisation, auditor_organisation, auditor_user
+                organisation, auditor_organisation, auditor_user, actor=caller.actor
             )
         except ValueError as error:
             raise ApiError(400, "invalid", str(error).capitalize() + ".") from None
@@ -105,8 +105,9 @@ class AuditorGrantDetailView(APIView):
         grant = AuditorGrant.objects.filter(pk=_row_id(pk)).first()
         if grant is None:
             raise exceptions.NotFound("No such auditor grant.")
-        require(caller_of(request), Right.ADMIN, grant.organisation_id, "auditor grant")
-        services.revoke_auditor_grant(grant)
+        caller = caller_of(request)
+        require(caller, Right.ADMIN, grant.organisation_id, "auditor grant")
+        services.revoke_auditor_grant(grant, actor=caller.actor)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
@@ -182,5 +183,7 @@ class ApiKeyRevokeView(APIView):
             api_key = ApiKey.objects.select_related("organisation").filter(prefix=pk).first()
         if api_key is None:
             raise exceptions.NotFound("No such API key.")
-        require(caller_of(request), Right.ADMIN, api_key.organisation_id, "API key")
-        return Response(ApiKeySerializer(services.revoke_api_key(api_key)).data)
+        caller = caller_of(request)
+        require(caller, Right.ADMIN, api_key.organisation_id, "API key")
+        revoked = services.revoke_api_key(api_key, actor=caller.actor)
+        return Response(ApiKeySerializer(revoked).data)

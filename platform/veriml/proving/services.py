@@ -12,12 +12,13 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from compliance import audit_log
 from veriml.accounts.models import Organisation
 from veriml.core import work
 from veriml.core.errors import ServiceConflict
 from veriml.core.files import CHUNK_BYTES, digest_chunks, discard_file, store_file
 from veriml.core.models import StoredFile
-from veriml.core.work import Attempt, Claimed
+from veriml.core.work import Attempt, Claim, Claimed
 from veriml.proving.models import Job
 from veriml.registry.models import Dataset, RegisteredModel, Visibility
 
@@ -111,6 +112,7 @@ def submit_job(
     request: JobRequest,
     idempotency_key: str | None = None,
     created_by: str = "",
+    actor: str = "system",
 ) -> tuple[Job, bool]:
     """The job for this request and whether it was created now.
 
@@ -152,6 +154,18 @@ def submit_job(
                 created_by=created_by,
             )
             job_id, kind = str(job.pk), job.kind
+            audit_log.record(
+                "job.created",
+                actor=actor,
+                organisation=organisation.pk,
+                target=("job", job_id),
+                details={
+                    "kind": kind,
+                    "model": str(request.model.pk),
+                    "dataset": str(request.dataset.pk) if request.dataset else None,
+                    "input_sha256": input_sha256,
+                },
+            )
             transaction.on_commit(lambda: enqueue_job(job_id, kind))
     except IntegrityError:
         discard_file(stored_input)
@@ -166,7 +180,33 @@ def submit_job(
     return job, True
 
 
-def cancel_job(job: Job) -> Job:
+def _record_job_end(job: Job, actor: str = "system") -> None:
+    """The job's end; never its output, which may be private."""
+    details: dict[str, Any] = {"kind": job.kind}
+    if job.status == Job.Status.SUCCEEDED and job.proof is not None:
+        details["proof_sha256"] = job.proof.sha256
+    if job.error_code:
+        details["error_code"] = job.error_code
+    audit_log.record(
+        f"job.{job.status}",
+        actor=actor,
+        organisation=job.organisation_id,
+        target=("job", str(job.pk)),
+        details=details,
+    )
+
+
+def record_proof_download(job: Job, actor: str) -> None:
+    audit_log.record(
+        "proof.downloaded",
+        actor=actor,
+        organisation=job.organisation_id,
+        target=("job", str(job.pk)),
+        details={"proof_sha256": job.proof.sha256 if job.proof else None},
+    )
+
+
+def cancel_job(job: Job, actor: str = "system") -> Job:
     """Cancels a queued or running job. A running attempt notices at its next progress report
     and stops; its result, if it still comes, is discarded."""
     with transaction.atomic():
@@ -179,6 +219,7 @@ def cancel_job(job: Job) -> Job:
         locked.finished_at = now
         locked.attempt_token = None
         locked.save()
+        _record_job_end(locked, actor)
         if locked.callback_url:
             job_id = str(locked.pk)
             transaction.on_commit(lambda: enqueue_callback(job_id))
@@ -186,15 +227,19 @@ def cancel_job(job: Job) -> Job:
 
 
 def claim_job(job_id: str, prover_version: str, device: str) -> Claimed:
-    return work.claim(
-        Job,
-        job_id,
-        waiting=QUEUED,
-        running=RUNNING,
-        failed=Job.Status.FAILED,
-        prover_version=prover_version,
-        device=device,
-    )
+    with transaction.atomic():
+        claimed = work.claim(
+            Job,
+            job_id,
+            waiting=QUEUED,
+            running=RUNNING,
+            failed=Job.Status.FAILED,
+            prover_version=prover_version,
+            device=device,
+        )
+        if claimed.claim is Claim.GAVE_UP:
+            _record_job_end(Job.objects.get(pk=job_id))
+    return claimed
 
 
 def record_job_progress(attempt: Attempt, stage: str, fraction: float) -> bool:
@@ -238,13 +283,19 @@ def complete_job(
         job = work.finish(Job, attempt, RUNNING, status, **fields)
         if job is None:
             transaction.set_rollback(True)
+        else:
+            _record_job_end(job)
     return job
 
 
 def fail_job(attempt: Attempt, code: str, message: str) -> Job | None:
-    return work.finish(
-        Job, attempt, RUNNING, Job.Status.FAILED, error_code=code, error_message=message
-    )
+    with transaction.atomic():
+        job = work.finish(
+            Job, attempt, RUNNING, Job.Status.FAILED, error_code=code, error_message=message
+        )
+        if job is not None:
+            _record_job_end(job)
+    return job
 
 
 def record_callback(job_id: str, error: str = "") -> None:

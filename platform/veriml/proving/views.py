@@ -118,6 +118,7 @@ class JobListView(generics.ListCreateAPIView):
             ),
             idempotency_key=key,
             created_by=caller.label,
+            actor=caller.actor,
         )
         job = _jobs().get(pk=job.pk)
         body = JobSerializer(job, context={"request": request}).data
@@ -146,8 +147,9 @@ class JobCancelView(APIView):
         responses={200: JobSerializer},
     )
     def post(self, request: Request, pk: str) -> Response:
-        job = visible_object(_jobs(), pk, caller_of(request), Right.SUBMIT, "job")
-        services.cancel_job(job)
+        caller = caller_of(request)
+        job = visible_object(_jobs(), pk, caller, Right.SUBMIT, "job")
+        services.cancel_job(job, actor=caller.actor)
         job = _jobs().get(pk=job.pk)
         return Response(JobSerializer(job, context={"request": request}).data)
 
@@ -177,13 +179,15 @@ class JobProofView(APIView):
         },
     )
     def get(self, request: Request, pk: str) -> HttpResponse:
-        job = visible_object(_jobs(), pk, caller_of(request), Right.AUDIT, "job")
+        caller = caller_of(request)
+        job = visible_object(_jobs(), pk, caller, Right.AUDIT, "job")
         if job.proof is None or job.status != Job.Status.SUCCEEDED:
             raise ApiError(409, "no_proof", f"The job has no proof: it is {job.status}.")
         try:
             data = read_checked(job.proof)
         except StoredFileError as error:
             raise ApiError(500, "integrity_error", str(error)) from None
+        services.record_proof_download(job, actor=caller.actor)
         response = HttpResponse(data, content_type="application/octet-stream")
         response["Content-Disposition"] = f'attachment; filename="{job.pk}.vmp"'
         response["X-VeriML-Proof-SHA256"] = job.proof.sha256

@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Max
 
+from compliance import audit_log
 from veriml.accounts.models import Organisation
 from veriml.core import work
 from veriml.core.files import discard_file, store_file
@@ -39,6 +40,7 @@ def register_model(
     calibration: UploadedFile,
     privacy: dict[str, str] | None = None,
     created_by: str = "",
+    actor: str = "system",
 ) -> RegisteredModel:
     """Stores the files, records the next version of ``name`` and queues its compilation."""
     privacy = {**_default_privacy(), **(privacy or {})}
@@ -64,6 +66,19 @@ def register_model(
                 **{f"privacy_{part}": privacy[part] for part in PRIVACY_PARTS},
             )
             model_id = str(model.pk)
+            audit_log.record(
+                "model.uploaded",
+                actor=actor,
+                organisation=organisation.pk,
+                target=("model", model_id),
+                details={
+                    "name": name,
+                    "version": model.version,
+                    "source_sha256": stored[0].sha256,
+                    "calibration_sha256": stored[1].sha256,
+                    "privacy": privacy,
+                },
+            )
             transaction.on_commit(lambda: _enqueue_compile(model_id))
     except BaseException:
         for written in stored:
@@ -144,7 +159,11 @@ def fail_compile(attempt: Attempt, code: str, message: str) -> RegisteredModel |
 
 
 def upload_dataset(
-    organisation: Organisation, name: str, upload: UploadedFile, created_by: str = ""
+    organisation: Organisation,
+    name: str,
+    upload: UploadedFile,
+    created_by: str = "",
+    actor: str = "system",
 ) -> Dataset:
     """Stores the test set and queues its validation."""
     stored = store_file(organisation, "datasets", upload, upload.name or "dataset")
@@ -154,6 +173,13 @@ def upload_dataset(
                 organisation=organisation, name=name, file=stored, created_by=created_by
             )
             dataset_id = str(dataset.pk)
+            audit_log.record(
+                "dataset.uploaded",
+                actor=actor,
+                organisation=organisation.pk,
+                target=("dataset", dataset_id),
+                details={"name": name, "sha256": stored.sha256},
+            )
             transaction.on_commit(lambda: _enqueue_validation(dataset_id))
     except BaseException:
         discard_file(stored)

@@ -69,6 +69,7 @@ class ModelListView(generics.ListCreateAPIView):
             data["calibration"],
             data.get("privacy"),
             created_by=caller.label,
+            actor=caller.actor,
         )
         return Response(ModelSerializer(model).data, status=status.HTTP_201_CREATED)
 
@@ -116,7 +117,7 @@ class DatasetListView(generics.ListCreateAPIView):
         upload.is_valid(raise_exception=True)
         data = upload.validated_data
         dataset = services.upload_dataset(
-            organisation, data["name"], data["file"], created_by=caller.label
+            organisation, data["name"], data["file"], created_by=caller.label, actor=caller.actor
         )
         return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)
 

@@ -1,0 +1,142 @@
+"""Re-checks the whole chain and every checkpoint; reports the first problem found.
+
+Entries are read in sequence order, streaming: each must carry the next sequence (a missing
+one means a deleted row), the previous entry's hash, and a hash that recomputes from its fields.
+Each checkpoint's signature must verify with the public key, and its head hash must equal the
+chain's hash at its sequence (a checkpoint past the chain's end means entries were removed).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from compliance.audit_log.chain import GENESIS_HASH, checkpoint_message, entry_hash
+from compliance.audit_log.models import AuditCheckpoint, AuditEntry, AuditHead
+
+CHUNK_ROWS = 2000
+
+
+@dataclass(frozen=True)
+class Problem:
+    kind: str  # "entry" or "checkpoint"
+    sequence: int
+    reason: str  # sequence_gap, previous_hash_mismatch, hash_mismatch, bad_signature, ...
+    detail: str
+    checkpoint_id: int | None = None
+
+
+@dataclass
+class Report:
+    entries: int = 0
+    checkpoints: int = 0
+    head_sequence: int = 0
+    head_hash: str = GENESIS_HASH
+    problem: Problem | None = None
+    checked_checkpoints: list[int] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["ok"] = self.ok
+        del data["checked_checkpoints"]
+        return data
+
+
+def _check_entry(entry: AuditEntry, sequence: int, previous: str) -> Problem | None:
+    if entry.sequence != sequence:
+        return Problem(
+            "entry",
+            sequence,
+            "sequence_gap",
+            f"expected entry {sequence}, found {entry.sequence}: entries are missing",
+        )
+    if entry.previous_hash != previous:
+        return Problem(
+            "entry",
+            sequence,
+            "previous_hash_mismatch",
+            f"previous_hash {entry.previous_hash} is not the hash before it, {previous}",
+        )
+    recomputed = entry_hash(previous, entry.fields())
+    if recomputed != entry.hash:
+        return Problem(
+            "entry",
+            sequence,
+            "hash_mismatch",
+            f"stored hash {entry.hash} but its fields hash to {recomputed}: it was altered",
+        )
+    return None
+
+
+def _walk_chain(report: Report, wanted: set[int]) -> dict[int, str]:
+    """Hashes at the ``wanted`` sequences; stops at the first bad entry."""
+    at: dict[int, str] = {0: GENESIS_HASH}
+    sequence, previous = 0, GENESIS_HASH
+    for entry in AuditEntry.objects.order_by("sequence").iterator(chunk_size=CHUNK_ROWS):
+        sequence += 1
+        problem = _check_entry(entry, sequence, previous)
+        if problem is not None:
+            report.problem = problem
+            return at
+        previous = entry.hash
+        report.entries += 1
+        if sequence in wanted:
+            at[sequence] = previous
+    report.head_sequence, report.head_hash = sequence, previous
+    return at
+
+
+def _check_checkpoint(
+    checkpoint: AuditCheckpoint, hashes: dict[int, str], key: Ed25519PublicKey
+) -> Problem | None:
+    def problem(reason: str, detail: str) -> Problem:
+        return Problem("checkpoint", checkpoint.sequence, reason, detail, checkpoint.pk)
+
+    try:
+        signature = base64.b64decode(checkpoint.signature, validate=True)
+        message = checkpoint_message(checkpoint.sequence, checkpoint.head_hash, checkpoint.time)
+        key.verify(signature, message)
+    except (InvalidSignature, binascii.Error, ValueError):
+        return problem("bad_signature", "the signature does not verify with the public key")
+    expected = hashes.get(checkpoint.sequence)
+    if expected is None:
+        return problem("beyond_chain", "the chain ends before this checkpoint: entries removed")
+    if expected != checkpoint.head_hash:
+        return problem(
+            "head_hash_mismatch",
+            f"signed head {checkpoint.head_hash} but the chain has {expected} there",
+        )
+    return None
+
+
+def verify_log(key: Ed25519PublicKey) -> Report:
+    report = Report()
+    checkpoints = list(AuditCheckpoint.objects.order_by("sequence", "time"))
+    hashes = _walk_chain(report, {checkpoint.sequence for checkpoint in checkpoints})
+    if report.problem is not None:
+        return report
+    for checkpoint in checkpoints:
+        problem = _check_checkpoint(checkpoint, hashes, key)
+        if problem is not None:
+            report.problem = problem
+            return report
+        report.checkpoints += 1
+    head = AuditHead.objects.filter(pk=1).first()
+    if head is not None and head.sequence > report.head_sequence:
+        report.problem = Problem(
+            "entry",
+            report.head_sequence + 1,
+            "sequence_gap",
+            f"the log's head is at {head.sequence} but the chain ends at "
+            f"{report.head_sequence}: the last entries are missing",
+        )
+    return report
