@@ -4,6 +4,11 @@ Each case builds its model directly in the IR (random int8 weights, calibrated r
 provers/inference/examples.py), commits it, proves one batch and verifies the proof. Prints one
 JSON object per case, then a table: commit, prove and verify seconds (wall clock, whatever cores
 the process gets), proof bytes, soundness bits and the peak resident memory of the process.
+
+For scale, each case also times plain float32 PyTorch inference of the same architecture and
+weights on the same batch (the median of repeated forward passes, after a warm-up) and reports
+prove time / inference time. Peak memory is the whole process's, taken before torch is
+imported for that comparison: run one case per process to read a model's own figure.
 """
 
 from __future__ import annotations
@@ -41,6 +46,54 @@ PARAMETERS = {"vgg16": LARGE_MODEL_PARAMETERS}
 """VGG-16 uses the large-model PCS parameters (smaller proofs); the others the defaults."""
 
 
+def torch_inference_seconds(model: QuantisedModel, inputs: np.ndarray, repeats: int = 50) -> float:
+    """Median seconds of a float32 PyTorch forward pass of the IR model's architecture."""
+    import torch
+    import torch.nn.functional as functional
+
+    def weight(node: Any) -> Any:
+        return torch.tensor(np.asarray(node.weight), dtype=torch.float32)
+
+    def bias(node: Any) -> Any:
+        return torch.tensor(np.asarray(node.bias), dtype=torch.float32)
+
+    def forward(x: Any) -> Any:
+        values = {"input": x}
+        for node in model.nodes:
+            args = [values[name] for name in node.inputs]
+            kind = node.kind.value
+            if kind == "linear":
+                out = functional.linear(args[0], weight(node), bias(node))
+            elif kind == "conv2d":
+                out = functional.conv2d(
+                    args[0], weight(node), bias(node), node.stride, node.padding
+                )
+            elif kind == "maxpool2d":
+                out = functional.max_pool2d(args[0], node.kernel, node.stride)
+            elif kind == "avgpool2d":
+                out = functional.avg_pool2d(args[0], node.kernel, node.stride)
+            elif kind == "add":
+                out = args[0] + args[1]
+            elif kind == "relu":
+                out = functional.relu(args[0])
+            else:
+                out = args[0].reshape(args[0].shape[0], *node.output_shape)
+            if node.requant is not None and node.requant.relu:
+                out = functional.relu(out)
+            values[node.name] = out
+        return values[model.output]
+
+    x = torch.tensor(inputs, dtype=torch.float32)
+    timings = []
+    with torch.no_grad():
+        forward(x)
+        for _ in range(repeats):
+            started = time.perf_counter()
+            forward(x)
+            timings.append(time.perf_counter() - started)
+    return float(np.median(timings))
+
+
 def benchmark_inference(name: str, batch: int = 1, seed: int = 0) -> dict[str, Any]:
     """Commit, prove and verify one batch of the named model; the figures as a dict."""
     model = MODELS[name]()
@@ -57,6 +110,8 @@ def benchmark_inference(name: str, batch: int = 1, seed: int = 0) -> dict[str, A
     verify_s = time.perf_counter() - started
     if statement["output"] != executor.run(model, inputs).tolist():
         raise AssertionError("the proven output differs from the executor's")
+    peak_mib = _peak_mib()  # before torch is imported for the comparison below
+    torch_s = torch_inference_seconds(model, inputs)
     return {
         "model": name,
         "batch": batch,
@@ -68,7 +123,9 @@ def benchmark_inference(name: str, batch: int = 1, seed: int = 0) -> dict[str, A
         "verify_s": round(verify_s, 3),
         "proof_bytes": len(data),
         "soundness_bits": statement["soundness_bits"],
-        "peak_rss_mib": round(_peak_mib()),
+        "peak_rss_mib": round(peak_mib),
+        "torch_inference_s": torch_s,
+        "prove_over_inference": round(prove_s / torch_s),
     }
 
 
@@ -80,12 +137,14 @@ def main(argv: list[str]) -> int:
         rows.append(figures)
         print(json.dumps(figures), flush=True)
     print(
-        f"{'model':<10} {'prove s':>8} {'verify s':>9} {'proof KiB':>10} {'bits':>5} {'RSS MiB':>8}"
+        f"{'model':<10} {'prove s':>8} {'verify s':>9} {'proof KiB':>10} {'bits':>5} "
+        f"{'RSS MiB':>8} {'torch ms':>9} {'prove/torch':>12}"
     )
     for row in rows:
         print(
             f"{row['model']:<10} {row['prove_s']:>8} {row['verify_s']:>9} "
-            f"{row['proof_bytes'] // 1024:>10} {row['soundness_bits']:>5} {row['peak_rss_mib']:>8}"
+            f"{row['proof_bytes'] // 1024:>10} {row['soundness_bits']:>5} {row['peak_rss_mib']:>8} "
+            f"{row['torch_inference_s'] * 1000:>9.3f} {row['prove_over_inference']:>12}"
         )
     return 0
 
