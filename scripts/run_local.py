@@ -1,4 +1,5 @@
-"""Run VeriML on one machine: the development web server and a separate Celery worker.
+"""Run VeriML on one machine: the development web server and a separate Celery worker (with the
+periodic-task scheduler embedded).
 
 Used by ``make run``. Migrates the database, creates the demo organisation once, then starts
 both processes and keeps them running until Ctrl-C (SIGINT) or SIGTERM, which it passes on to
@@ -83,6 +84,9 @@ class Supervisor:
                 sys.executable, "-m", "celery", "-A", "veriml", "worker",
                 "-Q", QUEUES, "--concurrency", "1", "--hostname", "veriml-local@%h",
                 "--loglevel", "info",
+                # The embedded scheduler runs the periodic tasks (stale-job recovery, signed
+                # audit-log checkpoints) that a production deployment gives to its beat service.
+                "--beat", "--schedule", str(ROOT / "var" / "celerybeat-schedule"),
             ],
             env=self.env,
             cwd=ROOT,
