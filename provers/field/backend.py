@@ -68,13 +68,3 @@ def to_numpy(a: Array) -> np.ndarray:
     if is_torch(a):
         return np.asarray(a.detach().cpu().numpy(), dtype=np.int64)
     return np.asarray(a, dtype=np.int64)
-
-
-def cumprod_reduce(a: Array, mul: Any) -> Array:
-    """Tree product of the leading axis with a field multiplication ``mul``."""
-    while a.shape[0] > 1:
-        half = a.shape[0] // 2
-        rest = a[2 * half :]
-        a_next = mul(a[0 : 2 * half : 2], a[1 : 2 * half : 2])
-        a = concat([a_next, rest], axis=0) if rest.shape[0] else a_next
-    return a[0]

@@ -8,8 +8,6 @@ from provers.encoding import Reader, Writer
 from provers.errors import Reject, VerificationError
 from provers.params import ProofParameters, ProofShape, soundness_bits
 
-MAX_QUERIES = 4096
-
 
 def write_parameters(params: ProofParameters) -> bytes:
     w = Writer()

@@ -119,8 +119,3 @@ def verify_file(proof_file: ProofFile) -> dict[str, Any]:
         "lookup_length": 1 << statement.log_length,
         "witness_commitment_root": proof.witness_commitment.root.hex(),
     }
-
-
-def example_table(log_size: int) -> LookupTable:
-    """The range [0, 2^k), the table most lookups (range checks) use."""
-    return LookupTable(log_size, (IndexColumn(0),), f"range[0, 2^{log_size})")

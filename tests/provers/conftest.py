@@ -7,6 +7,7 @@ import pytest
 
 from provers.field import base, ext
 from provers.lookup.statement import LookupStatement
+from provers.lookup.table import range_table
 from provers.standalone import committed_sum, lookup, opening
 
 
@@ -14,7 +15,7 @@ from provers.standalone import committed_sum, lookup, opening
 def proof_files() -> dict[str, bytes]:
     rng = np.random.default_rng(2026)
     tables = [base.random(1 << 6, rng) for _ in range(3)]
-    statement = LookupStatement(lookup.example_table(4), 2, 5)
+    statement = LookupStatement(range_table(4), 2, 5)
     witness = [[rng.integers(0, 16, 32)] for _ in range(2)]
     return {
         "sumcheck": committed_sum.prove(tables, rng=rng),
