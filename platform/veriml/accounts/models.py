@@ -12,6 +12,11 @@ class Organisation(models.Model):
     # Signs job callbacks (HMAC-SHA256). Kept readable because signing needs the secret itself;
     # set on first use and changed with ``rotate_callback_secret``.
     callback_secret = models.CharField(max_length=100, blank=True)
+    # Compliance: an organisation that handles protected health information gets the HIPAA
+    # controls (compliance/hipaa); its home region decides the policy of every processing
+    # action and the worker queues its jobs run on (compliance/policy).
+    handles_phi = models.BooleanField(default=False)
+    region = models.CharField(max_length=8, default="us")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
