@@ -4,6 +4,8 @@
   into a compiled-model file (``.vmc``) whose digest every proof names;
 * ``prove_inference`` — a proof file for one input tensor (a leading batch dimension proves
   several inferences at once);
+* ``commit_dataset`` / ``prove_audit`` (or ``audit``, both at once) — commit a labelled test
+  set against a compiled model (``.vdc``), and prove the model's per-label accuracy on it;
 * ``verify`` / ``inspect`` — check or summarise any proof file. ``verify`` never raises on bad
   input: any bytes give a :class:`VerificationResult` whose ``reason`` is a stable code
   (see :class:`provers.errors.Reject`).
@@ -35,9 +37,12 @@ __all__ = [
     "ProverError",
     "VerificationError",
     "VerificationResult",
+    "audit",
     "check_model",
+    "commit_dataset",
     "compile_model",
     "inspect",
+    "prove_audit",
     "prove_inference",
     "prover_version",
     "verify",
@@ -92,7 +97,7 @@ def prover_version() -> str:
 
 
 def _verifiers() -> dict[Protocol, StatementVerifier]:
-    from provers import inference
+    from provers import audit, inference
     from provers.standalone import committed_sum, lookup, opening
 
     return {
@@ -100,12 +105,18 @@ def _verifiers() -> dict[Protocol, StatementVerifier]:
         Protocol.PCS_OPENING: opening.verify_file,
         Protocol.LOOKUP: lookup.verify_file,
         Protocol.INFERENCE: inference.verify_file,
+        Protocol.AUDIT: audit.verify_file,
     }
 
 
-def verify(data: bytes, expected_model_digest: str | None = None) -> VerificationResult:
+def verify(
+    data: bytes,
+    expected_model_digest: str | None = None,
+    expected_dataset_digest: str | None = None,
+) -> VerificationResult:
     """Decode and check a proof file. ``expected_model_digest`` (hex) must match the model the
-    statement names, for proofs about a model."""
+    statement names, for proofs about a model; ``expected_dataset_digest`` the test set an
+    audit proof names."""
     started = time.perf_counter()
     result = VerificationResult(accepted=False)
     try:
@@ -122,6 +133,12 @@ def verify(data: bytes, expected_model_digest: str | None = None) -> Verificatio
         if expected_model_digest is not None and named != expected_model_digest:
             raise VerificationError(
                 Reject.WRONG_MODEL, f"proof names model {named}, expected {expected_model_digest}"
+            )
+        dataset = statement.get("dataset_digest")
+        if expected_dataset_digest is not None and dataset != expected_dataset_digest:
+            raise VerificationError(
+                Reject.WRONG_DATASET,
+                f"proof names test set {dataset}, expected {expected_dataset_digest}",
             )
         result.statement = statement
         result.accepted = True
@@ -232,12 +249,20 @@ def load_compiled_model(vmc_path: str | os.PathLike[str]) -> Any:
 
 
 def _quantised_inputs(committed: Any, input_path: str | os.PathLike[str]) -> np.ndarray:
-    from provers import compiler, tensors
+    from provers import tensors
 
-    values = tensors.load_inputs(input_path)
+    return _quantise(committed, tensors.load_inputs(input_path))
+
+
+def _quantise(committed: Any, values: np.ndarray) -> np.ndarray:
+    from provers import compiler
+
     shape = tuple(committed.model.input_shape)
     if values.shape == shape:
         values = values[None]
+    if values.ndim == 2 and values.shape[1] == int(np.prod(shape)) and values.shape[1:] != shape:
+        # Tabular rows (a CSV, or flattened images) of exactly one sample's size each.
+        values = values.reshape(values.shape[0], *shape)
     if values.shape[1:] != shape:
         raise ProverError(
             f"the input has shape {list(values.shape)}; the model takes {list(shape)} "
@@ -253,7 +278,7 @@ def _privacy(private: Iterable[str]) -> frozenset[str]:
         raise ProverError(f"unknown privacy parts {sorted(unknown)}; use {list(PRIVACY_PARTS)}")
     if parts:
         raise ProverError(
-            "zero-knowledge inference proofs (private "
+            "zero-knowledge proofs (private "
             + ", ".join(sorted(parts))
             + ") are not available in this version; only public proofs can be made"
         )
@@ -291,3 +316,123 @@ def prove_inference(
         "proof_bytes": len(proof),
         "soundness_bits": checked.soundness_bits,
     }
+
+
+def _classes(committed: Any) -> int:
+    shape = tuple(committed.model.output_shape())
+    if len(shape) != 1 or shape[0] < 2:
+        raise ProverError(
+            f"an accuracy audit needs a classifier whose output is a vector of class scores; "
+            f"this model outputs shape {list(shape)}"
+        )
+    return int(shape[0])
+
+
+def commit_dataset(
+    vmc_path: str | os.PathLike[str],
+    dataset_path: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    chunk_samples: int | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Quantise a labelled test set with the model's input quantisation, commit it chunk by
+    chunk, write the committed test set (``.vdc``, kept by the prover).
+
+    ``chunk_samples`` (a power of two) bounds the memory of proving: one chunk's witness is held
+    at a time; by default the whole set is one chunk up to 2^22 input values. Returns the
+    dataset digest, sizes and the samples per label."""
+    from provers import audit, tensors
+    from provers.audit.dataset import default_chunk_samples
+
+    report = progress or _no_progress
+    committed = load_compiled_model(vmc_path)
+    classes = _classes(committed)
+    report("loading test set", 0.0)
+    inputs, labels = tensors.load_dataset(dataset_path)
+    quantised = _quantise(committed, inputs)
+    n = int(labels.shape[0])
+    chunk = chunk_samples or default_chunk_samples(committed.model, n)
+    report("committing test set", 0.2)
+    dataset = audit.commit_dataset(
+        committed.model,
+        bytes.fromhex(committed.digest),
+        quantised,
+        labels,
+        classes,
+        chunk,
+        committed.commitment.params,
+    )
+    _write_atomically(out_path, dataset.to_bytes())
+    report("committed", 1.0)
+    return {
+        "digest": dataset.digest.hex(),
+        "samples": n,
+        "classes": classes,
+        "chunk_samples": chunk,
+        "chunks": len(dataset.chunks()),
+        "label_counts": np.bincount(labels, minlength=classes).tolist(),
+    }
+
+
+def prove_audit(
+    vmc_path: str | os.PathLike[str],
+    dataset_commitment_path: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    private: Iterable[str] = (),
+    nonce: bytes | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Prove the compiled model's accuracy on a committed test set; write the proof file.
+
+    Progress reports the samples proved so far (stage text and fraction of the set)."""
+    from provers import audit
+    from provers.params import ProofParameters
+
+    parts = _privacy(private)
+    committed = load_compiled_model(vmc_path)
+    data = Path(dataset_commitment_path).read_bytes()
+    dataset = audit.DatasetCommitment.from_bytes(
+        data, committed.model, bytes.fromhex(committed.digest)
+    )
+    started = time.perf_counter()
+    params = ProofParameters(pcs=committed.commitment.params)
+    proof = audit.prove(
+        committed, dataset, nonce=nonce, progress=progress, params=params, private=parts
+    )
+    prove_seconds = time.perf_counter() - started
+    _write_atomically(out_path, proof)
+    checked = verify(proof, expected_model_digest=committed.digest)
+    if not checked.accepted:
+        raise ProverError(f"the new proof does not verify: {checked.reason}: {checked.detail}")
+    statement = checked.statement
+    return {
+        "statement": statement,
+        "accuracy": statement["accuracy"],
+        "correct": statement["correct"],
+        "n": statement["n"],
+        "timings": {"prove_seconds": prove_seconds, "verify_seconds": checked.verify_seconds},
+        "proof_bytes": len(proof),
+        "soundness_bits": checked.soundness_bits,
+    }
+
+
+def audit(
+    vmc_path: str | os.PathLike[str],
+    dataset_path: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    private: Iterable[str] = (),
+    nonce: bytes | None = None,
+    chunk_samples: int | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """``commit_dataset`` then ``prove_audit``, the committed test set kept beside the proof
+    (``OUT.vdc``)."""
+    parts = _privacy(private)
+    commitment_path = Path(f"{os.fspath(out_path)}.vdc")
+    committed = commit_dataset(vmc_path, dataset_path, commitment_path, chunk_samples, progress)
+    result = prove_audit(
+        vmc_path, commitment_path, out_path, private=parts, nonce=nonce, progress=progress
+    )
+    result["dataset"] = committed
+    result["dataset_commitment_path"] = str(commitment_path)
+    return result

@@ -3,7 +3,10 @@
     veriml check   MODEL.pt2                                  support, size, cost estimate
     veriml compile MODEL.pt2 --calibration DATA -o MODEL.vmc  quantise, commit; prints the digest
     veriml prove   MODEL.vmc INPUT -o PROOF.vmp [--nonce HEX]
-    veriml verify  PROOF.vmp [--model DIGEST] [--json]        exit 0 accepted, 1 rejected,
+    veriml audit   MODEL.vmc TESTSET -o PROOF.vmp [--chunk-size N] [--nonce HEX]
+                                                              accuracy on a labelled test set
+    veriml verify  PROOF.vmp [--model DIGEST] [--dataset DIGEST] [--json]
+                                                              exit 0 accepted, 1 rejected,
                                                               2 unreadable or usage error
     veriml inspect PROOF.vmp                                  a readable summary of the header
     veriml params                                             the parameters and their soundness
@@ -18,6 +21,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 EXIT_ACCEPTED = 0
 EXIT_REJECTED = 1
@@ -147,19 +151,74 @@ def _cmd_prove(args: argparse.Namespace) -> int:
     return EXIT_ACCEPTED
 
 
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from provers import api
+
+    try:
+        nonce = bytes.fromhex(args.nonce) if args.nonce else None
+    except ValueError:
+        print("veriml: --nonce takes hexadecimal bytes", file=sys.stderr)
+        return EXIT_UNREADABLE
+    private = [p for p in (args.private or "").split(",") if p]
+    bar = _ProgressBar()
+    try:
+        result = api.audit(
+            args.model,
+            args.testset,
+            args.output,
+            private=private,
+            nonce=nonce,
+            chunk_samples=args.chunk_size,
+            progress=bar,
+        )
+    except _user_errors() as exc:
+        bar.close()
+        print(f"veriml: {exc}", file=sys.stderr)
+        return EXIT_UNREADABLE
+    bar.close()
+    timings = result["timings"]
+    print(f"proof written to {args.output} ({result['proof_bytes']:,} bytes)")
+    print(f"committed test set: {result['dataset_commitment_path']}")
+    _print_audit(result["statement"])
+    print(
+        f"prove {timings['prove_seconds']:.3f} s, verify {timings['verify_seconds']:.3f} s, "
+        f"{result['soundness_bits']} bits of soundness"
+    )
+    return EXIT_ACCEPTED
+
+
+def _print_audit(statement: dict[str, Any]) -> None:
+    low, high = statement["wilson_95"]
+    print(
+        f"accuracy: {statement['correct']}/{statement['n']} = {statement['accuracy'] * 100:.2f}% "
+        f"(95% Wilson interval {low * 100:.2f}% to {high * 100:.2f}%)"
+    )
+    print(f"model digest:   {statement['model_digest']}")
+    print(f"dataset digest: {statement['dataset_digest']}")
+    print(f"{'label':>7} {'samples':>9} {'correct':>9} {'accuracy':>9}")
+    for row in statement["classes"]:
+        share = f"{row['correct'] / row['total'] * 100:8.2f}%" if row["total"] else "       -"
+        print(f"{row['label']:>7} {row['total']:>9} {row['correct']:>9} {share:>9}")
+
+
 def _cmd_verify(args: argparse.Namespace) -> int:
     from provers import api
 
     data = _read(args.proof)
     if data is None:
         return EXIT_UNREADABLE
-    result = api.verify(data, expected_model_digest=args.model)
+    result = api.verify(
+        data, expected_model_digest=args.model, expected_dataset_digest=args.dataset
+    )
     if args.json:
         print(json.dumps(result.as_dict(), indent=2))
     elif result.accepted:
         print(f"accepted: {result.protocol} proof, {result.soundness_bits} bits of soundness")
-        for key, value in result.statement.items():
-            print(f"  {key}: {value}")
+        if result.statement.get("kind") == "audit":
+            _print_audit(result.statement)
+        else:
+            for key, value in result.statement.items():
+                print(f"  {key}: {value}")
     else:
         print(f"rejected: {result.reason}: {result.detail}")
     if result.accepted:
@@ -221,9 +280,26 @@ def build_parser() -> argparse.ArgumentParser:
     prove.add_argument("--private", help="comma-separated parts to hide: weights, input, output")
     prove.set_defaults(func=_cmd_prove)
 
+    audit = sub.add_parser("audit", help="prove a compiled model's accuracy on a test set")
+    audit.add_argument("model", help="the compiled model (.vmc)")
+    audit.add_argument(
+        "testset", help="inputs and labels (.pt, .npz, .safetensors; .csv with a label column)"
+    )
+    audit.add_argument("-o", "--output", required=True, help="the proof file (.vmp)")
+    audit.add_argument(
+        "--chunk-size",
+        type=int,
+        help="samples proved at a time, a power of two (bounds memory; default: all at once "
+        "for small sets)",
+    )
+    audit.add_argument("--nonce", help="hexadecimal nonce (random by default)")
+    audit.add_argument("--private", help="comma-separated parts to hide: weights, input")
+    audit.set_defaults(func=_cmd_audit)
+
     verify = sub.add_parser("verify", help="check a proof file offline")
     verify.add_argument("proof", help="the proof file (.vmp)")
     verify.add_argument("--model", help="reject unless the proof names this model digest")
+    verify.add_argument("--dataset", help="reject unless an audit proof names this test-set digest")
     verify.add_argument("--json", action="store_true", help="machine-readable output")
     verify.set_defaults(func=_cmd_verify)
 

@@ -26,6 +26,7 @@ class Reject(enum.Enum):
     INSUFFICIENT_SOUNDNESS = "insufficient_soundness"
     STATEMENT_MISMATCH = "statement_mismatch"
     WRONG_MODEL = "wrong_model"
+    WRONG_DATASET = "wrong_dataset"
     # sumcheck
     ROUND_COUNT_MISMATCH = "round_count_mismatch"
     ROUND_DEGREE_MISMATCH = "round_degree_mismatch"

@@ -92,6 +92,9 @@ class QuantisedModel:
         for node in self.nodes:
             if node.name in shapes:
                 raise ModelError(f"node name {node.name!r} used twice")
+            if node.name.startswith("@"):
+                # The prover names its own witness vectors "@…" (provers/inference/plan.py).
+                raise ModelError(f"node name {node.name!r}: names may not start with '@'")
             missing = [name for name in node.inputs if name not in shapes]
             if missing:
                 raise ModelError(f"{node.name}: inputs {missing} are not computed before it")

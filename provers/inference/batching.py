@@ -12,6 +12,9 @@ row fold g(row) = Σ_col eq(κ, col)·Wt[row, col] (one exact GEMV), Σ_q d_q·w
 over the rows only, ending at s' with a claim g(s') = Wt(s' ‖ κ) that one opening settles.
 Both sums run as one batched sumcheck (:mod:`.batched`). A false claim survives the random
 combination with probability ≤ 1/|F| per table.
+
+Data. When the input is committed in a data table (an audit's test-set chunk), its claims are
+combined like W's, as a third term Σ_x E_data(x)·D(x), and D is opened with W and the weights.
 """
 
 from __future__ import annotations
@@ -37,13 +40,19 @@ from provers.sumcheck.combiners import product as product_combiner
 from provers.transcript import Transcript
 
 LABEL = "stage_c"
+DataClaim = tuple[np.ndarray, np.ndarray]
+"""(point, value) of the data table."""
 
 
-def _coefficients(transcript: Transcript, sink: ClaimSink) -> tuple[np.ndarray, np.ndarray]:
-    transcript.absorb_ints(f"{LABEL}/claims", [len(sink.witness), len(sink.weights)])
+def _coefficients(
+    transcript: Transcript, sink: ClaimSink
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    counts = [len(sink.witness), len(sink.weights)] + ([len(sink.data)] if sink.data else [])
+    transcript.absorb_ints(f"{LABEL}/claims", counts)
     witness = transcript.challenge_exts(f"{LABEL}/witness", len(sink.witness))
     weights = transcript.challenge_exts(f"{LABEL}/weights", len(sink.weights))
-    return witness, weights
+    data = transcript.challenge_exts(f"{LABEL}/data", len(sink.data)) if sink.data else witness
+    return witness, weights, data
 
 
 def _combined(values: list[np.ndarray], coefficients: np.ndarray) -> np.ndarray:
@@ -72,13 +81,18 @@ def _row_points(ctx: Context) -> list[tuple[int, int, np.ndarray]]:
     return out
 
 
-def _shapes(ctx: Context, witness: np.ndarray, weights: np.ndarray) -> list[TermShape]:
+def _shapes(
+    ctx: Context, witness: np.ndarray, weights: np.ndarray, data: np.ndarray, data_log: int
+) -> list[TermShape]:
     claimed_w = _combined([v for _, _, v in ctx.sink.witness], witness)
     claimed_v = _combined([v for _, _, _, v in ctx.sink.weights], weights)
-    return [
+    shapes = [
         TermShape(ctx.plan.witness.log_size, 2, claimed_w),
         TermShape(ctx.plan.weights.row_log, 2, claimed_v),
     ]
+    if ctx.sink.data:
+        shapes.append(TermShape(data_log, 2, _combined([v for _, _, v in ctx.sink.data], data)))
+    return shapes
 
 
 def _spread(
@@ -100,11 +114,13 @@ def _spread(
 
 
 def prove_stage_c(
-    ctx: Context, res: Any, transcript: Transcript
-) -> tuple[StageProof, np.ndarray, np.ndarray]:
-    """(the stage, the point of W, the point of the weight table)."""
-    witness_c, weight_c = _coefficients(transcript, ctx.sink)
-    shapes = _shapes(ctx, witness_c, weight_c)
+    ctx: Context, res: Any, transcript: Transcript, data_log: int = 0
+) -> tuple[StageProof, np.ndarray, np.ndarray, np.ndarray | None]:
+    """(the stage, the point of W, the point of the weight table, the point of the data table
+    when there are data claims: ``res.data`` then holds that table, canonical, of 2^data_log
+    entries)."""
+    witness_c, weight_c, data_c = _coefficients(transcript, ctx.sink)
+    shapes = _shapes(ctx, witness_c, weight_c, data_c, data_log)
     e_witness = _spread(
         [(offset, point) for offset, point, _ in ctx.sink.witness],
         witness_c,
@@ -121,13 +137,17 @@ def prove_stage_c(
         ProverTerm(shapes[0], [e_witness, res.witness.table], product_combiner(2)),
         ProverTerm(shapes[1], [e_rows, rows], product_combiner(2)),
     ]
+    if ctx.sink.data:
+        e_data = _spread([(o, p) for o, p, _ in ctx.sink.data], data_c, 1 << data_log)
+        terms.append(ProverTerm(shapes[2], [e_data, res.data], product_combiner(2)))
     proof, point, table_finals = prove_batched(terms, transcript, LABEL)
-    finals = np.stack([table_finals[0][1], table_finals[1][1]], axis=1)
+    finals = np.stack([finals[1] for finals in table_finals], axis=1)
     transcript.absorb_ext(f"{LABEL}/finals", finals)
     witness_point = point[:, point.shape[1] - shapes[0].num_vars :]
     row_point = point[:, point.shape[1] - shapes[1].num_vars :]
+    data_point = point[:, point.shape[1] - data_log :] if ctx.sink.data else None
     stage = StageProof(point.shape[1], 2, proof, finals)
-    return stage, witness_point, np.concatenate([row_point, columns], axis=1)
+    return stage, witness_point, np.concatenate([row_point, columns], axis=1), data_point
 
 
 def _e_at(
@@ -144,18 +164,21 @@ def _e_at(
 
 
 def verify_stage_c(
-    ctx: Context, stage: StageProof, transcript: Transcript
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(point of W, W's value there, point of the weight table, its value there)."""
-    witness_c, weight_c = _coefficients(transcript, ctx.sink)
-    shapes = _shapes(ctx, witness_c, weight_c)
+    ctx: Context, stage: StageProof, transcript: Transcript, data_log: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, DataClaim | None]:
+    """(point of W, W's value there, point of the weight table, its value there, and the point
+    and value of the data table when there are data claims)."""
+    witness_c, weight_c, data_c = _coefficients(transcript, ctx.sink)
+    shapes = _shapes(ctx, witness_c, weight_c, data_c, data_log)
     num_vars = max(shape.num_vars for shape in shapes)
     if stage.num_vars != num_vars or stage.degree != 2:
         raise VerificationError(
             Reject.ROUND_COUNT_MISMATCH, f"{LABEL}: wrong round count or degree"
         )
-    if stage.finals.shape[1] != 2:
-        raise VerificationError(Reject.LENGTH_OUT_OF_BOUNDS, f"{LABEL}: two final values")
+    if stage.finals.shape[1] != len(shapes):
+        raise VerificationError(
+            Reject.LENGTH_OUT_OF_BOUNDS, f"{LABEL}: {len(shapes)} final values expected"
+        )
     point, lambdas, expected = verify_batched(stage.sumcheck, shapes, transcript, LABEL)
     transcript.absorb_ext(f"{LABEL}/finals", stage.finals)
     witness_point = point[:, num_vars - shapes[0].num_vars :]
@@ -164,13 +187,20 @@ def verify_stage_c(
     e_witness = _e_at(witness_blocks, witness_c, witness_point)
     e_rows = _e_at(_row_points(ctx), weight_c, row_point)
     w_value, g_value = stage.finals[:, 0], stage.finals[:, 1]
-    check_final(expected, [ext.mul(e_witness, w_value), ext.mul(e_rows, g_value)], lambdas, LABEL)
+    values = [ext.mul(e_witness, w_value), ext.mul(e_rows, g_value)]
+    data: DataClaim | None = None
+    if ctx.sink.data:
+        data_point = point[:, num_vars - data_log :]
+        blocks = [(o, p.shape[1], p) for o, p, _ in ctx.sink.data]
+        data = (data_point, stage.finals[:, 2])
+        values.append(ext.mul(_e_at(blocks, data_c, data_point), data[1]))
+    check_final(expected, values, lambdas, LABEL)
     try:
         columns = shared_columns(ctx)
     except ProverError as error:
         raise VerificationError(Reject.MALFORMED, str(error)) from None
     weight_point = np.concatenate([row_point, columns], axis=1)
-    return witness_point, w_value, weight_point, g_value
+    return witness_point, w_value, weight_point, g_value, data
 
 
 __all__ = ["prove_stage_c", "verify_stage_c", "base"]

@@ -1,9 +1,10 @@
 """Evaluation claims: what the prover states about committed vectors, and where they go.
 
-A claim "vector v has MLE value e at point r" is about one of three things: a block of the
+A claim "vector v has MLE value e at point r" is about one of four things: a block of the
 witness table W (settled by the final batching sumcheck and one opening of W), a layer of the
-weight table (settled by the weight batching and one opening of the model commitment), or the
-public input (the verifier evaluates it itself).
+weight table (settled by the weight batching and one opening of the model commitment), the
+public input (the verifier evaluates it itself), or a block of a committed data table (an
+audit's test-set chunk: its inputs and labels, settled like W's claims and opened with W).
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ class Request:
 
     key: str
     kind: str
-    """"w" (a block of W at ``offset``), "input" (the public input's padded table), or
-    "value" (computed by ``compute`` from the prover's resources; no claim of its own)."""
+    """"w" (a block of W at ``offset``), "input" (the public input's padded table), "data" (a
+    block of the committed data table at ``offset``), or "value" (computed by ``compute`` from
+    the prover's resources; no claim of its own)."""
     offset: int
     point: np.ndarray
     compute: Callable[[Any], np.ndarray] | None = None
@@ -42,6 +44,11 @@ class ClaimSink:
     """(offset, point, value)."""
     weights: list[tuple[int, int, np.ndarray, np.ndarray]] = field(default_factory=list)
     """(block offset in the weight table, block log size, point over the block, value)."""
+    data: list[tuple[int, np.ndarray, np.ndarray]] = field(default_factory=list)
+    """(offset, point, value) on the committed data table."""
+
+    def add_data(self, offset: int, point: np.ndarray, value: np.ndarray) -> None:
+        self.data.append((offset, np.asarray(point), np.asarray(value)))
 
     def add_witness(self, offset: int, point: np.ndarray, value: np.ndarray) -> None:
         self.witness.append((offset, np.asarray(point), np.asarray(value)))

@@ -1,5 +1,6 @@
-"""What every node relation shares: the plan, the public input, the claim sink, and the shape
-of a sumcheck term as both sides see it."""
+"""What every node relation shares: the plan, the input (public, or committed in a data table
+whose first block holds it), the claim sink, and the shape of a sumcheck term as both sides
+see it."""
 
 from __future__ import annotations
 
@@ -20,17 +21,18 @@ Finals = list[np.ndarray]
 @dataclass
 class Context:
     plan: ProofPlan
-    input_table: np.ndarray
-    """The public input's padded table (signed int8 values)."""
+    input_table: np.ndarray | None
+    """The public input's padded table (signed int8 values); None when the input is committed
+    (then its claims go to the data table, at offset 0)."""
     sink: ClaimSink = field(default_factory=ClaimSink)
 
     def is_public(self, tensor: str) -> bool:
-        return self.plan.source(tensor) == "input"
+        return self.plan.source(tensor) == "input" and self.input_table is not None
 
     def request(self, key: str, tensor: str, point: np.ndarray, vector: str = "y") -> Request:
         source = self.plan.source(tensor)
         if source == "input":
-            return Request(key, "input", 0, point)
+            return Request(key, "input" if self.input_table is not None else "data", 0, point)
         return Request(key, "w", self.plan.witness.block(source, vector).offset, point)
 
     def vector_request(self, key: str, node: str, vector: str, point: np.ndarray) -> Request:
@@ -41,7 +43,11 @@ class Context:
         (recorded as a claim on its block)."""
         source = self.plan.source(tensor)
         if source == "input":
-            return evaluate_signed(self.input_table, point)
+            if self.input_table is not None:
+                return evaluate_signed(self.input_table, point)
+            value = next(finals)
+            self.sink.add_data(0, point, value)
+            return value
         value = next(finals)
         self.sink.add_witness(self.plan.witness.block(source, "y").offset, point, value)
         return value

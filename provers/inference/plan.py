@@ -1,6 +1,10 @@
 """Everything the prover and the verifier derive from the circuit, the batch size and the limb
 width before any proof data is read: tensor layouts, requantisation plans, the weight layout,
-the witness layout, the lookup table and how the witness is cut into lookups."""
+the witness layout, the lookup table and how the witness is cut into lookups.
+
+An audit plan (``audit_classes`` = C > 0, :mod:`provers.audit`) adds, per class c, the parallel
+vectors (index, h, y) of the argmax region and one vector m of per-sample maxima, each over the
+batch axis; the model's output must then be a vector of C class scores."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from provers.commit.pcs import PCSParams
 from provers.inference.layout import TensorLayout, UnsupportedCircuit, tensor_layouts
 from provers.inference.requant import RequantPlan, requant_plan
 from provers.inference.tables import (
+    ARGMAX_KEY,
     RELU_KEY,
     InferenceTable,
     clamp_block_key,
@@ -41,12 +46,21 @@ def range_vectors(plan: RequantPlan) -> list[tuple[str, int]]:
     return out
 
 
+ARGMAX_NODE = "@argmax"
+
+
+def class_vector(c: int) -> str:
+    """The witness name of class c's argmax vectors (not a node name: those never start "@")."""
+    return f"@class{c}"
+
+
 @dataclass
 class ProofPlan:
     model: QuantisedModel
     batch: int
     limb_bits: int
     pcs: PCSParams = field(default_factory=PCSParams.default)
+    audit_classes: int = 0
 
     def __post_init__(self) -> None:
         if not 1 <= self.batch <= MAX_BATCH:
@@ -57,6 +71,8 @@ class ProofPlan:
         largest = max(layout.log_size for layout in self.layouts.values())
         if largest > MAX_TENSOR_LOG:
             raise UnsupportedCircuit(f"a tensor of 2^{largest} padded entries")
+        if self.audit_classes:
+            self._check_classifier()
         self.requant: dict[str, RequantPlan] = {}
         for node in self.model.nodes:
             self._check_node(node)
@@ -91,10 +107,25 @@ class ProofPlan:
         if node.kind in REQUANT_KINDS and node.requant is None:
             raise UnsupportedCircuit(f"{node.name}: missing requantisation")
 
+    def _check_classifier(self) -> None:
+        dims = self.layouts[self.source(self.model.output)].dims
+        if len(dims) != 2 or dims[1].real != self.audit_classes:
+            raise UnsupportedCircuit(
+                f"an accuracy audit needs a classifier whose output is a vector of "
+                f"{self.audit_classes} class scores; this model outputs shape "
+                f"{list(self.model.output_shape())}"
+            )
+
     def _entries(self) -> dict[str, list[Entry]]:
         regions: dict[str, list[Entry]] = {
-            name: [] for name in ("direct", "split", "relu", "range", "other")
+            name: [] for name in ("direct", "split", "relu", "range", "other", "argmax")
         }
+        batch_log = self.layouts["input"].dims[0].log
+        for c in range(self.audit_classes):
+            keys: dict[str, tuple[tuple[object, ...], int]] = {"argmax": (ARGMAX_KEY, 0)}
+            regions["argmax"].append(Entry((class_vector(c), ""), batch_log, keys))
+        if self.audit_classes:
+            regions["other"].append(Entry((ARGMAX_NODE, "m"), batch_log))
         for node in self.model.nodes:
             log = self.layouts[node.name].log_size
             name = node.name

@@ -81,12 +81,24 @@ class InferenceProof:
     @classmethod
     def from_bytes(cls, data: bytes, weight_commitment: Commitment) -> InferenceProof:
         reader = Reader(data)
+        proof = cls.read_from(reader, weight_commitment)
+        reader.finish("inference proof")
+        return proof
+
+    @classmethod
+    def read_from(
+        cls,
+        reader: Reader,
+        weight_commitment: Commitment,
+        data_commitment: Commitment | None = None,
+    ) -> InferenceProof:
+        """The body; with ``data_commitment`` (a committed input) the opening covers it too."""
         witness = Commitment.read_from(reader)
         stage0 = reader.ext_vec("stage 0 values", max_count=MAX_VALUES)
         lookup = LookupProof.read_from(reader)
         stage_a = StageProof.read_from(reader, "stage A")
         stage_b = StageProof.read_from(reader, "stage B")
         stage_c = StageProof.read_from(reader, "stage C")
-        opening = OpeningProof.read_from(reader, [witness, weight_commitment], [1, 1])
-        reader.finish("inference proof")
+        trees = [witness, weight_commitment] + ([data_commitment] if data_commitment else [])
+        opening = OpeningProof.read_from(reader, trees, [1] * len(trees))
         return cls(witness, stage0, lookup, stage_a, stage_b, stage_c, opening)

@@ -57,12 +57,18 @@ def _relation(ctx: Context, node: Node, point: np.ndarray) -> Any:
     return ReluRelation(ctx, node, point)
 
 
-def draw_relations(ctx: Context, transcript: Transcript, output_table: np.ndarray) -> list[Any]:
-    """The output check, then one relation per node, each with its fresh random point."""
+def node_relations(ctx: Context, transcript: Transcript) -> list[Any]:
+    """One relation per node, each with its fresh random point."""
     relations: list[Any] = []
     for node in ctx.plan.relation_nodes():
         log = ctx.plan.layouts[node.name].log_size
         relations.append(_relation(ctx, node, transcript.challenge_exts(f"point/{node.name}", log)))
+    return relations
+
+
+def draw_relations(ctx: Context, transcript: Transcript, output_table: np.ndarray) -> list[Any]:
+    """The output check, then one relation per node, each with its fresh random point."""
+    relations = node_relations(ctx, transcript)
     output_log = ctx.plan.layouts[ctx.plan.source(ctx.plan.model.output)].log_size
     output_point = transcript.challenge_exts("point/output", output_log)
     return [OutputCheck(ctx, output_point, output_table), *relations]
@@ -94,8 +100,12 @@ def take_stage0(
                 column += 1
                 if request.kind == "w":
                     ctx.sink.add_witness(request.offset, request.point, value)
-            else:
+                elif request.kind == "data":
+                    ctx.sink.add_data(request.offset, request.point, value)
+            elif ctx.input_table is not None:
                 value = evaluate_signed(ctx.input_table, request.point)
+            else:
+                raise VerificationError(Reject.MALFORMED, "a public-input request without one")
             values[request.key] = value
         relation.take_values(values)
 

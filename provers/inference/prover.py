@@ -39,13 +39,18 @@ Progress = Callable[[str, float], None]
 
 @dataclass
 class Resources:
-    """What only the prover holds: the witness and the committed weights."""
+    """What only the prover holds: the witness, the committed weights and, for a committed
+    input, the data table (signed values, and canonical for the sumchecks)."""
 
     witness: Witness
     weights: CommittedModel
+    data_signed: np.ndarray | None = None
+    data: np.ndarray | None = None
 
 
-def choose_limb_bits(committed: CommittedModel, batch: int, params: ProofParameters) -> int:
+def choose_limb_bits(
+    committed: CommittedModel, batch: int, params: ProofParameters, classes: int = 0
+) -> int:
     """The range-limb width minimising the lookup's work (padded witness rows plus table rows;
     then fewer real rows) among those whose proof reaches the minimum soundness; a prover
     choice, stated in the statement."""
@@ -53,7 +58,7 @@ def choose_limb_bits(committed: CommittedModel, batch: int, params: ProofParamet
     reason = f"fewer than {params.min_soundness_bits} bits of soundness: prove smaller batches"
     for limb_bits in range(8, 17):
         try:
-            plan = ProofPlan(committed.model, batch, limb_bits, params.pcs)
+            plan = ProofPlan(committed.model, batch, limb_bits, params.pcs, classes)
         except UnsupportedCircuit as error:
             reason = str(error)
             continue
@@ -69,21 +74,24 @@ def choose_limb_bits(committed: CommittedModel, batch: int, params: ProofParamet
     return best[1]
 
 
-def _cached_plan(committed: CommittedModel, batch: int, params: ProofParameters) -> ProofPlan:
-    key = (batch, params)
+def cached_plan(
+    committed: CommittedModel, batch: int, params: ProofParameters, classes: int = 0
+) -> ProofPlan:
+    """The plan of a batch (an audit chunk when ``classes`` > 0), derived once per model."""
+    key = (batch, params) if not classes else (batch, (params, "audit", classes))
     plan = committed.plans.get(key)
     if not isinstance(plan, ProofPlan):
-        limb_bits = choose_limb_bits(committed, batch, params)
-        plan = _plan(committed, batch, limb_bits, params.pcs)
+        limb_bits = choose_limb_bits(committed, batch, params, classes)
+        plan = _plan(committed, batch, limb_bits, params.pcs, classes)
         committed.plans[key] = plan
     return plan
 
 
 def _plan(
-    committed: CommittedModel, batch: int, limb_bits: int, pcs_params: PCSParams
+    committed: CommittedModel, batch: int, limb_bits: int, pcs_params: PCSParams, classes: int
 ) -> ProofPlan:
     try:
-        return ProofPlan(committed.model, batch, limb_bits, pcs_params)
+        return ProofPlan(committed.model, batch, limb_bits, pcs_params, classes)
     except UnsupportedCircuit as error:
         raise ProverError(str(error)) from None
 
@@ -113,7 +121,7 @@ def prove(
     nonce = os.urandom(16) if nonce is None else nonce
     if committed.commitment.params != params.pcs:
         raise ProverError("the model was committed under other PCS parameters")
-    plan = _cached_plan(committed, inputs.shape[0], params)
+    plan = cached_plan(committed, inputs.shape[0], params)
     limb_bits = plan.limb_bits
     report("witness", 0.0)
     witness = build_witness(plan, inputs)
@@ -144,7 +152,7 @@ def prove(
     groups = protocol.requests(relations)
     res = Resources(witness, committed)
     report("stage 0", 0.2)
-    sent = _stage0_values(ctx, res, protocol.sent_requests(groups))
+    sent = stage0_values(ctx, res, protocol.sent_requests(groups))
     transcript.absorb_ext("stage0", sent)
     protocol.take_stage0(ctx, relations, groups, sent)
     report("lookup", 0.3)
@@ -160,7 +168,7 @@ def prove(
     specs_b = protocol.stage_b_specs(relations, transcript)
     stage_b = protocol.prove_stage(specs_b, res, transcript, "stage_b")
     report("stage C", 0.8)
-    stage_c, witness_point, weight_point = prove_stage_c(ctx, res, transcript)
+    stage_c, witness_point, weight_point, _ = prove_stage_c(ctx, res, transcript)
     report("opening", 0.9)
     _, opening = pcs.batch_open(
         [(data, witness_point), (committed.prover_data, weight_point)], transcript
@@ -185,7 +193,7 @@ def prove(
     ).to_bytes()
 
 
-def _stage0_values(ctx: Context, res: Resources, requests: list[Request]) -> np.ndarray:
+def stage0_values(ctx: Context, res: Resources, requests: list[Request]) -> np.ndarray:
     values = []
     eq_tables: dict[bytes, np.ndarray] = {}
     for request in requests:
@@ -197,8 +205,11 @@ def _stage0_values(ctx: Context, res: Resources, requests: list[Request]) -> np.
         if key not in eq_tables:
             eq_tables[key] = multilinear.eq_table(point)
         size = 1 << point.shape[1]
-        values.append(dot_signed(eq_tables[key], res.witness.table_signed[offset : offset + size]))
+        source = res.data_signed if request.kind == "data" else res.witness.table_signed
+        if source is None:
+            raise ProverError("a data-table value was asked for without a data table")
+        values.append(dot_signed(eq_tables[key], source[offset : offset + size]))
     return np.stack(values, axis=1) if values else np.zeros((ext.DEGREE, 0), dtype=np.int64)
 
 
-__all__ = ["Resources", "choose_limb_bits", "executor", "prove"]
+__all__ = ["Resources", "cached_plan", "choose_limb_bits", "executor", "prove", "stage0_values"]

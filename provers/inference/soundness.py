@@ -29,7 +29,7 @@ from provers.inference.plan import ProofPlan
 from provers.params import ProofParameters, bits_from_errors, sumcheck_error_log2
 from provers.standalone.common import read_parameters, write_parameters
 
-DEGREE_BY_KIND = {"range": 1, "relu": 2, "direct": 3, "split-h": 3, "split-f": 3}
+DEGREE_BY_KIND = {"range": 1, "relu": 2, "direct": 3, "split-h": 3, "split-f": 3, "argmax": 3}
 """Degree in (α, β) of a row of each lookup kind and table block: α − (A + β·D + β²·B + β³·C)
 has the degree of its last column that is not zero (the range rows' B and C are zero)."""
 
@@ -58,18 +58,34 @@ def _lookup_errors(plan: ProofPlan) -> list[float]:
     return errors
 
 
-def _opening_errors(plan: ProofPlan, params: ProofParameters) -> list[float]:
+def _opening_errors(plan: ProofPlan, params: ProofParameters, data_log: int) -> list[float]:
     witness_columns = plan.witness.log_size - params.pcs.row_vars(plan.witness.log_size)
-    return [
+    errors = [
         -shape_soundness_bits(witness_columns, params.pcs, False),
         -shape_soundness_bits(plan.weights.column_log, params.pcs, False),
     ]
+    if data_log:
+        data_columns = data_log - params.pcs.row_vars(data_log)
+        errors.append(-shape_soundness_bits(data_columns, params.pcs, False))
+    return errors
 
 
 def proof_bits(
     plan: ProofPlan, params: ProofParameters, stages: Sequence[tuple[int, int, int]]
 ) -> float:
     """``stages``: (variables, degree, term count) of stages A, B, C."""
+    return bits_from_errors(proof_errors(plan, params, stages))
+
+
+def proof_errors(
+    plan: ProofPlan,
+    params: ProofParameters,
+    stages: Sequence[tuple[int, int, int]],
+    data_log: int = 0,
+) -> list[float]:
+    """Every error term (log2) of one proof over ``plan``; ``data_log`` > 0 adds the opening of
+    a committed data table of 2^data_log entries. An audit plan replaces the output check by
+    C + 3 identities over the batch axis (:mod:`provers.audit.argmax`)."""
     errors: list[float] = []
     for num_vars, degree, terms in stages:
         if terms:
@@ -78,18 +94,28 @@ def proof_bits(
     for node in plan.relation_nodes():
         count = IDENTITIES.get(node.kind, 2)
         errors.extend([sumcheck_error_log2(plan.layouts[node.name].log_size, 1)] * count)
-    output = plan.layouts[plan.source(plan.model.output)].log_size
-    errors.append(sumcheck_error_log2(max(output, 1), 1))
+    if plan.audit_classes:
+        batch_log = max(plan.layouts["input"].dims[0].log, 1)
+        errors.extend([sumcheck_error_log2(batch_log, 1)] * (plan.audit_classes + 3))
+    else:
+        output = plan.layouts[plan.source(plan.model.output)].log_size
+        errors.append(sumcheck_error_log2(max(output, 1), 1))
     errors.extend(_lookup_errors(plan))
-    errors.extend(_opening_errors(plan, params))
-    return bits_from_errors(errors)
+    errors.extend(_opening_errors(plan, params, data_log))
+    return errors
 
 
 def expected_stages(plan: ProofPlan) -> list[tuple[int, int, int]]:
     """An upper bound of the stages' (variables, degree, terms), for the prover's early check."""
     depth = max(plan.witness.log_size, plan.weights.log_size) + 1
     nodes = len(plan.model.nodes)
-    return [(depth, 17, 3 * nodes), (depth, 2, nodes), (depth, 2, 2)]
+    return [(depth, 17, 3 * nodes + plan.audit_classes), (depth, 2, nodes), (depth, 2, 3)]
 
 
-__all__ = ["expected_stages", "proof_bits", "read_parameters", "write_parameters"]
+__all__ = [
+    "expected_stages",
+    "proof_bits",
+    "proof_errors",
+    "read_parameters",
+    "write_parameters",
+]

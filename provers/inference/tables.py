@@ -10,6 +10,8 @@ O(log)), and the table is a concatenation of blocks, each a small function tagge
     split-h     2H + 2 rows  (base + i, id, σ, clip(h, −2, 1)), i from h as above
     split-f     4·2^L rows   (base + v + 2^L·(hc + 2), id, clamp(v + 2^L·hc), hc)
     relu        256 rows     (base + x + 128, id, max(x, 0), 0)
+    argmax      514 rows     (base + d + 256·h + 257·y, id, h, y)  d ∈ [0, 256) when h = 0,
+                             d = 0 when h = 1; h, y ∈ {0, 1} (audit proofs, provers/audit)
 
 A witness row names its block by the public id in column D and the public offset ``base`` added
 to column A, so it can only match a row of that block; within the block, column A fixes the
@@ -32,6 +34,8 @@ from provers.lookup.table import IndexColumn, LookupTable, ValuesColumn
 
 ZERO_ID = 0
 RELU_KEY = ("relu",)
+ARGMAX_KEY = ("argmax",)
+ARGMAX_ROWS = 514
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,9 @@ def _block_rows(key: tuple[object, ...]) -> tuple[np.ndarray, np.ndarray]:
     if kind == "relu":
         x = np.arange(256, dtype=np.int64) - 128
         return np.maximum(x, 0), np.zeros(256, np.int64)
+    if kind == "argmax":
+        index = np.arange(ARGMAX_ROWS, dtype=np.int64)
+        return (index % 257 == 256).astype(np.int64), index // 257
     raise ValueError(f"unknown table block {key}")
 
 
@@ -98,6 +105,8 @@ def _block_size(key: tuple[object, ...]) -> int:
         return 2 * size + 2
     if kind == "split-f":
         return 4 << size
+    if kind == "argmax":
+        return ARGMAX_ROWS
     return 256
 
 

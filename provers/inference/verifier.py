@@ -84,7 +84,9 @@ def _verify(proof_file: ProofFile) -> dict[str, Any]:
     protocol.verify_stage(specs_a, proof.stage_a, transcript, "stage_a")
     specs_b = protocol.stage_b_specs(relations, transcript)
     protocol.verify_stage(specs_b, proof.stage_b, transcript, "stage_b")
-    witness_point, w_value, weight_point, g_value = verify_stage_c(ctx, proof.stage_c, transcript)
+    witness_point, w_value, weight_point, g_value, _ = verify_stage_c(
+        ctx, proof.stage_c, transcript
+    )
     requests = [
         (witness, witness_point, w_value.reshape(4, 1)),
         (statement.weight_commitment, weight_point, g_value.reshape(4, 1)),

@@ -9,6 +9,7 @@ model that breaks the IR's own bounds.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -133,10 +134,20 @@ def _node_vectors(plan: ProofPlan, node: Node, values: dict[str, np.ndarray]) ->
     return {}
 
 
-def build_witness(plan: ProofPlan, inputs: np.ndarray) -> Witness:
+Extra = Callable[[dict[str, np.ndarray]], dict[tuple[str, str], np.ndarray]]
+"""Given every tensor's values, further committed vectors (padded tables) by (name, vector)."""
+
+
+def build_witness(plan: ProofPlan, inputs: np.ndarray, extra: Extra | None = None) -> Witness:
+    """The witness of ``inputs``; ``extra`` adds vectors that are not a node's (an audit's
+    argmax vectors), placed like every other before the lookups are cut."""
     values = executor.execute(plan.model, inputs)
     vectors: dict[tuple[str, str], np.ndarray] = {}
     table = np.zeros(plan.witness.size, dtype=np.int64)
+    for key, padded in (extra(values) if extra is not None else {}).items():
+        vectors[key] = padded
+        block = plan.witness.block(*key)
+        table[block.offset : block.offset + padded.shape[0]] = padded
     for node in plan.model.nodes:
         layout: TensorLayout = plan.layouts[node.name]
         produced = _node_vectors(plan, node, values)

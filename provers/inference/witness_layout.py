@@ -8,7 +8,8 @@ point r is a claim on W at (offset bits, r). Vectors are grouped in regions:
     split    parallel columns (h index, f index, σ, hc, y) of the nodes whose clamp is split
     relu     parallel columns (x copy, y)                 of stand-alone ReLU nodes
     range    one column of range-checked vectors (limbs of τ, r1, r2; max-pool differences)
-    other    activations no lookup reads (max-pool outputs)
+    other    vectors no lookup reads (max-pool outputs; an audit's per-sample maxima)
+    argmax   parallel columns (index, h, y) of an audit's per-class vectors (provers/audit)
     mult     the lookup's multiplicities
 
 Within a multi-column region every column holds the same nodes at the same relative offsets, so
@@ -30,6 +31,7 @@ REGION_COLUMNS: dict[str, tuple[str, ...]] = {
     "relu": ("x", "y"),
     "range": ("value",),
     "other": ("y",),
+    "argmax": ("index", "h", "y"),
 }
 
 LOOKUP_KINDS: dict[str, tuple[str, tuple[str | None, str | None, str | None]]] = {
@@ -38,6 +40,7 @@ LOOKUP_KINDS: dict[str, tuple[str, tuple[str | None, str | None, str | None]]] =
     "split-f": ("split", ("f_index", "y", "clip")),
     "relu": ("relu", ("x", "y", None)),
     "range": ("range", ("value", None, None)),
+    "argmax": ("argmax", ("index", "h", "y")),
 }
 """Lookup kind → (region, the region columns feeding table columns A, B, C; None = zero)."""
 

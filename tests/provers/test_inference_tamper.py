@@ -384,7 +384,8 @@ def test_weights_changed_after_commitment_cannot_be_proven(model: CommittedModel
         ("soundness bits", Reject.PARAMETER_MISMATCH),
         ("body truncated", Reject.TRUNCATED),
         ("body extended", Reject.TRAILING_BYTES),
-        ("protocol", Reject.UNKNOWN_PROTOCOL),
+        # An inference statement read as an audit's: its fields are out of the audit's bounds.
+        ("protocol relabelled as audit", Reject.LENGTH_OUT_OF_BOUNDS),
     ],
 )
 def test_verify_rejects_a_tampered_header(case: str, expected: Reject, honest: bytes) -> None:
