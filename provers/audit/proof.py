@@ -16,7 +16,9 @@ from provers.audit.dataset import MAX_CHUNK_SAMPLES, MAX_SAMPLES
 from provers.audit.statement import read_counts, write_counts
 from provers.commit.pcs import Commitment
 from provers.encoding import Reader, Writer
+from provers.errors import Reject, VerificationError
 from provers.inference.proof import InferenceProof
+from provers.lookup.proof import LookupProof
 
 MAX_CHUNKS = MAX_SAMPLES
 
@@ -33,6 +35,8 @@ class ChunkProof:
     """(C,) correct predictions per label in this chunk."""
     body: InferenceProof
     """The model's run on the chunk, the argmax relation, the opening of W, weights, data."""
+    extra_lookups: tuple[LookupProof, ...] = ()
+    """The lookup's further runs (provers/inference/plan.py ``lookup_runs``), in order."""
 
     def write_to(self, writer: Writer) -> None:
         self.data_commitment.write_to(writer)
@@ -40,6 +44,9 @@ class ChunkProof:
         write_counts(writer, self.totals)
         write_counts(writer, self.hits)
         self.body.write_to(writer)
+        writer.u8(len(self.extra_lookups))
+        for lookup in self.extra_lookups:
+            lookup.write_to(writer)
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,6 +73,15 @@ class AuditProof:
             totals = read_counts(reader, classes, "chunk samples per label", MAX_CHUNK_SAMPLES)
             hits = read_counts(reader, classes, "chunk correct per label", MAX_CHUNK_SAMPLES)
             body = InferenceProof.read_from(reader, weight_commitment, commitment)
-            chunks.append(ChunkProof(commitment, limb_bits, totals, hits, body))
+            extra = tuple(
+                LookupProof.read_from(reader) for _ in range(_bounded(reader.u8("runs"), 3))
+            )
+            chunks.append(ChunkProof(commitment, limb_bits, totals, hits, body, extra))
         reader.finish("audit proof")
         return cls(chunks)
+
+
+def _bounded(count: int, high: int) -> int:
+    if count > high:
+        raise VerificationError(Reject.LENGTH_OUT_OF_BOUNDS, f"{count} extra lookup runs")
+    return count

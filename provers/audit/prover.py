@@ -4,8 +4,9 @@
 absorbs the statement digest and the parameters, and for each chunk j in order: the chunk
 header (``chunk``: j, samples, limb width; ``chunk/data``: its data commitment; its counts),
 then everything the inference protocol absorbs for one batch (provers/inference/protocol.py)
-with the argmax relation's point (``point/argmax``) after the nodes' points, its K_c terms at
-the end of stage A, and the data table in stage C and in the opening. Only one chunk's
+with the argmax relation's point (``point/argmax``) after the nodes' points, the lookup run
+twice (``lookup_runs``, each run's claims taken before the next), its K_c terms at the end of
+stage A, and the data table in stage C and in the opening. Only one chunk's
 witness is held at a time: memory is bounded by the chunk size.
 """
 
@@ -152,10 +153,13 @@ def _prove_chunk(
     transcript.absorb_ext("stage0", sent)
     protocol.take_stage0(ctx, relations, groups, sent)
     key = commitment.to_bytes()
-    lookup_proof, claims = prove_as_subprotocol(
-        plan.lookup_statement, witness.lookups, witness.multiplicities, transcript, key, key
-    )
-    protocol.take_lookup_claims(ctx, claims)
+    lookups = []
+    for _ in range(plan.lookup_runs):
+        lookup_proof, claims = prove_as_subprotocol(
+            plan.lookup_statement, witness.lookups, witness.multiplicities, transcript, key, key
+        )
+        protocol.take_lookup_claims(ctx, claims)
+        lookups.append(lookup_proof)
     specs_a = protocol.stage_a_specs(ctx, relations, transcript) + argmax.terms_a()
     stage_a = protocol.prove_stage(specs_a, res, transcript, "stage_a")
     specs_b = protocol.stage_b_specs(relations, transcript)
@@ -172,11 +176,13 @@ def _prove_chunk(
         ],
         transcript,
     )
-    body = InferenceProof(commitment, sent, lookup_proof, stage_a, stage_b, stage_c, opening)
+    body = InferenceProof(commitment, sent, lookups[0], stage_a, stage_b, stage_c, opening)
     stages = [
         (stage_a.num_vars, stage_a.degree, len(specs_a)),
         (stage_b.num_vars, stage_b.degree, len(specs_b)),
         (stage_c.num_vars, stage_c.degree, 3),
     ]
-    chunk = ChunkProof(dataset.commitments[index], plan.limb_bits, totals, hits, body)
+    chunk = ChunkProof(
+        dataset.commitments[index], plan.limb_bits, totals, hits, body, tuple(lookups[1:])
+    )
     return chunk, proof_errors(plan, params, stages, log)

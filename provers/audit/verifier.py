@@ -154,8 +154,14 @@ def _verify_chunk(
     transcript.absorb_ext("stage0", body.stage0)
     protocol.take_stage0(ctx, relations, groups, body.stage0)
     key = witness.to_bytes()
-    claims = verify_as_subprotocol(plan.lookup_statement, body.lookup, transcript, key, key)
-    protocol.take_lookup_claims(ctx, claims)
+    runs = (body.lookup, *chunk.extra_lookups)
+    if len(runs) != plan.lookup_runs:
+        raise VerificationError(
+            Reject.LENGTH_OUT_OF_BOUNDS, f"chunk {index}: {len(runs)} lookup runs"
+        )
+    for lookup in runs:
+        claims = verify_as_subprotocol(plan.lookup_statement, lookup, transcript, key, key)
+        protocol.take_lookup_claims(ctx, claims)
     specs_a = protocol.stage_a_specs(ctx, relations, transcript) + argmax.terms_a()
     protocol.verify_stage(specs_a, body.stage_a, transcript, "stage_a")
     specs_b = protocol.stage_b_specs(relations, transcript)

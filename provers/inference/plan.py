@@ -174,6 +174,13 @@ class ProofPlan:
             self.table.lookup_table(), len(self.lookup_chunks), self.witness.chunk_log
         )
 
+    @property
+    def lookup_runs(self) -> int:
+        """Independent runs of the lookup argument. One run errs with probability about
+        (rows·degree)/|F_ext|, which an audit's many rows would push past 2^-100; the runs draw
+        fresh challenges against the same committed witness, so their errors multiply."""
+        return 2 if self.audit_classes else 1
+
     def source(self, name: str) -> str:
         """The tensor that holds ``name``'s values: flattens are resolved to their input."""
         while name != "input" and self.model.node(name).kind is OpKind.RESHAPE:

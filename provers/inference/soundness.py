@@ -51,10 +51,14 @@ def _compression_degrees(plan: ProofPlan) -> int:
 
 def _lookup_errors(plan: ProofPlan) -> list[float]:
     lookups, chunk_log = len(plan.lookup_chunks), plan.witness.chunk_log
-    errors = [math.log2(_compression_degrees(plan)) - EXT_FIELD_BITS]
+    runs = plan.lookup_runs
+    # The runs' compression challenges are independent: a witness row outside the table
+    # survives all of them with the product of their probabilities.
+    errors = [runs * (math.log2(_compression_degrees(plan)) - EXT_FIELD_BITS)]
     witness_depth = max(0, (lookups - 1).bit_length()) + chunk_log
-    for depth in (witness_depth, plan.table.log_size):
-        errors.extend(math.log2(3 * layer + 2) - EXT_FIELD_BITS for layer in range(1, depth))
+    for _ in range(runs):
+        for depth in (witness_depth, plan.table.log_size):
+            errors.extend(math.log2(3 * layer + 2) - EXT_FIELD_BITS for layer in range(1, depth))
     return errors
 
 

@@ -370,6 +370,14 @@ BODY_CASES: dict[str, tuple[BodyTamper, Reject]] = {
         ),
         Reject.FINAL_EVALUATION_MISMATCH,
     ),
+    "dropped_second_lookup_run": (
+        lambda b: _chunk(b, 0, extra_lookups=()),
+        Reject.LENGTH_OUT_OF_BOUNDS,
+    ),
+    "first_lookup_run_repeated": (
+        lambda b: _chunk(b, 1, extra_lookups=(b.chunks[1].body.lookup,)),
+        Reject.ROUND_SUM_MISMATCH,
+    ),
     "opening_witness_row": (lambda b: _opening_bump(b, 0, 0), Reject.EVALUATION_MISMATCH),
     "opening_data_row": (lambda b: _opening_bump(b, 1, 2), Reject.EVALUATION_MISMATCH),
 }
