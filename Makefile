@@ -23,6 +23,7 @@ test: $(INSTALLED)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) scripts/run_tests.py $(PYTEST_ARGS)
+	$(PY) scripts/run_tests.py --browser
 
 lint: $(INSTALLED)
 	$(PY) -m ruff check .

@@ -2,7 +2,7 @@
 # One image, several roles: web (migrates, then gunicorn), worker, beat, or any command.
 set -eu
 
-QUEUES="${CELERY_WORKER_QUEUES:-default,compile,prove,verify}"
+QUEUES="${CELERY_WORKER_QUEUES:-default,compile,prove,verify,compile.us,compile.eu,compile.uk,compile.ca,prove.us,prove.eu,prove.uk,prove.ca}"
 
 case "${1:-web}" in
   web)

@@ -22,8 +22,11 @@ from types import FrameType
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from compliance.policy.regions import REGIONAL_QUEUES  # noqa: E402
+
 ADDRESS = "127.0.0.1:8000"
-QUEUES = "default,compile,prove,verify"
+QUEUES = ",".join(("default", "compile", "prove", "verify", *REGIONAL_QUEUES))
 STOP_GRACE_SECONDS = 30
 
 

@@ -6,6 +6,9 @@ says so, except under ``CI=true``, where a missing service is an error. ``DATABA
 ``CELERY_BROKER_URL`` already set in the environment are used as they are.
 
 Arguments are passed to pytest. Exit status 5 from pytest ("no tests ran") counts as success.
+``--browser`` runs the browser tests instead, after installing Debian's ``chromium`` when
+/usr/bin/chromium is missing (an install failure is an error under ``CI=true``, and a loud skip
+otherwise).
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ REDIS_DATABASE = 1
 
 PYTEST_NO_TESTS_COLLECTED = 5
 EXIT_MISSING_SERVICE = 3
+EXIT_MISSING_BROWSER = 4
+CHROMIUM = Path("/usr/bin/chromium")
+BROWSER_ARGUMENTS = ["-m", "browser", "tests/browser"]
 
 
 class ServiceMissing(Exception):
@@ -147,6 +153,28 @@ def _first_line(error: BaseException) -> str:
     return text.splitlines()[0]
 
 
+def _apt_get(*arguments: str) -> bool:
+    command = ["apt-get", *arguments]
+    print(f"$ {' '.join(command)}", flush=True)
+    environment = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    try:
+        return subprocess.run(command, env=environment).returncode == 0
+    except OSError as error:
+        print(f"apt-get could not run: {_first_line(error)}")
+        return False
+
+
+def ensure_chromium() -> bool:
+    """Debian's chromium, which the browser tests drive; installed when missing."""
+    if CHROMIUM.exists():
+        return True
+    print(f"The browser tests need Debian's chromium and {CHROMIUM} is missing: installing it.")
+    if not _apt_get("install", "-y", "chromium"):
+        # A fresh container has no package lists yet.
+        _apt_get("update") and _apt_get("install", "-y", "chromium")
+    return CHROMIUM.exists()
+
+
 def run_pytest(variables: dict[str, str], arguments: list[str]) -> int:
     process_env = {**os.environ, **variables}
     completed = subprocess.run([sys.executable, "-m", "pytest", *arguments], env=process_env)
@@ -158,6 +186,20 @@ def run_pytest(variables: dict[str, str], arguments: list[str]) -> int:
 
 def main(arguments: list[str]) -> int:
     ci = os.environ.get("CI", "").strip().lower() == "true"
+    if "--browser" in arguments:
+        # `make test` runs the browser tests (marked `browser`, left out of the default run) here.
+        arguments = [argument for argument in arguments if argument != "--browser"]
+        if not ensure_chromium():
+            banner = "!" * 78
+            if ci:
+                print(f"error: CI=true and chromium could not be installed at {CHROMIUM}.")
+                return EXIT_MISSING_BROWSER
+            print(
+                f"{banner}\nBROWSER TESTS SKIPPED: chromium could not be installed at {CHROMIUM}."
+                f"\n{banner}"
+            )
+            return 0
+        arguments = [*BROWSER_ARGUMENTS, *arguments]
     env = TestEnvironment()
     try:
         choose_database(env, ci)

@@ -1,6 +1,6 @@
 """The Celery application, configured from Django settings (the ``CELERY_*`` names).
 
-Workers start with ``celery -A veriml worker -Q default,compile,prove,verify`` with
+Workers start with ``celery -A veriml worker -Q default,compile,prove,verify,prove.eu,...`` with
 ``platform/`` on ``PYTHONPATH``. Jobs are long and must survive a worker crash, so messages are
 acknowledged only after a task finishes (``acks_late``), a worker holds one message at a time,
 and a job's task is idempotent: it takes IDs only and re-checks the job's state under a row lock.
@@ -16,13 +16,17 @@ from typing import Any
 from celery import Celery
 from kombu import Queue
 
+from compliance.policy.regions import REGIONAL_QUEUES
+
 _PLATFORM_DIR = str(Path(__file__).resolve().parent.parent)
 if _PLATFORM_DIR not in sys.path:
     sys.path.insert(0, _PLATFORM_DIR)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "veriml.settings")
 
-QUEUES = ("default", "compile", "prove", "verify")
+# A job of an organisation in region R goes to "prove.R" (compliance/policy routes it); every
+# worker consumes every regional queue unless its deployment narrows them.
+QUEUES = ("default", "compile", "prove", "verify", *REGIONAL_QUEUES)
 
 app = Celery("veriml")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -53,6 +54,14 @@ INSTALLED_APPS = [
     "veriml.proving",
     "veriml.verification",
     "compliance.audit_log",
+    "compliance.privacy",
+    "compliance.policy",
+    "compliance.hipaa",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
+    "veriml.reports",
+    "frontend",
 ]
 
 MIDDLEWARE = [
@@ -62,8 +71,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "frontend.middleware.IdleTimeoutMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into its refusal.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "veriml.urls"
@@ -105,6 +118,24 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# Sign-in security (HIPAA 164.312(a)(2)(iii), (d)): lockout after repeated failures, TOTP
+# second factor (required for organisations handling PHI), logoff after idle minutes.
+AUTHENTICATION_BACKENDS = [
+    "frontend.signin.backends.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("SIGNIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("SIGNIN_LOCKOUT_MINUTES", 30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_FORM_FIELD = "username"
+SESSION_IDLE_TIMEOUT_SECONDS = env_int("SESSION_IDLE_TIMEOUT_SECONDS", 15 * 60)
+if SESSION_IDLE_TIMEOUT_SECONDS <= 0:
+    raise ImproperlyConfigured("SESSION_IDLE_TIMEOUT_SECONDS must be positive")
+OTP_TOTP_ISSUER = "VeriML"
+LOGIN_URL = "frontend:signin"
+LOGIN_REDIRECT_URL = "frontend:overview"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
@@ -346,6 +377,19 @@ AUDIT_SIGNING_KEY_PATH = VAR_DIR / "audit-signing-key.pem"
 AUDIT_CHECKPOINT_SECONDS = env_int("AUDIT_CHECKPOINT_SECONDS", 3600)
 if AUDIT_CHECKPOINT_SECONDS <= 0:
     raise ImproperlyConfigured("AUDIT_CHECKPOINT_SECONDS must be positive")
+# Audit records (the audit log, PHI accesses, policy decisions, privacy changes) are never
+# deleted; this is the period they must at least be kept, which HIPAA sets at six years
+# (45 CFR 164.316(b)(2)(i)).
+AUDIT_RETENTION_DAYS = env_int("AUDIT_RETENTION_DAYS", 6 * 365)
+if AUDIT_RETENTION_DAYS < 6 * 365:
+    raise ImproperlyConfigured("AUDIT_RETENTION_DAYS must be at least six years (2190 days)")
+# PHI at rest (compliance/hipaa): AES-256 master keys wrapping each organisation's data key, as
+# "id:base64-of-32-bytes" entries, comma-separated, newest last. Development and test runs
+# without them generate one under VAR_DIR.
+PHI_MASTER_KEYS = env_secret("PHI_MASTER_KEYS")
+PHI_MASTER_KEYS_GENERATE = DEBUG or "pytest" in sys.modules
+PHI_MASTER_KEYS_PATH = VAR_DIR / "phi-master-keys"
+PHI_BREAK_GLASS_MAX_MINUTES = env_int("PHI_BREAK_GLASS_MAX_MINUTES", 240)
 # Beat sends again the work of workers that died without their message coming back.
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-jobs": {

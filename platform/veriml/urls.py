@@ -1,6 +1,5 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.generic import RedirectView
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from veriml.core.views import ApiRootView, healthz
@@ -11,17 +10,20 @@ api_v1 = [
     path("", include("veriml.registry.urls")),
     path("", include("veriml.proving.urls")),
     path("", include("veriml.verification.urls")),
+    path("", include("veriml.reports.urls")),
     path("audit/", include("compliance.audit_log.urls")),
+    path("compliance/", include("compliance.privacy.urls")),
+    path("compliance/", include("compliance.policy.urls")),
+    path("compliance/", include("compliance.hipaa.urls")),
 ]
 
 urlpatterns = [
-    # The dashboard will take the site root; until then it leads to the API.
-    path("", RedirectView.as_view(pattern_name="api-root", permanent=False)),
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("", include("frontend.urls")),
 ]
 
 # Errors Django answers itself (an unknown URL, a body it refuses to read, a crash) keep the

@@ -16,6 +16,7 @@ import pytest
 from django.conf import settings
 from django.db import connections
 
+from compliance.hipaa import keys as phi_keys
 from tests.platform.helpers import ROOT, platform_environment
 from veriml.celery import QUEUES
 from veriml.celery import app as celery_app
@@ -54,6 +55,8 @@ def worker_overrides(media_root: Path, **extra: str) -> dict[str, str]:
         "MEDIA_ROOT": str(media_root),
         # Callbacks in tests go to a server on 127.0.0.1.
         "CALLBACK_ALLOW_PRIVATE_NETWORKS": "1",
+        # The worker decrypts PHI stored by the tests, under the same master keys.
+        "PHI_MASTER_KEYS": phi_keys.configured_text(),
     }
     database_url = shared_database_url()
     if database_url:

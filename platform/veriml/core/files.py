@@ -169,7 +169,10 @@ def read_checked(stored: StoredFile) -> bytes:
     with _open(stored) as handle:
         data = handle.read(stored.size + 1)
     _check(stored, hashlib.sha256(data).hexdigest(), len(data))
-    return data
+    # PHI is stored encrypted (compliance/hipaa): decrypted only here, and the access logged.
+    from compliance.hipaa.storage import plaintext_of
+
+    return plaintext_of(stored, data)
 
 
 def copy_checked(stored: StoredFile, destination: Path) -> Path:
@@ -182,8 +185,11 @@ def copy_checked(stored: StoredFile, destination: Path) -> Path:
             hasher.update(chunk)
             size += len(chunk)
             target.write(chunk)
+    from compliance.hipaa.storage import decrypt_in_place
+
     try:
         _check(stored, hasher.hexdigest(), size)
+        decrypt_in_place(stored, destination)
     except StoredFileCorrupted:
         destination.unlink(missing_ok=True)
         raise

@@ -13,12 +13,17 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from compliance import audit_log
+from compliance.hipaa import storage as phi_storage
+from compliance.policy import services as policy
+from compliance.policy.regions import queue_for
+from compliance.privacy import services as privacy_services
 from veriml.accounts.models import Organisation
 from veriml.core import work
 from veriml.core.errors import ServiceConflict
-from veriml.core.files import CHUNK_BYTES, digest_chunks, discard_file, store_file
+from veriml.core.files import CHUNK_BYTES, digest_chunks, discard_file
 from veriml.core.models import StoredFile
 from veriml.core.work import Attempt, Claim, Claimed
+from veriml.core.worker import WorkFailed
 from veriml.proving.models import Job
 from veriml.registry.models import Dataset, RegisteredModel, Visibility
 
@@ -50,13 +55,17 @@ class JobRequest:
     input: UploadedFile | None = None
     dataset: Dataset | None = None
     callback_url: str = ""
+    # Parts the requester wants private on top of the model's toggles and the organisation's
+    # minimums (compliance.privacy.services.job_privacy).
+    privacy: dict[str, str] | None = None
 
 
 def enqueue_job(job_id: str, kind: str) -> None:
     from veriml.proving.tasks import prove_accuracy, prove_inference
 
     task = prove_inference if kind == Job.Kind.INFERENCE else prove_accuracy
-    task.delay(job_id)
+    region = Job.objects.filter(pk=job_id).values_list("organisation__region", flat=True).first()
+    task.apply_async((job_id,), queue=queue_for("prove", region or ""))
 
 
 def enqueue_callback(job_id: str) -> None:
@@ -132,9 +141,13 @@ def submit_job(
         if existing is not None:
             return _replay(existing, fingerprint)
     _check_ready(request)
+    private_parts = privacy_services.job_private_parts(
+        organisation, request.model, request.dataset, request.privacy
+    )
+    policy.enforce(organisation, "prove", target=("model", str(request.model.pk)), actor=actor)
     stored_input = None
     if request.input is not None:
-        stored_input = store_file(
+        stored_input = phi_storage.store_upload(
             organisation, "inputs", request.input, request.input.name or "input"
         )
     try:
@@ -145,7 +158,7 @@ def submit_job(
                 model=request.model,
                 dataset=request.dataset,
                 input=stored_input,
-                private_parts=request.model.private_parts,
+                private_parts=private_parts,
                 nonce=secrets.token_hex(NONCE_BYTES),
                 idempotency_key=idempotency_key or None,
                 request_fingerprint=fingerprint,
@@ -164,6 +177,7 @@ def submit_job(
                     "model": str(request.model.pk),
                     "dataset": str(request.dataset.pk) if request.dataset else None,
                     "input_sha256": input_sha256,
+                    "private_parts": private_parts,
                 },
             )
             transaction.on_commit(lambda: enqueue_job(job_id, kind))
@@ -197,6 +211,7 @@ def _record_job_end(job: Job, actor: str = "system") -> None:
 
 
 def record_proof_download(job: Job, actor: str) -> None:
+    policy.enforce(job.organisation, "download", target=("job", str(job.pk)), actor=actor)
     audit_log.record(
         "proof.downloaded",
         actor=actor,
@@ -262,6 +277,9 @@ def complete_job(
     ``proof`` is written to storage but its row not saved yet: it is saved here, in the same
     transaction as the job's end, and not at all when the attempt no longer holds the job.
     """
+    organisation = Organisation.objects.get(jobs=attempt.pk)
+    if not policy.decide(organisation, "verify", target=("job", str(attempt.pk))).allowed:
+        raise WorkFailed("policy_denied", "Regional policy refuses to verify this proof here.")
     accepted = bool(verification.get("accepted"))
     fields: dict[str, Any] = {
         "proof": proof,

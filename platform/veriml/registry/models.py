@@ -50,6 +50,9 @@ class RegisteredModel(BackgroundWork):
     fidelity = models.JSONField(default=dict, blank=True)
     # The compiler's estimate of one proof: {"prove_seconds", "peak_memory_bytes"}.
     estimate = models.JSONField(default=dict, blank=True)
+    # Model card, as the provider wrote it at upload; printed in auditor reports.
+    intended_use = models.TextField(blank=True)
+    limitations = models.TextField(blank=True)
     created_by = models.CharField(max_length=200, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

@@ -64,6 +64,12 @@ class ModelUploadSerializer(StrictSerializer):
         "a tensor 'inputs' (or a bare tensor)."
     )
     privacy = PrivacyField(required=False)
+    intended_use = serializers.CharField(
+        required=False, allow_blank=True, max_length=4000, help_text="Model card: intended use."
+    )
+    limitations = serializers.CharField(
+        required=False, allow_blank=True, max_length=4000, help_text="Model card: limitations."
+    )
     organisation = serializers.CharField(
         required=False, help_text="For signed-in users in several organisations."
     )
@@ -103,8 +109,9 @@ class ModelSerializer(serializers.ModelSerializer):
         model = RegisteredModel
         fields = [
             "id", "name", "version", "status", "organisation", "privacy", "digest",
-            "parameters", "support", "fidelity", "estimate", "progress", "error", "files",
-            "prover_version", "device", "created_by", "created_at", "compiled_at",
+            "parameters", "support", "fidelity", "estimate", "intended_use", "limitations",
+            "progress", "error", "files", "prover_version", "device", "created_by", "created_at",
+            "compiled_at",
         ]  # fmt: skip
         read_only_fields = fields
 

@@ -9,6 +9,10 @@ from django.db import transaction
 from django.db.models import Max
 
 from compliance import audit_log
+from compliance.hipaa import storage as phi_storage
+from compliance.policy import services as policy
+from compliance.policy.regions import queue_for
+from compliance.privacy import services as privacy_services
 from veriml.accounts.models import Organisation
 from veriml.core import work
 from veriml.core.files import discard_file, store_file
@@ -18,13 +22,14 @@ from veriml.registry.models import PRIVACY_PARTS, Dataset, RegisteredModel
 from veriml.registry.tensorfiles import DatasetSummary
 
 COMPILING = RegisteredModel.Status.COMPILING
+MODEL_CARD_FIELDS = ("intended_use", "limitations")
 VALIDATING = Dataset.Status.VALIDATING
 
 
-def _enqueue_compile(model_id: str) -> None:
+def _enqueue_compile(model_id: str, region: str) -> None:
     from veriml.registry.tasks import compile_model
 
-    compile_model.delay(model_id)
+    compile_model.apply_async((model_id,), queue=queue_for("compile", region))
 
 
 def _enqueue_validation(dataset_id: str) -> None:
@@ -41,9 +46,14 @@ def register_model(
     privacy: dict[str, str] | None = None,
     created_by: str = "",
     actor: str = "system",
+    card: dict[str, str] | None = None,
 ) -> RegisteredModel:
-    """Stores the files, records the next version of ``name`` and queues its compilation."""
-    privacy = {**_default_privacy(), **(privacy or {})}
+    """Stores the files, records the next version of ``name`` and queues its compilation.
+
+    ``card`` holds the optional model-card texts ``intended_use`` and ``limitations``."""
+    policy.enforce(organisation, "upload", target=("model", name), actor=actor)
+    policy.enforce(organisation, "compile", target=("model", name), actor=actor)
+    privacy = privacy_services.privacy_for_new_model(organisation, privacy)
     stored: list[StoredFile] = []
     try:
         stored.append(store_file(organisation, "models", source, source.name or "model.pt2"))
@@ -64,6 +74,7 @@ def register_model(
                 calibration=stored[1],
                 created_by=created_by,
                 **{f"privacy_{part}": privacy[part] for part in PRIVACY_PARTS},
+                **{field: (card or {}).get(field, "") for field in MODEL_CARD_FIELDS},
             )
             model_id = str(model.pk)
             audit_log.record(
@@ -79,18 +90,13 @@ def register_model(
                     "privacy": privacy,
                 },
             )
-            transaction.on_commit(lambda: _enqueue_compile(model_id))
+            region = organisation.region
+            transaction.on_commit(lambda: _enqueue_compile(model_id, region))
     except BaseException:
         for written in stored:
             discard_file(written)
         raise
     return model
-
-
-def _default_privacy() -> dict[str, str]:
-    return {
-        part: RegisteredModel._meta.get_field(f"privacy_{part}").default for part in PRIVACY_PARTS
-    }
 
 
 def claim_compile(model_id: str, prover_version: str, device: str) -> Claimed:
@@ -165,13 +171,16 @@ def upload_dataset(
     created_by: str = "",
     actor: str = "system",
 ) -> Dataset:
-    """Stores the test set and queues its validation."""
-    stored = store_file(organisation, "datasets", upload, upload.name or "dataset")
+    """Stores the test set (encrypted when the organisation handles PHI) and queues its
+    validation."""
+    policy.enforce(organisation, "upload", target=("dataset", name), actor=actor)
+    stored = phi_storage.store_upload(organisation, "datasets", upload, upload.name or "dataset")
     try:
         with transaction.atomic():
             dataset = Dataset.objects.create(
                 organisation=organisation, name=name, file=stored, created_by=created_by
             )
+            privacy_services.start_dataset_privacy(dataset)
             dataset_id = str(dataset.pk)
             audit_log.record(
                 "dataset.uploaded",

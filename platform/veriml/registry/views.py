@@ -70,6 +70,7 @@ class ModelListView(generics.ListCreateAPIView):
             data.get("privacy"),
             created_by=caller.label,
             actor=caller.actor,
+            card={field: data[field] for field in services.MODEL_CARD_FIELDS if field in data},
         )
         return Response(ModelSerializer(model).data, status=status.HTTP_201_CREATED)
 
