@@ -12,11 +12,7 @@ from pathlib import Path
 
 import pytest
 
-# Playwright's sync API runs an event loop in the test's thread, and Django refuses ORM calls
-# from a thread with a running loop; the test's own ORM calls stay synchronous and safe.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
-from tests.platform.conftest import (  # noqa: E402,F401  (fixtures shared with the platform tests)
+from tests.platform.conftest import (  # noqa: F401  (fixtures shared with the platform tests)
     _plain_http,
     _platform_test_settings,
     alice,
@@ -26,7 +22,23 @@ from tests.platform.conftest import (  # noqa: E402,F401  (fixtures shared with 
     media_root,
     worker,
 )
-from tests.platform.helpers import ROOT  # noqa: E402
+from tests.platform.helpers import ROOT
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _orm_beside_playwright() -> Iterator[None]:
+    """Playwright's sync API runs an event loop in the test's thread, and Django refuses ORM
+    calls from a thread with a running loop; the tests' own ORM calls stay synchronous and
+    safe. Set only while browser tests run (they run in their own pytest process), so it never
+    leaks into the other tests' environment."""
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    yield
+    if previous is None:
+        os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+    else:
+        os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
+
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "var" / "test-artifacts" / "screenshots"
