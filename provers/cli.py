@@ -56,6 +56,7 @@ class _ProgressBar:
     def close(self) -> None:
         if self.enabled and self._last:
             sys.stderr.write("\n")
+            self._last = ""
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
@@ -122,25 +123,32 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     return EXIT_ACCEPTED
 
 
-def _cmd_prove(args: argparse.Namespace) -> int:
-    from provers import api
-
+def _run_prover(args: argparse.Namespace, prover: Any, *inputs: Any, **options: Any) -> Any:
+    """Call ``prover`` with the common --nonce and --private options and a progress bar; None
+    (after printing why) when the request cannot be honoured."""
     try:
         nonce = bytes.fromhex(args.nonce) if args.nonce else None
     except ValueError:
         print("veriml: --nonce takes hexadecimal bytes", file=sys.stderr)
-        return EXIT_UNREADABLE
+        return None
     private = [p for p in (args.private or "").split(",") if p]
     bar = _ProgressBar()
     try:
-        result = api.prove_inference(
-            args.model, args.input, args.output, private=private, nonce=nonce, progress=bar
-        )
+        return prover(*inputs, private=private, nonce=nonce, progress=bar, **options)
     except _user_errors() as exc:
         bar.close()
         print(f"veriml: {exc}", file=sys.stderr)
+        return None
+    finally:
+        bar.close()
+
+
+def _cmd_prove(args: argparse.Namespace) -> int:
+    from provers import api
+
+    result = _run_prover(args, api.prove_inference, args.model, args.input, args.output)
+    if result is None:
         return EXIT_UNREADABLE
-    bar.close()
     timings = result["timings"]
     print(f"proof written to {args.output} ({result['proof_bytes']:,} bytes)")
     print(f"output: {result['output']}")
@@ -154,28 +162,11 @@ def _cmd_prove(args: argparse.Namespace) -> int:
 def _cmd_audit(args: argparse.Namespace) -> int:
     from provers import api
 
-    try:
-        nonce = bytes.fromhex(args.nonce) if args.nonce else None
-    except ValueError:
-        print("veriml: --nonce takes hexadecimal bytes", file=sys.stderr)
+    result = _run_prover(
+        args, api.audit, args.model, args.testset, args.output, chunk_samples=args.chunk_size
+    )
+    if result is None:
         return EXIT_UNREADABLE
-    private = [p for p in (args.private or "").split(",") if p]
-    bar = _ProgressBar()
-    try:
-        result = api.audit(
-            args.model,
-            args.testset,
-            args.output,
-            private=private,
-            nonce=nonce,
-            chunk_samples=args.chunk_size,
-            progress=bar,
-        )
-    except _user_errors() as exc:
-        bar.close()
-        print(f"veriml: {exc}", file=sys.stderr)
-        return EXIT_UNREADABLE
-    bar.close()
     timings = result["timings"]
     print(f"proof written to {args.output} ({result['proof_bytes']:,} bytes)")
     print(f"committed test set: {result['dataset_commitment_path']}")
