@@ -7,10 +7,13 @@ any tensor shape (4, *dims). Keeping each coefficient contiguous makes the arith
 handful of long vector operations; every function works per coefficient, so a single element
 broadcasts against a vector.
 
-Multiplication reduces once per output coefficient: with the wrapped terms pre-multiplied by
-W = 11 (reduced), each output coefficient is a sum of four products below 2^62, so below 2^64.
-In int64 that sum may wrap past 2^63 to a negative value S − 2^64; adding 2^64 mod p back after
-the reduction restores S mod p. Seven reductions instead of sixteen.
+Multiplication of numpy vectors works in unsigned 64-bit arithmetic on blocks that stay in the
+CPU cache, with preallocated temporaries: four products of values below p sum below 2^64, so an
+output coefficient is c_k = Σ a_i·b_j (unwrapped terms) + 11·(Σ wrapped terms mod p), with one
+reduction of the wrapped sum and one of the total: seven reductions and no carry fix-ups.
+Torch tensors (which have no unsigned 64-bit multiply) take the signed form: with the wrapped
+terms pre-multiplied by W = 11 (reduced), the sum may wrap past 2^63 to S − 2^64, and adding
+2^64 mod p back after the reduction restores S mod p.
 """
 
 from __future__ import annotations
@@ -93,19 +96,80 @@ def _mul_single(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     )
 
 
+def _wrapped_sum(
+    pairs: list[tuple[np.ndarray, np.ndarray]], out: np.ndarray, tmp: np.ndarray
+) -> None:
+    """out = 11·(Σ x·y mod p) for at most three pairs: the part of a coefficient that x^4 = 11
+    wraps around."""
+    np.multiply(pairs[0][0], pairs[0][1], out=out)
+    for x, y in pairs[1:]:
+        np.multiply(x, y, out=tmp)
+        np.add(out, tmp, out=out)
+    np.remainder(out, P, out=out)
+    np.multiply(out, W, out=out)
+
+
+def _coefficient(
+    pairs: list[tuple[np.ndarray, np.ndarray]],
+    wrapped: np.ndarray | None,
+    out: np.ndarray,
+    acc: np.ndarray,
+    tmp: np.ndarray,
+) -> None:
+    np.multiply(pairs[0][0], pairs[0][1], out=acc)
+    for x, y in pairs[1:]:
+        np.multiply(x, y, out=tmp)
+        np.add(acc, tmp, out=acc)
+    if wrapped is not None:
+        np.add(acc, wrapped, out=acc)
+    np.remainder(acc, P, out=out)
+
+
+def _mul_block(a: np.ndarray, b: np.ndarray, out: np.ndarray, scratch: np.ndarray) -> None:
+    a0, a1, a2, a3 = a
+    b0, b1, b2, b3 = b
+    acc, tmp, wrapped = scratch[0], scratch[1], scratch[2]
+    _wrapped_sum([(a1, b3), (a2, b2), (a3, b1)], wrapped, tmp)
+    _coefficient([(a0, b0)], wrapped, out[0], acc, tmp)
+    _wrapped_sum([(a2, b3), (a3, b2)], wrapped, tmp)
+    _coefficient([(a0, b1), (a1, b0)], wrapped, out[1], acc, tmp)
+    _wrapped_sum([(a3, b3)], wrapped, tmp)
+    _coefficient([(a0, b2), (a1, b1), (a2, b0)], wrapped, out[2], acc, tmp)
+    _coefficient([(a0, b3), (a1, b2), (a2, b1), (a3, b0)], None, out[3], acc, tmp)
+
+
+def _mul_numpy(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
+    """The product of two (4, n) vectors, or of one element and a vector; None for other
+    shapes."""
+    a = a[:, None] if a.ndim == 1 else a
+    b = b[:, None] if b.ndim == 1 else b
+    if a.ndim != 2 or b.ndim != 2 or a.dtype != np.int64 or b.dtype != np.int64:
+        return None
+    n = max(a.shape[1], b.shape[1])
+    if {a.shape[1], b.shape[1]} - {1, n}:
+        return None
+    a64, b64 = a.view(np.uint64), b.view(np.uint64)
+    out = np.empty((DEGREE, n), dtype=np.uint64)
+    block = min(n, _CHUNK)
+    scratch = np.empty((3, block), dtype=np.uint64)
+    for start in range(0, n, _CHUNK):
+        stop = min(n, start + _CHUNK)
+        part_a = a64[:, start:stop] if a64.shape[1] == n else a64
+        part_b = b64[:, start:stop] if b64.shape[1] == n else b64
+        _mul_block(part_a, part_b, out[:, start:stop], scratch[:, : stop - start])
+    return out.view(np.int64)
+
+
 def mul(a: Array, b: Array) -> Array:
     """Elementwise product; a single element (4,) broadcasts against a vector (4, n)."""
     if is_torch(a) or is_torch(b):
         return _mul_direct(a, b)
     if a.shape == (DEGREE,) and b.shape == (DEGREE,):
         return _mul_single(a, b)
+    product = _mul_numpy(a, b)
+    if product is not None:
+        return product
     with np.errstate(over="ignore"):
-        if a.ndim == 2 and a.shape == b.shape and a.shape[1] > 2 * _CHUNK:
-            # Blocks that fit in cache: the temporaries stay hot.
-            out = np.empty_like(a)
-            for i in range(0, a.shape[1], _CHUNK):
-                out[:, i : i + _CHUNK] = _mul_direct(a[:, i : i + _CHUNK], b[:, i : i + _CHUNK])
-            return out
         return _mul_direct(a, b)
 
 

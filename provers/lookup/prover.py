@@ -32,41 +32,13 @@ from provers.lookup.fraction_tree import (
     table_leaves,
     witness_leaf_denominators,
 )
+from provers.lookup.layer_sumcheck import prove_layer
 from provers.lookup.multiplicities import Lookup, normalise_lookups
 from provers.lookup.proof import LAYER_DEGREE, LayerProof, LookupProof, TreeProof
 from provers.lookup.statement import LookupClaims, LookupStatement
 from provers.poly import multilinear
-from provers.sumcheck import prover as sumcheck
-from provers.sumcheck.combiners import Combiner
 from provers.sumcheck.proof import SumcheckProof
 from provers.transcript import Transcript
-
-
-class LayerCombiner:
-    """eq·(p0·q1 + p1·q0 + λ·q0·q1), written eq·(q1·(p0 + λ·q0) + p1·q0): four products."""
-
-    def __init__(self, lam: np.ndarray) -> None:
-        self._lam = lam
-
-    def __call__(self, values: list[Array]) -> Array:
-        eq, p0, p1, q0, q1 = values
-        lam = as_int64(self._lam, like=q0)
-        inner = ext.add(ext.mul(q1, ext.add(p0, ext.mul(q0, lam))), ext.mul(p1, q0))
-        return ext.mul(eq, inner)
-
-
-class UnitNumeratorCombiner:
-    """The same polynomial when p0 = p1 = 1 (witness leaves): eq·(q0 + q1·(1 + λ·q0))."""
-
-    def __init__(self, lam: np.ndarray) -> None:
-        self._lam = lam
-
-    def __call__(self, values: list[Array]) -> Array:
-        eq, q0, q1 = values
-        lam = as_int64(self._lam, like=q0)
-        one = ext.one(like=q0).reshape(ext.DEGREE, 1)
-        inner = ext.add(q0, ext.mul(q1, ext.add(one, ext.mul(q0, lam))))
-        return ext.mul(eq, inner)
 
 
 def _root_layer_claims(tree: FractionTree) -> np.ndarray:
@@ -92,22 +64,17 @@ def _prove_layer(
     lam = steps.draw_batching(transcript, tree_label)
     numerators, denominators = tree.numerators[layer + 1], tree.denominators[layer + 1]
     half = 1 << layer
-    eq = multilinear.eq_table(as_int64(point, like=denominators))
-    q_halves = [denominators[:, :half], denominators[:, half:]]
-    combiner: Combiner
-    if numerators is None:
-        tables, combiner = [eq, *q_halves], UnitNumeratorCombiner(lam)
-    else:
-        p_halves = [numerators[..., :half], numerators[..., half:]]
-        tables, combiner = [eq, *p_halves, *q_halves], LayerCombiner(lam)
+    tables = [denominators[:, :half], denominators[:, half:]]
+    if numerators is not None:
+        wide = numerators if numerators.ndim == 2 else ext.from_base(numerators)
+        tables = [wide[:, :half], wide[:, half:], *tables]
     claimed_sum = ext.add(claim[0], ext.mul(lam, claim[1]))
-    result = sumcheck.prove(
-        tables, combiner, LAYER_DEGREE, claimed_sum, transcript, label=f"{tree_label}/layer"
+    proof, sub_point, finals = prove_layer(
+        tables, point, lam, claimed_sum, transcript, f"{tree_label}/layer"
     )
-    finals = [to_numpy(v) for v in result.final_values[1:]]
     if numerators is None:
         finals = [ext.one(), ext.one(), *finals]
-    return result.proof, np.asarray(result.point), np.stack(finals, axis=1)
+    return proof, sub_point, np.stack(finals, axis=1)
 
 
 def prove_tree(
