@@ -11,21 +11,25 @@ Accepted formats, each read without running code from the file:
 - ``.csv``: a header row, numeric features and, for a labelled table, an integer label column.
 
 Bounds: a file of at most :data:`MAX_FILE_BYTES`, at most :data:`MAX_ELEMENTS` elements in all,
-dtypes from an allowlist (booleans, integers, floats). Every problem raises
-:class:`TensorFileError` with a message fit for the person who uploaded the file.
+dtypes from an allowlist (booleans, integers, floats). A caller with a tighter budget (a
+service that accepts uploads) passes ``max_unpacked_bytes``, which bounds both the file and
+what its archive unpacks to. Every problem raises :class:`TensorFileError` with a message fit
+for the person who uploaded the file.
 
 ``load_inputs`` gives the float inputs (a bare tensor, or the ``inputs`` tensor);
-``load_dataset`` gives ``inputs`` and integer ``labels``.
+``load_dataset`` gives ``inputs`` and non-negative integer ``labels``, at least one sample.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
 import os
 import struct
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -80,78 +84,115 @@ def load_inputs(path: str | os.PathLike[str]) -> np.ndarray:
     )
 
 
-def load_dataset(path: str | os.PathLike[str]) -> tuple[np.ndarray, np.ndarray]:
-    """Float32 ``inputs`` and int64 ``labels`` (a CSV: its ``label`` column and the rest)."""
+def load_dataset(
+    path: str | os.PathLike[str], max_unpacked_bytes: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Float32 ``inputs`` (N, ...) and int64 ``labels`` (N,), N ≥ 1 and every label ≥ 0 (a
+    CSV: its ``label`` column and the rest)."""
     file = Path(path)
     if file.suffix.lower() == ".csv":
-        return load_table_csv(file)
-    tensors = load_tensors(file)
+        inputs, labels = load_table_csv(file, max_unpacked_bytes=max_unpacked_bytes)
+        _check_dataset(inputs, labels)
+        return inputs, labels
+    tensors = load_tensors(file, max_unpacked_bytes)
     missing = [key for key in ("inputs", "labels") if key not in tensors]
     if missing:
         raise TensorFileError(
-            f"{file.name}: a test set needs 'inputs' and 'labels' tensors, found {_keys(tensors)}"
+            f"{file.name}: a test set needs 'inputs' and 'labels' tensors; missing "
+            f"{' and '.join(repr(key) for key in missing)} (found {_keys(tensors)})"
         )
     inputs = _as_float(tensors["inputs"], "inputs")
     labels = _as_labels(tensors["labels"])
-    if inputs.ndim < 1 or labels.shape[0] != inputs.shape[0]:
-        raise TensorFileError(f"{labels.shape[0]} labels for {inputs.shape[:1]} inputs")
+    _check_dataset(inputs, labels)
     return inputs, labels
 
 
+def _check_dataset(inputs: np.ndarray, labels: np.ndarray) -> None:
+    if inputs.ndim < 2:
+        raise TensorFileError(
+            f"inputs need a sample dimension and features, not shape {list(inputs.shape)}"
+        )
+    if labels.shape[0] != inputs.shape[0]:
+        raise TensorFileError(f"{labels.shape[0]} labels for {inputs.shape[0]} inputs")
+    if labels.shape[0] == 0:
+        raise TensorFileError("the test set has no samples")
+    if labels.min() < 0:
+        raise TensorFileError("labels must not be negative")
+
+
 def load_table_csv(
-    path: str | os.PathLike[str], label_column: str = "label"
+    path: str | os.PathLike[str],
+    label_column: str = "label",
+    max_unpacked_bytes: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """A labelled table: float32 features (N, F) and int64 labels (N,)."""
-    features, labels = _read_csv(Path(path), label_column, labels_required=True)
+    features, labels = _read_csv(
+        Path(path), label_column, labels_required=True, max_bytes=max_unpacked_bytes
+    )
     if labels is None:
         raise TensorFileError(f"no {label_column!r} column")
     return features, labels
 
 
-def load_tensors(path: str | os.PathLike[str]) -> dict[str, np.ndarray]:
+def load_tensors(
+    path: str | os.PathLike[str], max_unpacked_bytes: int | None = None
+) -> dict[str, np.ndarray]:
     """Every tensor of a ``.pt``, ``.npz``, ``.npy`` or ``.safetensors`` file, by name (a bare
-    tensor under the name "")."""
+    tensor under the name ""); ``max_unpacked_bytes`` tightens the built-in size bounds."""
     file = Path(path)
     suffix = file.suffix.lower()
-    readers = {
-        ".pt": _read_torch,
-        ".pth": _read_torch,
-        ".npz": _read_npz,
+    limits = _archive_limits(max_unpacked_bytes)
+    readers: dict[str, Callable[[bytes], dict[str, np.ndarray]]] = {
+        ".pt": lambda data: _read_torch(data, limits),
+        ".pth": lambda data: _read_torch(data, limits),
+        ".npz": lambda data: _read_npz(data, limits),
         ".npy": _read_npy,
         ".safetensors": _read_safetensors,
     }
     if suffix not in readers:
         raise TensorFileError(f"{file.name}: use .pt, .npz, .npy, .safetensors or .csv")
-    tensors = readers[suffix](_read_bounded(file))
+    tensors = readers[suffix](_read_bounded(file, max_unpacked_bytes))
     _check_tensors(tensors)
     return tensors
 
 
-def _read_bounded(path: Path) -> bytes:
+def _archive_limits(max_unpacked_bytes: int | None) -> ArchiveLimits:
+    if max_unpacked_bytes is None:
+        return _ARCHIVE_LIMITS
+    return dataclasses.replace(
+        _ARCHIVE_LIMITS,
+        max_entry_bytes=min(_ARCHIVE_LIMITS.max_entry_bytes, max_unpacked_bytes),
+        max_total_bytes=min(_ARCHIVE_LIMITS.max_total_bytes, max_unpacked_bytes),
+    )
+
+
+def _read_bounded(path: Path, max_bytes: int | None = None) -> bytes:
+    # A file that is not an archive unpacks to itself, so a caller's unpacked bound covers it.
+    limit = MAX_FILE_BYTES if max_bytes is None else min(MAX_FILE_BYTES, max_bytes)
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise TensorFileError(f"{path.name} is larger than {MAX_FILE_BYTES} bytes")
+        if path.stat().st_size > limit:
+            raise TensorFileError(f"{path.name} is larger than {limit} bytes")
         with path.open("rb") as file:
-            data = file.read(MAX_FILE_BYTES + 1)
+            data = file.read(limit + 1)
     except OSError as error:
         raise TensorFileError(f"cannot read {path.name}: {error.strerror or error}") from None
-    if len(data) > MAX_FILE_BYTES:
-        raise TensorFileError(f"{path.name} is larger than {MAX_FILE_BYTES} bytes")
+    if len(data) > limit:
+        raise TensorFileError(f"{path.name} is larger than {limit} bytes")
     return data
 
 
-def _check_archive(data: bytes) -> None:
+def _check_archive(data: bytes, limits: ArchiveLimits) -> None:
     try:
-        inspect_archive(data, _ARCHIVE_LIMITS)
+        inspect_archive(data, limits)
     except ArchiveError as error:
         raise TensorFileError(str(error)) from None
 
 
-def _read_torch(data: bytes) -> dict[str, np.ndarray]:
+def _read_torch(data: bytes, limits: ArchiveLimits) -> dict[str, np.ndarray]:
     import torch  # only .pt files need torch
 
     if is_zip(data):
-        _check_archive(data)
+        _check_archive(data, limits)
     try:
         loaded = torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
     except Exception as error:  # the restricted unpickler raises many types
@@ -173,10 +214,10 @@ def _read_torch(data: bytes) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _read_npz(data: bytes) -> dict[str, np.ndarray]:
+def _read_npz(data: bytes, limits: ArchiveLimits) -> dict[str, np.ndarray]:
     import zipfile
 
-    _check_archive(data)
+    _check_archive(data, limits)
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         for name in archive.namelist():
             with archive.open(name) as member:
@@ -284,10 +325,10 @@ def _keys(tensors: dict[str, np.ndarray]) -> str:
 
 
 def _read_csv(
-    path: Path, label_column: str, labels_required: bool
+    path: Path, label_column: str, labels_required: bool, max_bytes: int | None = None
 ) -> tuple[np.ndarray, np.ndarray | None]:
     try:
-        text = _read_bounded(path).decode("utf-8-sig")
+        text = _read_bounded(path, max_bytes).decode("utf-8-sig")
     except UnicodeDecodeError:
         raise TensorFileError(f"{path.name} is not UTF-8 text") from None
     rows = csv.reader(io.StringIO(text))

@@ -16,7 +16,13 @@ import torch
 from safetensors.numpy import save as save_safetensors
 
 from provers import tensors
-from provers.tensors import TensorFileError, load_dataset, load_inputs, load_table_csv
+from provers.tensors import (
+    TensorFileError,
+    load_dataset,
+    load_inputs,
+    load_table_csv,
+    load_tensors,
+)
 
 INPUTS = np.arange(24, dtype=np.float32).reshape(4, 2, 3) / 7
 LABELS = np.array([0, 3, 1, 2])
@@ -196,6 +202,38 @@ def test_a_dataset_needs_matching_inputs_and_integer_labels(tmp_path: Path) -> N
     np.savez(tmp_path / "nolabels.npz", inputs=INPUTS)
     with pytest.raises(TensorFileError, match="needs 'inputs' and 'labels'"):
         load_dataset(tmp_path / "nolabels.npz")
+
+
+@pytest.mark.parametrize(
+    ("inputs", "labels", "message"),
+    [
+        (INPUTS[:0], LABELS[:0], "no samples"),
+        (INPUTS, LABELS - 1, "must not be negative"),
+        (INPUTS[:, 0, 0], LABELS, "sample dimension"),
+    ],
+)
+def test_a_dataset_no_audit_could_use_is_refused(
+    tmp_path: Path, inputs: np.ndarray, labels: np.ndarray, message: str
+) -> None:
+    np.savez(tmp_path / "set.npz", inputs=inputs, labels=labels)
+    with pytest.raises(TensorFileError, match=message):
+        load_dataset(tmp_path / "set.npz")
+
+
+def test_a_callers_unpacked_bound_tightens_the_built_in_ones(tmp_path: Path) -> None:
+    # About 550 bytes on disk that unpack to about 6.6 kB.
+    np.savez_compressed(
+        tmp_path / "set.npz", inputs=np.tile(INPUTS, (50, 1, 1)), labels=np.tile(LABELS, 50)
+    )
+    np.save(tmp_path / "plain.npy", np.tile(INPUTS, (50, 1, 1)))
+    table = write(tmp_path / "table.csv", b"a,label\n" + b"1,0\n" * 500)
+    with pytest.raises(TensorFileError, match="'inputs.npy' expands to 4928 bytes, at most 1000"):
+        load_dataset(tmp_path / "set.npz", max_unpacked_bytes=1000)
+    with pytest.raises(TensorFileError, match="larger than 1000 bytes"):
+        load_tensors(tmp_path / "plain.npy", max_unpacked_bytes=1000)
+    with pytest.raises(TensorFileError, match="larger than 1000 bytes"):
+        load_dataset(table, max_unpacked_bytes=1000)
+    assert load_dataset(tmp_path / "set.npz", max_unpacked_bytes=10_000)[0].shape == (200, 2, 3)
 
 
 def test_ambiguous_inputs_and_unknown_formats_are_refused(tmp_path: Path) -> None:

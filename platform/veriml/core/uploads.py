@@ -1,7 +1,7 @@
 """Checks on uploaded files before anything is stored: size, name and container format.
 
 These are cheap checks of the first bytes; the worker that opens a file checks its content
-again (the compiler for models, :mod:`veriml.registry.tensorfiles` for test sets).
+again (the compiler for models, :mod:`provers.tensors` for test sets).
 """
 
 from __future__ import annotations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.files.uploadedfile import UploadedFile
@@ -19,11 +20,19 @@ from veriml.core.files import discard_file, store_file
 from veriml.core.models import StoredFile
 from veriml.core.work import Attempt, Claimed
 from veriml.registry.models import PRIVACY_PARTS, Dataset, RegisteredModel
-from veriml.registry.tensorfiles import DatasetSummary
 
 COMPILING = RegisteredModel.Status.COMPILING
 MODEL_CARD_FIELDS = ("intended_use", "limitations")
 VALIDATING = Dataset.Status.VALIDATING
+
+
+@dataclass(frozen=True)
+class DatasetSummary:
+    """What validating a test set found: its samples, distinct labels and per-sample shape."""
+
+    samples: int
+    classes: int
+    input_shape: list[int]
 
 
 def _enqueue_compile(model_id: str, region: str) -> None:

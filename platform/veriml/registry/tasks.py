@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 from celery import Task, shared_task
 from django.conf import settings
 
 from provers import api as prover_api
+from provers.tensors import TensorFileError, load_dataset
 from veriml.core.files import copy_checked, discard_file, write_path
 from veriml.core.models import StoredFile
 from veriml.core.runner import WorkSteps, run_work
@@ -15,11 +17,21 @@ from veriml.core.work import Attempt, stale_ids
 from veriml.core.worker import ProgressReporter, WorkFailed, device, prover_function
 from veriml.registry import services
 from veriml.registry.models import Dataset, RegisteredModel
-from veriml.registry.tensorfiles import DatasetError, load_test_set, summarise
 
 
 def _local_copy(stored: StoredFile, workdir: Path, stem: str) -> Path:
     return copy_checked(stored, workdir / f"{stem}{Path(stored.storage_name).suffix}")
+
+
+def read_test_set(path: Path) -> services.DatasetSummary:
+    """Reads a test set with the prover's own reader, so a test set that validates here is one
+    an audit can read; raises ``TensorFileError`` with the reason."""
+    inputs, labels = load_dataset(path, max_unpacked_bytes=settings.TENSOR_FILE_MAX_UNPACKED_BYTES)
+    return services.DatasetSummary(
+        samples=int(labels.shape[0]),
+        classes=int(np.unique(labels).size),
+        input_shape=[int(size) for size in inputs.shape[1:]],
+    )
 
 
 @shared_task(
@@ -80,12 +92,12 @@ def validate_dataset(self: Task, dataset_id: str) -> str:
     def body(attempt: Attempt, workdir: Path, progress: ProgressReporter) -> bool:
         dataset = Dataset.objects.select_related("file").get(pk=dataset_id)
         progress("reading", 0.0)
-        local = _local_copy(dataset.file, workdir, "dataset")
+        # The reader's messages name the file: name the copy as its uploader did.
+        stem = Path(dataset.file.original_name).stem or "dataset"
+        local = _local_copy(dataset.file, workdir, stem)
         try:
-            inputs, labels = load_test_set(local, settings.TENSOR_FILE_MAX_UNPACKED_BYTES)
-            progress("checking", 0.5)
-            summary = summarise(inputs, labels)
-        except DatasetError as error:
+            summary = read_test_set(local)
+        except TensorFileError as error:
             raise WorkFailed("invalid_dataset", f"Not a usable test set: {error}.") from None
         return services.complete_validation(attempt, summary) is not None
 
