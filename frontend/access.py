@@ -70,3 +70,15 @@ def chosen_organisation(request: HttpRequest, right: Right) -> Organisation:
         if organisation.name == name or (not name and len(allowed) == 1):
             return organisation
     raise PermissionDenied("Choose an organisation you may act for.")
+
+
+def named_organisation(request: HttpRequest, right: Right, what: str) -> Organisation:
+    """The organisation a post names: 404 when the user is no part of it, as for its objects,
+    and 403 when they are but lack the right."""
+    who = caller(request)
+    found = Organisation.objects.filter(name=request.POST.get("organisation", "")).first()
+    if found is None or not who.sees(found.pk):
+        raise Http404("No such organisation.")
+    if not who.can(right, found.pk):
+        raise PermissionDenied(f"The {what} of {found.name} need the {right.value!r} right.")
+    return found

@@ -1,7 +1,7 @@
 from django.urls import path
 
 from frontend.signin import views as signin
-from frontend.views import account, jobs, public, registry
+from frontend.views import account, compliance, jobs, public, registry
 
 app_name = "frontend"
 
@@ -21,5 +21,5 @@ urlpatterns = [
     path("keys/", account.api_keys, name="keys"),
     path("keys/<str:prefix>/revoke", account.revoke_key, name="key-revoke"),
     path("audit-log/", account.audit_log, name="audit-log"),
-    path("compliance/", account.compliance, name="compliance"),
+    path("compliance/", compliance.compliance, name="compliance"),
 ]

@@ -4,6 +4,12 @@ Entries are read in sequence order, streaming: each must carry the next sequence
 one means a deleted row), the previous entry's hash, and a hash that recomputes from its fields.
 Each checkpoint's signature must verify with the public key, and its head hash must equal the
 chain's hash at its sequence (a checkpoint past the chain's end means entries were removed).
+
+An earlier run's result can be handed back (:class:`Verified`) so that only the entries after
+it are re-hashed. It is trusted only while the entry it names still hashes to the remembered
+hash, every entry a checkpoint names still recomputes, and no entry up to it is missing; any
+doubt, or any problem found, means a full walk, so a report's problem is always the chain's
+first.
 """
 
 from __future__ import annotations
@@ -31,6 +37,17 @@ class Problem:
     checkpoint_id: int | None = None
 
 
+@dataclass(frozen=True)
+class Verified:
+    """A point an earlier verification reached: its sequence and the chain's hash there."""
+
+    sequence: int
+    hash: str
+
+
+GENESIS = Verified(0, GENESIS_HASH)
+
+
 @dataclass
 class Report:
     entries: int = 0
@@ -39,6 +56,8 @@ class Report:
     head_hash: str = GENESIS_HASH
     problem: Problem | None = None
     checked_checkpoints: list[int] = field(default_factory=list)
+    # Entries up to this sequence were taken from an earlier verification; 0 for a full walk.
+    since_sequence: int = 0
 
     @property
     def ok(self) -> bool:
@@ -48,6 +67,7 @@ class Report:
         data = asdict(self)
         data["ok"] = self.ok
         del data["checked_checkpoints"]
+        del data["since_sequence"]
         return data
 
 
@@ -77,11 +97,12 @@ def _check_entry(entry: AuditEntry, sequence: int, previous: str) -> Problem | N
     return None
 
 
-def _walk_chain(report: Report, wanted: set[int]) -> dict[int, str]:
-    """Hashes at the ``wanted`` sequences; stops at the first bad entry."""
+def _walk_chain(report: Report, wanted: set[int], start: Verified = GENESIS) -> dict[int, str]:
+    """Hashes at the ``wanted`` sequences after ``start``; stops at the first bad entry."""
     at: dict[int, str] = {0: GENESIS_HASH}
-    sequence, previous = 0, GENESIS_HASH
-    for entry in AuditEntry.objects.order_by("sequence").iterator(chunk_size=CHUNK_ROWS):
+    sequence, previous = start.sequence, start.hash
+    after = AuditEntry.objects.filter(sequence__gt=start.sequence).order_by("sequence")
+    for entry in after.iterator(chunk_size=CHUNK_ROWS):
         sequence += 1
         problem = _check_entry(entry, sequence, previous)
         if problem is not None:
@@ -118,10 +139,28 @@ def _check_checkpoint(
     return None
 
 
-def verify_log(key: Ed25519PublicKey) -> Report:
-    report = Report()
-    checkpoints = list(AuditCheckpoint.objects.order_by("sequence", "time"))
-    hashes = _walk_chain(report, {checkpoint.sequence for checkpoint in checkpoints})
+def _covered_hashes(since: Verified, checkpoints: list[AuditCheckpoint]) -> dict[int, str] | None:
+    """The hashes at ``since`` and at the checkpoints before it, each entry re-hashed from its
+    own fields; None when one no longer matches or an entry up to ``since`` is missing."""
+    covered = {since.sequence} | {c.sequence for c in checkpoints if c.sequence <= since.sequence}
+    rows = {entry.sequence: entry for entry in AuditEntry.objects.filter(sequence__in=covered)}
+    if set(rows) != covered or rows[since.sequence].hash != since.hash:
+        return None
+    for entry in rows.values():
+        if entry.hash != entry_hash(entry.previous_hash, entry.fields()):
+            return None
+    if AuditEntry.objects.filter(sequence__lte=since.sequence).count() != since.sequence:
+        return None
+    return {0: GENESIS_HASH, **{sequence: entry.hash for sequence, entry in rows.items()}}
+
+
+def _check_rest(
+    report: Report,
+    hashes: dict[int, str],
+    checkpoints: list[AuditCheckpoint],
+    key: Ed25519PublicKey,
+) -> Report:
+    """Every checkpoint, then the head row, once the entries have been walked."""
     if report.problem is not None:
         return report
     for checkpoint in checkpoints:
@@ -140,3 +179,29 @@ def verify_log(key: Ed25519PublicKey) -> Report:
             f"{report.head_sequence}: the last entries are missing",
         )
     return report
+
+
+def _verify_after(
+    since: Verified, checkpoints: list[AuditCheckpoint], key: Ed25519PublicKey
+) -> Report | None:
+    covered = _covered_hashes(since, checkpoints)
+    if covered is None:
+        return None
+    report = Report(entries=since.sequence, since_sequence=since.sequence)
+    report.head_sequence, report.head_hash = since.sequence, since.hash
+    wanted = {checkpoint.sequence for checkpoint in checkpoints}
+    hashes = {**covered, **_walk_chain(report, wanted, since)}
+    return _check_rest(report, hashes, checkpoints, key)
+
+
+def verify_log(key: Ed25519PublicKey, since: Verified | None = None) -> Report:
+    """The whole chain's check; with ``since``, only the entries after it are re-hashed (see the
+    module's docstring), and a problem found that way is re-checked by a full walk."""
+    checkpoints = list(AuditCheckpoint.objects.order_by("sequence", "time"))
+    if since is not None and since.sequence > 0:
+        quick = _verify_after(since, checkpoints, key)
+        if quick is not None and quick.ok:
+            return quick
+    report = Report()
+    hashes = _walk_chain(report, {checkpoint.sequence for checkpoint in checkpoints})
+    return _check_rest(report, hashes, checkpoints, key)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from django.core.exceptions import PermissionDenied
@@ -8,14 +9,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from compliance.audit_log import keys
 from compliance.audit_log.models import AuditCheckpoint, AuditEntry
-from compliance.audit_log.verify import verify_log
 from frontend.access import caller, chosen_organisation, organisations_with, signed_in
+from frontend.audit_check import check_chain
 from veriml.accounts import services
 from veriml.accounts.access import Right
 from veriml.accounts.models import ApiKey, Organisation
-from veriml.registry.models import RegisteredModel
 
 AUDIT_PAGE = 200
 
@@ -74,24 +73,13 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     if not organisations:
         raise PermissionDenied("You lack the 'audit' right in every organisation.")
     entries = AuditEntry.objects.filter(organisation__in=organisations).order_by("-sequence")
-    report = verify_log(keys.public_key())
+    check = check_chain()
     names = dict(Organisation.objects.filter(pk__in=organisations).values_list("pk", "name"))
     context = {
         "entries": [(entry, names.get(entry.organisation, "")) for entry in entries[:AUDIT_PAGE]],
-        "report": report,
+        "report": check.report,
+        "incremental": check.incremental,
+        "full_at": datetime.fromtimestamp(check.full_at, UTC) if check.full_at else None,
         "checkpoint": AuditCheckpoint.objects.order_by("-sequence", "-time").first(),
     }
     return render(request, "frontend/audit_log.html", context)
-
-
-@signed_in
-def compliance(request: HttpRequest) -> HttpResponse:
-    """Read-only for now: the settings are changed through the compliance API."""
-    readable = caller(request).organisations_with(Right.READ)
-    context = {
-        "organisations": Organisation.objects.filter(pk__in=readable),
-        "models": RegisteredModel.objects.filter(organisation_id__in=readable).select_related(
-            "organisation"
-        ),
-    }
-    return render(request, "frontend/compliance.html", context)

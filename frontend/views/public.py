@@ -3,20 +3,33 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from rest_framework import serializers
 
+from frontend.throttle import seconds_to_wait
 from frontend.views.forms import field_errors, form_data
 from veriml.verification.serializers import VerifyRequestSerializer
 from veriml.verification.services import verify_proof_bytes
 
 
+def _throttled(request: HttpRequest, wait: float) -> HttpResponse:
+    seconds = max(1, math.ceil(wait))
+    response = render(request, "frontend/verify.html", {"retry_after": seconds}, status=429)
+    response["Retry-After"] = str(seconds)
+    return response
+
+
 def verify(request: HttpRequest) -> HttpResponse:
+    """Only posts are counted: reading the page costs nothing, a verification does."""
     context: dict[str, Any] = {}
     if request.method == "POST":
+        wait = seconds_to_wait(request)
+        if wait is not None:
+            return _throttled(request, wait)
         form = VerifyRequestSerializer(data=form_data(request, ("proof", "model_digest")))
         try:
             form.is_valid(raise_exception=True)

@@ -1,6 +1,7 @@
 """The dashboard in a real browser: sign in, upload a model and watch it compile, run an audit
 (an inference job while the prover has no audits), open the proof page, download the report,
-and verify the proof, and a tampered copy, on the public page."""
+read the overview and proof pages at phone width, verify the proof, and a tampered copy, on the
+public page, and change a privacy default on the compliance page."""
 
 from __future__ import annotations
 
@@ -72,6 +73,20 @@ def submit_job(page, tmp_path) -> None:
     page.wait_for_url(re.compile(r"/jobs/[0-9a-f-]+/$"))
 
 
+def fits_the_width(page) -> bool:
+    return page.evaluate(
+        "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
+    )
+
+
+def change_a_privacy_default(page) -> None:
+    page.goto("/compliance/")
+    page.select_option("select[name=default_weights]", "private")
+    page.fill("textarea[name=reason]", "Browser test: weights private by default")
+    page.click("form[data-privacy-form] button[type=submit]")
+    page.locator("[data-message]").wait_for()
+
+
 def test_a_provider_proves_and_anyone_verifies_in_the_browser(
     browser, live_server, worker, alice, plain_http_cookies, screenshot, tmp_path
 ):
@@ -92,6 +107,7 @@ def test_a_provider_proves_and_anyone_verifies_in_the_browser(
     page.locator("h1 .status-succeeded").wait_for(timeout=WAIT_MS)
     assert page.locator("[data-proof] [data-verdict]").inner_text() == "accepted"
     screenshot(page, "proof")
+    proof_page = page.url
 
     with page.expect_download() as proof_download:
         page.click("[data-download-proof]")
@@ -110,6 +126,11 @@ def test_a_provider_proves_and_anyone_verifies_in_the_browser(
     phone_page = phone.new_page()
     sign_in(phone_page)
     screenshot(phone_page, "overview-phone")
+    assert fits_the_width(phone_page)
+    phone_page.goto(proof_page)
+    assert phone_page.locator("[data-proof] [data-verdict]").inner_text() == "accepted"
+    screenshot(phone_page, "proof-phone")
+    assert fits_the_width(phone_page)
     phone.close()
 
     stranger = browser.new_context(base_url=live_server.url, viewport=LAPTOP).new_page()
@@ -128,4 +149,8 @@ def test_a_provider_proves_and_anyone_verifies_in_the_browser(
     stranger.click("form[data-verify] button[type=submit]")
     assert stranger.locator("[data-verdict]").inner_text() == "Rejected"
     screenshot(stranger, "verify-rejected")
+
+    change_a_privacy_default(page)
+    assert "public → private" in page.locator("[data-history]").inner_text()
+    screenshot(page, "compliance")
     context.close()

@@ -4,15 +4,29 @@ forms go through the platform's services."""
 from __future__ import annotations
 
 import json
+import time
+from io import StringIO
 
 import numpy as np
 import pytest
 from django.contrib.auth.models import User
+from django.core.cache import cache
+from django.core.management import call_command
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from compliance import audit_log
+from compliance.audit_log import verify
 from compliance.audit_log.models import AuditEntry
+from compliance.audit_log.services import write_checkpoint
+from compliance.privacy.models import ToggleChange
+from frontend import audit_check
 from tests.platform import factories
+from tests.platform.test_audit_log import (
+    ENTRY_TABLE,
+    as_superuser_bypassing_triggers,
+    postgresql_only,
+)
 from veriml.accounts import services as accounts
 from veriml.accounts.models import ApiKey, Membership
 from veriml.proving.models import Job
@@ -66,6 +80,21 @@ def test_every_page_renders_for_every_role(request, persona, alice_job):
     assert model_page.status_code == (403 if persona == "dana" else 200)
     for page in ("/models/", "/datasets/"):
         assert client.get(page).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("persona", "status"), [("alice", 302), ("bob", 403), ("dana", 403), ("charlie", 404)]
+)
+def test_the_compliance_form_answers_each_role_as_its_rights_allow(request, persona, status):
+    client = signed_in(request.getfixturevalue(persona))
+
+    response = client.post(
+        "/compliance/",
+        {"organisation": "Alice Labs", "minimum_input": "private", "reason": "Review"},
+    )
+
+    assert response.status_code == status
+    assert ToggleChange.objects.exists() == (persona == "alice")
 
 
 def test_an_outsider_gets_404_for_another_organisations_job_and_model(charlie, alice_job):
@@ -248,6 +277,55 @@ def test_the_public_page_verifies_a_proof_and_rejects_a_tampered_one(db):
     assert "Reason:" in rejected.content.decode()
 
 
+@pytest.fixture
+def low_rates(settings):
+    settings.REST_FRAMEWORK = {
+        **settings.REST_FRAMEWORK,
+        "DEFAULT_THROTTLE_RATES": {"anon": "2/minute", "caller": "3/minute"},
+    }
+
+
+def test_the_public_page_is_rate_limited_like_the_api_with_a_readable_429(db, low_rates):
+    client = Client()
+
+    allowed = [
+        client.post("/verify/", {"proof": factories.upload("p.vmp", b"x")}).status_code
+        for _ in range(2)
+    ]
+    throttled = client.post("/verify/", {"proof": factories.upload("p.vmp", b"x")})
+    still_readable = client.get("/verify/")
+
+    assert allowed == [200, 200]
+    assert throttled.status_code == 429
+    assert int(throttled["Retry-After"]) > 0
+    assert "data-throttled>Too many verifications" in throttled.content.decode()
+    assert "data-verdict" not in throttled.content.decode()
+    assert still_readable.status_code == 200
+
+
+def test_the_public_page_and_the_api_share_one_allowance(api_client, db, low_rates):
+    Client().post("/verify/", {"proof": factories.upload("p.vmp", b"x")})
+    api_client.post("/api/v1/verify", {"proof": factories.upload("p.vmp", b"x")})
+
+    page = Client().post("/verify/", {"proof": factories.upload("p.vmp", b"x")})
+    api = api_client.post("/api/v1/verify", {"proof": factories.upload("p.vmp", b"x")})
+
+    assert (page.status_code, api.status_code) == (429, 429)
+
+
+def test_a_signed_in_user_has_their_own_allowance_on_the_public_page(alice, low_rates):
+    Client().post("/verify/", {"proof": factories.upload("p.vmp", b"x")})
+    Client().post("/verify/", {"proof": factories.upload("p.vmp", b"x")})
+    client = signed_in(alice)
+
+    statuses = [
+        client.post("/verify/", {"proof": factories.upload("p.vmp", b"x")}).status_code
+        for _ in range(4)
+    ]
+
+    assert statuses == [200, 200, 200, 429]
+
+
 def test_an_api_key_is_shown_once_and_can_be_revoked(alice, alice_org):
     client = signed_in(alice)
 
@@ -288,7 +366,121 @@ def test_the_audit_log_page_shows_the_organisations_entries_and_the_chain_verifi
     assert page.count("api_key.created") == 1
 
 
-def test_the_compliance_page_shows_region_phi_and_privacy_read_only(alice, alice_org):
+def note(number: int) -> AuditEntry:
+    return audit_log.record(
+        "test.event", actor="system", organisation=None, target=("test", str(number)), details={}
+    )
+
+
+def chain_status(client: Client) -> str:
+    page = client.get("/audit-log/").content.decode()
+    status = page.split("data-chain-status>", 1)[1].split("<", 1)[0]
+    if status == "Chain broken":
+        return page.split("</h2>", 1)[1].split("</p>", 1)[0]
+    return status
+
+
+@pytest.fixture
+def entry_checks(monkeypatch) -> list[int]:
+    """The sequence of every entry the verifier re-hashes in the chain's walk."""
+    checked: list[int] = []
+    check = verify._check_entry
+
+    def counting(entry, sequence, previous):
+        checked.append(entry.sequence)
+        return check(entry, sequence, previous)
+
+    monkeypatch.setattr(verify, "_check_entry", counting)
+    return checked
+
+
+def test_the_audit_log_page_rehashes_only_entries_after_the_last_check(alice, entry_checks):
+    client = signed_in(alice)
+    first = client.get("/audit-log/").content.decode()
+    walked_first = list(entry_checks)
+    entry_checks.clear()
+    added = [note(number) for number in range(2)]
+
+    second = client.get("/audit-log/").content.decode()
+
+    assert "data-chain-status>Chain verified" in first and "Every entry was re-hashed" in first
+    assert walked_first == list(range(1, walked_first[-1] + 1))
+    assert entry_checks == [entry.sequence for entry in added]
+    assert "data-chain-status>Chain verified" in second
+    assert f"Entries after #{walked_first[-1]} were re-hashed" in second
+    assert f"All {added[-1].sequence} entries link and hash correctly" in second
+
+
+def alter_actor(sequence: int) -> None:
+    as_superuser_bypassing_triggers(
+        f"UPDATE {ENTRY_TABLE} SET actor = 'user:666' WHERE sequence = %s", sequence
+    )
+
+
+@postgresql_only
+def test_the_last_checked_entry_altered_after_a_cached_check_is_still_reported(alice):
+    client = signed_in(alice)
+    entries = [note(number) for number in range(4)]
+    assert chain_status(client) == "Chain verified"
+
+    alter_actor(entries[-1].sequence)
+
+    assert f"entry {entries[-1].sequence}: <code>hash_mismatch</code>" in chain_status(client)
+
+
+@postgresql_only
+def test_an_entry_a_checkpoint_names_altered_after_a_cached_check_is_still_reported(alice):
+    client = signed_in(alice)
+    entries = [note(number) for number in range(3)]
+    write_checkpoint()
+    for number in range(3):
+        note(number)
+    assert chain_status(client) == "Chain verified"
+
+    alter_actor(entries[-1].sequence)
+
+    assert f"entry {entries[-1].sequence}: <code>hash_mismatch</code>" in chain_status(client)
+
+
+@postgresql_only
+def test_a_covered_entry_deleted_after_a_cached_check_is_still_reported(alice):
+    client = signed_in(alice)
+    entries = [note(number) for number in range(4)]
+    assert chain_status(client) == "Chain verified"
+
+    as_superuser_bypassing_triggers(
+        f"DELETE FROM {ENTRY_TABLE} WHERE sequence = %s", entries[1].sequence
+    )
+
+    assert f"entry {entries[1].sequence}: <code>sequence_gap</code>" in chain_status(client)
+
+
+@postgresql_only
+def test_any_covered_entry_altered_is_reported_once_the_hourly_full_walk_is_due(alice):
+    client = signed_in(alice)
+    entries = [note(number) for number in range(4)]
+    assert chain_status(client) == "Chain verified"
+    alter_actor(entries[1].sequence)
+    remembered = cache.get(audit_check.CACHE_KEY)
+    cache.set(
+        audit_check.CACHE_KEY, {**remembered, "full_at": time.time() - audit_check.FULL_EVERY}
+    )
+
+    reported = [chain_status(client) for _ in range(2)]
+
+    assert all(f"entry {entries[1].sequence}: <code>hash_mismatch</code>" in r for r in reported)
+
+
+def test_the_command_still_walks_the_whole_chain_after_the_page_checked_it(alice, entry_checks):
+    signed_in(alice).get("/audit-log/")
+    entry_checks.clear()
+
+    call_command("verify_audit_log", stdout=StringIO())
+
+    assert entry_checks == list(AuditEntry.objects.values_list("sequence", flat=True))
+
+
+def test_the_compliance_page_shows_region_phi_and_model_privacy(alice, alice_org):
     alice_org.region = "eu"
     alice_org.handles_phi = True
     alice_org.save()
@@ -302,9 +494,10 @@ def test_the_compliance_page_shows_region_phi_and_privacy_read_only(alice, alice
     session.save()
     body = client.get("/compliance/").content.decode()
 
-    assert "<td>eu</td>" in body and "<td>yes</td>" in body
+    assert "data-region>eu · European Union<" in body
+    assert "data-phi>yes:" in body
     assert "<td>private</td>" in body
-    assert "changed through the compliance API" in body
+    assert "data-region-note" in body
 
 
 def test_statement_json_on_the_page_is_escaped(alice, alice_org):
