@@ -1,5 +1,5 @@
 """Every HIPAA control that changes state: reading PHI for a person, break-glass access,
-erasure on request, master-key rotation.
+erasure (on request, or when a retention period ends), master-key rotation.
 
 Who may read a PHI test set: the organisation's owners (the ``admin`` right), always with a
 stated purpose; a member with the ``read`` right only under an open break-glass grant of their
@@ -21,6 +21,8 @@ from veriml.accounts.access import Caller, Right
 from veriml.accounts.models import Organisation
 from veriml.core.errors import ServiceConflict, ServiceError
 from veriml.core.files import discard_file, read_checked
+from veriml.core.models import StoredFile
+from veriml.proving.models import Job
 from veriml.registry.models import Dataset
 
 REASON_MAX = 2000
@@ -157,6 +159,39 @@ def erase_dataset(dataset: Dataset, actor: str, reason: str) -> None:
         else:
             locked.delete()
             transaction.on_commit(lambda: discard_file(stored))
+
+
+def erase_job_files(job: Job, actor: str, reason: str) -> None:
+    """Deletes a job's input and proof files and leaves a tombstone in the audit log. The job's
+    row stays, with its statement, verification and the files' SHA-256s in the tombstone, so
+    its history (and the proof's digest) outlive the data."""
+    reason = _reason(reason, "Erasing a job's files")
+    with transaction.atomic():
+        locked = Job.objects.select_for_update().get(pk=job.pk)
+        files = {
+            part: stored
+            for part, stored in (("input", locked.input), ("proof", locked.proof))
+            if stored is not None
+        }
+        if not files:
+            raise ServiceConflict("The job's files have already been erased.")
+        audit_log.record(
+            "job.files_erased",
+            actor=actor,
+            organisation=locked.organisation_id,
+            target=("job", str(locked.pk)),
+            details={
+                "tombstone": True,
+                "reason": reason,
+                **{f"{part}_sha256": stored.sha256 for part, stored in files.items()},
+                "size": sum(stored.size for stored in files.values()),
+            },
+        )
+        locked.input = locked.proof = None
+        locked.save(update_fields=["input", "proof"])
+        StoredFile.objects.filter(pk__in=[stored.pk for stored in files.values()]).delete()
+        for stored in files.values():
+            transaction.on_commit(lambda stored=stored: storage.delete_bytes(stored))
 
 
 def rotate_master_key(actor: str = "system") -> int:

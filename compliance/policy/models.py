@@ -16,6 +16,7 @@ class Action(models.TextChoices):  # type: ignore[misc]
     DOWNLOAD = "download", "Download"
     REPORT = "report", "Report"
     TRANSFER = "transfer", "Transfer"
+    ERASE = "erase", "Erase"
 
 
 class Decision(models.TextChoices):  # type: ignore[misc]

@@ -16,12 +16,16 @@ from django.db import transaction
 from django.utils import timezone
 
 from compliance import audit_log
+from compliance.hipaa import services as hipaa
+from compliance.policy import retention
 from compliance.policy.models import Decision, PolicyDecision, TransferBasis
 from compliance.policy.regions import POLICIES, RegionPolicy
 from veriml.accounts.models import Organisation
-from veriml.core.errors import ServiceError
+from veriml.core.errors import ServiceConflict, ServiceError
+from veriml.proving.models import Job
+from veriml.registry.models import Dataset
 
-ACTIONS = ("upload", "compile", "prove", "verify", "download", "report", "transfer")
+ACTIONS = ("upload", "compile", "prove", "verify", "download", "report", "transfer", "erase")
 STORAGE_ACTIONS = frozenset({"upload"})
 PROCESSING_ACTIONS = frozenset({"compile", "prove", "verify"})
 
@@ -86,19 +90,14 @@ def _judge(organisation: Organisation, action: str, target_region: str | None) -
     return Verdict(True, f"Within {policy.region}: residency of {policy.name} kept.", policy)
 
 
-def decide(
+def _write(
     organisation: Organisation,
     action: str,
-    *,
-    target_region: str | None = None,
-    target: tuple[str, str] | None = None,
-    actor: str = "system",
+    verdict: Verdict,
+    target: tuple[str, str] | None,
+    target_region: str | None,
+    actor: str,
 ) -> PolicyDecision:
-    """Decides ``action`` for the organisation under its region's current policy and records the
-    decision (policy log and audit log). Never raises for a refusal: see :func:`enforce`."""
-    if action not in ACTIONS:
-        raise ValueError(f"unknown policy action {action!r}")
-    verdict = _judge(organisation, action, target_region)
     target_type, target_id = target or ("organisation", str(organisation.pk))
     with transaction.atomic():
         row: PolicyDecision = PolicyDecision.objects.create(
@@ -130,6 +129,40 @@ def decide(
             region=organisation.region,
         )
     return row
+
+
+def decide(
+    organisation: Organisation,
+    action: str,
+    *,
+    target_region: str | None = None,
+    target: tuple[str, str] | None = None,
+    actor: str = "system",
+) -> PolicyDecision:
+    """Decides ``action`` for the organisation under its region's current policy and records the
+    decision (policy log and audit log). Never raises for a refusal: see :func:`enforce`."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown policy action {action!r}")
+    verdict = _judge(organisation, action, target_region)
+    return _write(organisation, action, verdict, target, target_region, actor)
+
+
+def record_decision(
+    organisation: Organisation,
+    action: str,
+    *,
+    allowed: bool,
+    reason: str,
+    target: tuple[str, str] | None = None,
+    actor: str = "system",
+) -> PolicyDecision:
+    """Records a decision taken for a reason the region rules do not judge (a retention period
+    that ran out, a proof the prover cannot make) under the organisation's current policy
+    version, in the same two logs as :func:`decide`."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown policy action {action!r}")
+    verdict = Verdict(allowed, reason, policy_of(organisation.region))
+    return _write(organisation, action, verdict, target, None, actor)
 
 
 def enforce(
@@ -189,6 +222,47 @@ def record_transfer_basis(
             region=organisation.region,
         )
     return basis
+
+
+RETAINED_WHAT = {"dataset": "the test set", "job": "the input and proof files of the job"}
+
+
+def _erase(item: retention.Expired, reason: str) -> None:
+    if item.kind == "dataset":
+        hipaa.erase_dataset(
+            Dataset.objects.select_related("file").get(pk=item.pk), "system", reason
+        )
+    else:
+        hipaa.erase_job_files(Job.objects.get(pk=item.pk), "system", reason)
+
+
+def enforce_retention(now: datetime | None = None) -> list[PolicyDecision]:
+    """Deletes what is past its region's retention period (:mod:`compliance.policy.retention`)
+    through the erasure path of :mod:`compliance.hipaa.services`, which leaves a tombstone in
+    the audit log. Each deletion commits with an ``erase`` decision naming the policy version
+    and the period; one erased meanwhile by someone else is skipped. Returns the decisions."""
+    decisions = []
+    for item in retention.expired(now or timezone.now()):
+        policy = item.policy
+        reason = (
+            f"Retention under {policy.version}: {RETAINED_WHAT[item.kind]}, unused since "
+            f"{item.last_used:%Y-%m-%d}, is past the {policy.retention_days}-day period of "
+            f"{policy.name}; the data is deleted and a tombstone kept in the audit log."
+        )
+        try:
+            with transaction.atomic():
+                decision = record_decision(
+                    item.organisation,
+                    "erase",
+                    allowed=True,
+                    reason=reason,
+                    target=(item.kind, item.pk),
+                )
+                _erase(item, reason)
+        except (ServiceConflict, Dataset.DoesNotExist, Job.DoesNotExist):
+            continue
+        decisions.append(decision)
+    return decisions
 
 
 def decisions_between(

@@ -124,9 +124,15 @@ def privacy_for_new_model(
     return {part: asked.get(part, start[part]) for part in PRIVACY_PARTS}
 
 
+def _dataset_toggle(dataset: Dataset) -> str | None:
+    found: str | None = (
+        DatasetPrivacy.objects.filter(dataset=dataset).values_list("input", flat=True).first()
+    )
+    return found
+
+
 def dataset_input_privacy(dataset: Dataset) -> str:
-    found = DatasetPrivacy.objects.filter(dataset=dataset).values_list("input", flat=True).first()
-    return strictest([found, minimums(dataset.organisation)["input"]])
+    return strictest([_dataset_toggle(dataset), minimums(dataset.organisation)["input"]])
 
 
 def start_dataset_privacy(dataset: Dataset, requested: str | None = None) -> DatasetPrivacy:
@@ -140,6 +146,33 @@ def start_dataset_privacy(dataset: Dataset, requested: str | None = None) -> Dat
     return created
 
 
+def job_privacy_reasons(
+    organisation: Organisation,
+    model: RegisteredModel,
+    dataset: Dataset | None = None,
+    requested: Mapping[str, str] | None = None,
+) -> dict[str, list[str]]:
+    """Per part, what makes it private in a job (an empty list: the part is public): the
+    model's toggle, the organisation's minimum, the test set's input toggle, the request.
+    A request below a minimum is refused; one below the model's toggle cannot lower it."""
+    asked = _checked(requested)
+    _refuse_below_minimum(organisation, asked, "job")
+    lowest = minimums(organisation)
+    phi = phi_floor(organisation)
+    reasons: dict[str, list[str]] = {part: [] for part in PRIVACY_PARTS}
+    for part in PRIVACY_PARTS:
+        if model.privacy[part] == PRIVATE:
+            reasons[part].append(f"the toggle of model {model.name} v{model.version}")
+        if lowest[part] == PRIVATE:
+            why = " (it handles PHI)" if part in phi else ""
+            reasons[part].append(f"the minimum of {organisation.name}{why}")
+        if asked.get(part) == PRIVATE:
+            reasons[part].append("the request")
+    if dataset is not None and _dataset_toggle(dataset) == PRIVATE:
+        reasons["input"].append(f"the toggle of test set {dataset.name}")
+    return reasons
+
+
 def job_privacy(
     organisation: Organisation,
     model: RegisteredModel,
@@ -147,18 +180,10 @@ def job_privacy(
     requested: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """A job's effective privacy, per part: the strictest of the model's toggle, the
-    organisation's minimum, the test set's input toggle and the request. A request below a
-    minimum is refused; one below the model's toggle cannot lower it."""
-    asked = _checked(requested)
-    _refuse_below_minimum(organisation, asked, "job")
-    lowest = minimums(organisation)
-    effective = {
-        part: strictest([model.privacy[part], lowest[part], asked.get(part)])
-        for part in PRIVACY_PARTS
-    }
-    if dataset is not None:
-        effective["input"] = strictest([effective["input"], dataset_input_privacy(dataset)])
-    return effective
+    organisation's minimum, the test set's input toggle and the request
+    (:func:`job_privacy_reasons`)."""
+    reasons = job_privacy_reasons(organisation, model, dataset, requested)
+    return {part: PRIVATE if reasons[part] else PUBLIC for part in PRIVACY_PARTS}
 
 
 def job_private_parts(

@@ -192,8 +192,15 @@ INPUT_UPLOAD_MAX_BYTES = env_int("INPUT_UPLOAD_MAX_BYTES", 64 * 1024**2)
 PROOF_UPLOAD_MAX_BYTES = env_int("PROOF_UPLOAD_MAX_BYTES", 64 * 1024**2)
 # Tensor archives (.pt, .npz) are zip files: refuse ones that would unpack to more than this.
 TENSOR_FILE_MAX_UNPACKED_BYTES = env_int("TENSOR_FILE_MAX_UNPACKED_BYTES", 4 * 1024**3)
-# Uploads above this size are spooled to a temporary file instead of memory.
+# Uploads above this size are spooled to a temporary file instead of memory; a caller of an
+# organisation that handles PHI has them spooled encrypted, never in plaintext
+# (compliance/hipaa/uploads.py).
 FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024**2
+FILE_UPLOAD_HANDLERS = [
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "compliance.hipaa.uploads.PHIUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 
 # Cache: holds request-rate counters. Use a shared one (redis://...) when several web
 # processes serve the API, or each process counts on its own.
@@ -390,6 +397,10 @@ PHI_MASTER_KEYS = env_secret("PHI_MASTER_KEYS")
 PHI_MASTER_KEYS_GENERATE = DEBUG or "pytest" in sys.modules
 PHI_MASTER_KEYS_PATH = VAR_DIR / "phi-master-keys"
 PHI_BREAK_GLASS_MAX_MINUTES = env_int("PHI_BREAK_GLASS_MAX_MINUTES", 240)
+# Beat deletes data past its region's retention period (compliance/policy/regions.py) this often.
+RETENTION_ENFORCE_SECONDS = env_int("RETENTION_ENFORCE_SECONDS", 24 * 3600)
+if RETENTION_ENFORCE_SECONDS <= 0:
+    raise ImproperlyConfigured("RETENTION_ENFORCE_SECONDS must be positive")
 # Beat sends again the work of workers that died without their message coming back.
 CELERY_BEAT_SCHEDULE = {
     "requeue-stale-jobs": {
@@ -403,6 +414,10 @@ CELERY_BEAT_SCHEDULE = {
     "audit-checkpoint": {
         "task": "compliance.audit_log.tasks.write_audit_checkpoint",
         "schedule": float(AUDIT_CHECKPOINT_SECONDS),
+    },
+    "enforce-retention": {
+        "task": "compliance.policy.tasks.enforce_retention",
+        "schedule": float(RETENTION_ENFORCE_SECONDS),
     },
 }
 

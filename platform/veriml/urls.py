@@ -1,8 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
+from django_otp.admin import OTPAdminSite
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from veriml.core.views import ApiRootView, healthz
+
+# HIPAA 164.312(d): the admin lets staff only in once a second factor (TOTP, enrolled at the
+# dashboard's sign-in) has verified them in this session.
+admin.site.__class__ = OTPAdminSite
 
 api_v1 = [
     path("", ApiRootView.as_view(), name="api-root"),

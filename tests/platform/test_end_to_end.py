@@ -157,7 +157,7 @@ def test_delivering_a_proving_job_twice_makes_one_proof(worker, api_client, key)
 
 def test_a_private_output_job_is_refused_clearly_and_reveals_nothing(worker, api_client, key):
     # This prover makes public-mode inference proofs only: a job that asks to hide its output
-    # must fail with a clear reason rather than publish what it was asked to hide.
+    # is refused at submission with a clear reason rather than publish what it was asked to hide.
     model = register(api_client, key, privacy='{"output": "private"}')
 
     created = api_client.post(
@@ -170,13 +170,11 @@ def test_a_private_output_job_is_refused_clearly_and_reveals_nothing(worker, api
         format="multipart",
         **bearer(key),
     )
-    job = ended(Job, created.json()["id"])
 
-    body = api_client.get(f"/api/v1/jobs/{job.pk}/", **bearer(key)).json()
-    assert job.status == Job.Status.FAILED
-    assert "zero-knowledge" in job.error_message
-    assert job.output is None and body["output"] is None
-    assert api_client.get(f"/api/v1/jobs/{job.pk}/proof", **bearer(key)).status_code == 409
+    assert created.status_code == 422
+    error = created.json()["error"]
+    assert error["code"] == "zero_knowledge_unavailable" and "output" in error["message"]
+    assert not Job.objects.filter(model=model).exists()
 
 
 def test_a_hostile_model_archive_fails_to_compile_with_a_clear_error(

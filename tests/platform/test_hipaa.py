@@ -276,8 +276,18 @@ def test_audit_records_are_kept_six_years_and_phi_accesses_are_never_deleted(
     assert access.actor == "system" and "worker" in PHIAccess.objects.get().purpose
 
 
-def test_a_phi_input_of_a_job_is_encrypted_too(api_client, phi_org, alice_key, media_root):
+def test_a_phi_input_is_encrypted_when_stored(phi_org, media_root):
+    stored = storage.store_upload(phi_org, "inputs", factories.input_upload(4321.5), "x.npz")
+
+    assert (media_root / stored.storage_name).read_bytes().startswith(storage.MAGIC)
+    assert EncryptedFile.objects.filter(stored_file=stored).exists()
+
+
+def test_a_phi_job_is_refused_before_its_input_reaches_storage(
+    api_client, phi_org, alice_key, media_root
+):
     model = factories.ready_model(phi_org, privacy_input="private")
+    before = set(media_root.rglob("*"))
 
     response = api_client.post(
         "/api/v1/jobs/",
@@ -286,10 +296,11 @@ def test_a_phi_input_of_a_job_is_encrypted_too(api_client, phi_org, alice_key, m
         **bearer(alice_key),
     )
 
-    job = Job.objects.select_related("input").get(pk=response.json()["id"])
-    stored = (media_root / job.input.storage_name).read_bytes()
-    assert stored.startswith(storage.MAGIC)
-    assert job.private_parts == ["input"]
+    # PHI inputs are always private, which this version cannot prove without showing them.
+    assert response.status_code == 422
+    assert response.json()["error"]["details"]["private_parts"] == ["input"]
+    assert not Job.objects.exists()
+    assert set(media_root.rglob("*")) == before
 
 
 def test_a_plain_file_is_read_without_any_phi_access_record(alice_org):

@@ -13,12 +13,14 @@ from django.core.files.base import ContentFile
 from kombu.serialization import dumps
 
 from compliance.audit_log.models import AuditEntry
+from compliance.policy.models import PolicyDecision
 from compliance.privacy import services as privacy
 from compliance.privacy.models import ToggleChange
 from provers import api as prover_api
 from tests.platform import factories
 from tests.platform.helpers import bearer
 from veriml.core.files import write_file
+from veriml.core.models import StoredFile
 from veriml.proving import services as proving
 from veriml.proving.models import Job
 from veriml.registry.models import PRIVACY_PARTS, RegisteredModel
@@ -249,9 +251,31 @@ def test_a_test_sets_input_privacy_is_a_toggle_that_audit_jobs_follow(
     assert ToggleChange.objects.get().object_type == "dataset"
 
 
+def submit(api_client, key, model, **fields):
+    data = {"kind": "inference", "model": str(model.pk), "input": factories.input_upload(7.25)}
+    data.update(fields)
+    return api_client.post("/api/v1/jobs/", data, format="multipart", **bearer(key))
+
+
+def assert_refused_and_nothing_stored(response, part: str, why: str) -> None:
+    assert response.status_code == 422, response.json()
+    error = response.json()["error"]
+    assert error["code"] == "zero_knowledge_unavailable"
+    assert "Zero-knowledge proving is not available in this version" in error["message"]
+    assert error["details"]["private_parts"] == [part]
+    assert why in error["message"] and why in " ".join(error["details"]["reasons"][part])
+    assert not Job.objects.exists()
+    assert not StoredFile.objects.filter(storage_name__startswith="inputs/").exists()
+    [decision] = PolicyDecision.objects.filter(action="prove")
+    assert decision.decision == "deny" and decision.reason == error["message"]
+    assert decision.pk == error["details"]["policy_decision"]
+    logged = AuditEntry.objects.get(action="policy.decision")
+    assert logged.details["decision"] == "deny" and logged.details["reason"] == error["message"]
+
+
 @pytest.mark.parametrize("part", PRIVACY_PARTS)
 @pytest.mark.parametrize("state", STATES)
-def test_a_jobs_privacy_follows_each_toggle_and_its_message_carries_only_its_id(
+def test_a_jobs_privacy_follows_each_model_toggle_and_its_message_carries_only_its_id(
     api_client,
     alice_org,
     alice_key,
@@ -263,20 +287,130 @@ def test_a_jobs_privacy_follows_each_toggle_and_its_message_carries_only_its_id(
     model = factories.ready_model(alice_org, **{f"privacy_{part}": state})
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = api_client.post(
-            "/api/v1/jobs/",
-            {"kind": "inference", "model": str(model.pk), "input": factories.input_upload(7.25)},
-            format="multipart",
-            **bearer(alice_key),
-        )
+        response = submit(api_client, alice_key, model)
 
+    if state == "private":
+        # The prover has no zero-knowledge mode yet: refused before anything is stored or sent.
+        assert_refused_and_nothing_stored(response, part, f"the toggle of model {model.name}")
+        assert published == []
+        return
     body = response.json()
     job = Job.objects.get(pk=body["id"])
-    expected = [part] if state == "private" else []
-    assert job.private_parts == expected and body["private_parts"] == expected
+    assert job.private_parts == [] and body["private_parts"] == []
+    assert body["privacy"] == dict.fromkeys(PRIVACY_PARTS, "public")
     [message] = published
     assert message["args"] == [str(job.pk)]
     assert "7.25" not in message["serialized"]
+
+
+@pytest.mark.parametrize("part", PRIVACY_PARTS)
+@pytest.mark.parametrize("state", STATES)
+def test_a_jobs_privacy_request_sets_each_part_in_both_states(
+    api_client, alice_org, alice_key, part, state
+):
+    model = factories.ready_model(alice_org)
+
+    response = submit(api_client, alice_key, model, privacy=json.dumps({part: state}))
+
+    if state == "private":
+        assert_refused_and_nothing_stored(response, part, "the request")
+        return
+    assert response.status_code == 201, response.json()
+    shown = api_client.get(f"/api/v1/jobs/{response.json()['id']}/", **bearer(alice_key))
+    assert response.json()["privacy"] == dict.fromkeys(PRIVACY_PARTS, "public")
+    assert shown.json()["privacy"] == response.json()["privacy"]
+    assert Job.objects.get().private_parts == []
+
+
+def test_a_privacy_request_in_a_json_body_is_read_as_an_object(api_client, alice_org, alice_key):
+    model = factories.ready_model(alice_org)
+    dataset = factories.ready_dataset(alice_org)
+    body = {"kind": "audit", "model": str(model.pk), "dataset": str(dataset.pk)}
+
+    public = api_client.post(
+        "/api/v1/jobs/",
+        {**body, "privacy": {"weights": "public"}},
+        format="json",
+        **bearer(alice_key),
+    )
+    private = api_client.post(
+        "/api/v1/jobs/",
+        {**body, "privacy": {"output": "private"}},
+        format="json",
+        **bearer(alice_key),
+    )
+
+    assert public.status_code == 201 and public.json()["privacy"]["weights"] == "public"
+    assert private.status_code == 422
+    assert private.json()["error"]["details"]["private_parts"] == ["output"]
+
+
+@pytest.mark.parametrize(
+    ("privacy", "expected"),
+    [
+        ('{"labels": "private"}', "Unknown part(s) labels"),
+        ('{"input": "secret"}', "input must be 'public' or 'private'"),
+        ("private", "Must be a JSON object"),
+        ('["input"]', "Must be a JSON object"),
+    ],
+)
+def test_an_unknown_privacy_part_or_value_is_refused_with_400(
+    api_client, alice_org, alice_key, privacy, expected
+):
+    model = factories.ready_model(alice_org)
+
+    response = submit(api_client, alice_key, model, privacy=privacy)
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "invalid"
+    assert expected in " ".join(error["details"]["fields"]["privacy"])
+    assert not Job.objects.exists() and not PolicyDecision.objects.exists()
+
+
+def test_a_phi_organisations_job_is_refused_naming_the_minimum_and_why(
+    api_client, alice_org, alice_key
+):
+    handles_phi(alice_org)
+    model = factories.ready_model(alice_org)
+
+    refused = submit(api_client, alice_key, model)
+    lowered = submit(api_client, alice_key, model, privacy='{"input": "public"}')
+
+    assert_refused_and_nothing_stored(
+        refused, "input", "the minimum of Alice Labs (it handles PHI)"
+    )
+    assert lowered.status_code == 403
+    assert lowered.json()["error"]["code"] == "privacy_below_minimum"
+
+
+def test_a_test_sets_private_input_toggle_refuses_its_audit_jobs(api_client, alice_org, alice_key):
+    model = factories.ready_model(alice_org)
+    dataset = factories.ready_dataset(alice_org)
+    privacy.set_dataset_privacy(dataset, "private", "user:1", "patients")
+
+    response = api_client.post(
+        "/api/v1/jobs/",
+        {"kind": "audit", "model": str(model.pk), "dataset": str(dataset.pk)},
+        format="json",
+        **bearer(alice_key),
+    )
+
+    assert response.status_code == 422
+    assert "the toggle of test set holdout" in response.json()["error"]["message"]
+
+
+def test_the_jobs_effective_privacy_and_the_request_are_in_the_openapi_schema(api_client):
+    schema = api_client.get("/api/schema/", {"format": "json"}).json()
+    components = schema["components"]["schemas"]
+
+    job = components["Job"]["properties"]["privacy"]
+    effective = components[job["allOf"][0]["$ref"].rsplit("/", 1)[-1]]
+    assert set(effective["properties"]) == set(PRIVACY_PARTS)
+    assert set(effective["required"]) == set(PRIVACY_PARTS)
+    assert "privacy" in components["JobCreateRequest"]["properties"]
+    responses = schema["paths"]["/api/v1/jobs/"]["post"]["responses"]
+    assert "zero_knowledge_unavailable" in responses["422"]["description"]
 
 
 def test_the_effective_privacy_is_the_strictest_of_model_minimum_and_request(alice_org):
@@ -286,9 +420,15 @@ def test_the_effective_privacy_is_the_strictest_of_model_minimum_and_request(ali
     )
 
     effective = privacy.job_privacy(alice_org, model, requested={"input": "private"})
+    reasons = privacy.job_privacy_reasons(alice_org, model, requested={"input": "private"})
     request_cannot_lower = privacy.job_privacy(alice_org, model, requested={"weights": "public"})
 
     assert effective == {"weights": "private", "input": "private", "output": "private"}
+    assert reasons == {
+        "weights": ["the toggle of model classifier v1"],
+        "input": ["the request"],
+        "output": ["the minimum of Alice Labs"],
+    }
     assert request_cannot_lower["weights"] == "private"
     with pytest.raises(privacy.PrivacyBelowMinimum):
         privacy.job_privacy(alice_org, model, requested={"output": "public"})
@@ -298,12 +438,15 @@ def test_the_effective_privacy_is_the_strictest_of_model_minimum_and_request(ali
 def test_a_private_output_never_reaches_the_api_the_job_row_or_the_logs(
     api_client, alice_org, alice_key, state, caplog
 ):
-    model = factories.ready_model(alice_org, privacy_output=state)
+    model = factories.ready_model(alice_org)
     caplog.set_level(logging.DEBUG)
     job, _ = proving.submit_job(
         alice_org,
         proving.JobRequest(kind=Job.Kind.INFERENCE, model=model, input=factories.input_upload()),
     )
+    # A job with a private output is refused at submission; one whose model's output turns
+    # private while it runs still never shows its output.
+    privacy.set_model_privacy(model, {"output": state}, "user:1", "customer request")
     attempt = proving.claim_job(str(job.pk), "0.test", "cpu").attempt
     proof = write_file(alice_org, "proofs", ContentFile(factories.proof_bytes()), "p.vmp")
     proving.complete_job(
@@ -311,7 +454,7 @@ def test_a_private_output_never_reaches_the_api_the_job_row_or_the_logs(
         proof,
         {"output": [0.125, 0.875]},
         {"accepted": True},
-        proving.output_is_public(job),
+        proving.output_is_public(Job.objects.select_related("model").get(pk=job.pk)),
     )
 
     body = api_client.get(f"/api/v1/jobs/{job.pk}/", **bearer(alice_key)).json()
@@ -408,23 +551,23 @@ def test_an_input_toggle_end_to_end_with_the_real_prover(
         format="multipart",
         **bearer(alice_key),
     )
-    job = ended(Job, created.json()["id"])
-    body = api_client.get(f"/api/v1/jobs/{job.pk}/", **bearer(alice_key)).json()
 
     if state == "public":
+        job = ended(Job, created.json()["id"])
         proof = api_client.get(f"/api/v1/jobs/{job.pk}/proof", **bearer(alice_key)).content
         verdict = api_client.post("/api/v1/verify", {"proof": factories.upload("p.vmp", proof)})
         assert job.status == Job.Status.SUCCEEDED, job.error_message
         assert verdict.json()["accepted"] is True
         return
-    # The prover has no zero-knowledge mode yet: the job fails with its clear reason and
-    # nothing shows the input.
-    assert job.status == Job.Status.FAILED and "zero-knowledge" in job.error_message
-    assert job.private_parts == ["input"] and body["private_parts"] == ["input"]
-    row = json.dumps(list(Job.objects.filter(pk=job.pk).values()), default=str)
+    # The prover has no zero-knowledge mode yet: the job is refused at submission with the
+    # reason, nothing is stored or queued, and nothing shows the input.
+    assert created.status_code == 422
+    assert "Zero-knowledge proving is not available" in created.json()["error"]["message"]
+    assert not Job.objects.exists()
     messages = "".join(str(message["serialized"]) for message in published)
+    assert "prove_inference" not in messages
     worker_log = worker.log_path.read_text(errors="replace")
     audit = json.dumps(list(AuditEntry.objects.values("details")))
-    for text in (json.dumps(body), row, messages, worker_log, caplog.text, audit):
+    for text in (json.dumps(created.json()), messages, worker_log, caplog.text, audit):
         assert leaks(text) == []
     assert all(len(message["args"]) == 1 for message in published)

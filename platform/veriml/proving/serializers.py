@@ -18,6 +18,8 @@ from veriml.core.api import (
 from veriml.core.uploads import check_size, check_tensor_file
 from veriml.proving.callbacks import CallbackRefused, check_scheme
 from veriml.proving.models import Job
+from veriml.registry.models import PRIVACY_PARTS, Visibility
+from veriml.registry.serializers import PrivacyField
 
 
 class JobCreateSerializer(StrictSerializer):
@@ -33,6 +35,13 @@ class JobCreateSerializer(StrictSerializer):
         required=False,
         max_length=2000,
         help_text="Receives a signed POST of the job's summary when the job ends.",
+    )
+    privacy = PrivacyField(
+        required=False,
+        help_text="Parts to keep private on top of the model's toggles and the organisation's "
+        "minimums (a JSON object, or JSON text in a multipart form). A job whose effective "
+        "privacy has a private part is refused with 422 zero_knowledge_unavailable: this "
+        "version proves public jobs only.",
     )
     organisation = serializers.CharField(required=False)
 
@@ -64,6 +73,12 @@ class JobCreateSerializer(StrictSerializer):
                     {"input": ["An audit job takes a test set, not an input."]}
                 )
         return attrs
+
+
+class JobPrivacySerializer(serializers.Serializer):
+    weights = serializers.ChoiceField(choices=Visibility.choices)
+    input = serializers.ChoiceField(choices=Visibility.choices)
+    output = serializers.ChoiceField(choices=Visibility.choices)
 
 
 class VerificationSerializer(serializers.Serializer):
@@ -108,17 +123,29 @@ class JobSerializer(serializers.ModelSerializer):
     proof = serializers.SerializerMethodField()
     error = serializers.SerializerMethodField()
     input_sha256 = serializers.SerializerMethodField()
+    privacy = serializers.SerializerMethodField(
+        help_text="The effective privacy the job was submitted with: the strictest of the "
+        "model's toggles, the organisation's minimums, the test set's toggle and the request."
+    )
 
     class Meta:
         model = Job
         fields = [
             "id", "kind", "status", "organisation", "model", "model_name", "model_version",
-            "model_digest", "dataset", "input_sha256", "private_parts", "progress", "estimate",
-            "timings", "statement", "output", "verification", "proof", "error",
+            "model_digest", "dataset", "input_sha256", "privacy", "private_parts", "progress",
+            "estimate", "timings", "statement", "output", "verification", "proof", "error",
             "prover_version", "device", "attempts", "callback_url", "idempotency_key",
             "created_by", "created_at",
         ]  # fmt: skip
         read_only_fields = fields
+
+    @extend_schema_field(JobPrivacySerializer)
+    def get_privacy(self, job: Job) -> dict[str, str]:
+        private = set(job.private_parts)
+        return {
+            part: Visibility.PRIVATE if part in private else Visibility.PUBLIC
+            for part in PRIVACY_PARTS
+        }
 
     @extend_schema_field(ProgressSerializer)
     def get_progress(self, job: Job) -> dict[str, Any]:

@@ -19,13 +19,13 @@ from compliance.policy.regions import queue_for
 from compliance.privacy import services as privacy_services
 from veriml.accounts.models import Organisation
 from veriml.core import work
-from veriml.core.errors import ServiceConflict
+from veriml.core.errors import ServiceConflict, ServiceError
 from veriml.core.files import CHUNK_BYTES, digest_chunks, discard_file
 from veriml.core.models import StoredFile
 from veriml.core.work import Attempt, Claim, Claimed
 from veriml.core.worker import WorkFailed
 from veriml.proving.models import Job
-from veriml.registry.models import Dataset, RegisteredModel, Visibility
+from veriml.registry.models import PRIVACY_PARTS, Dataset, RegisteredModel, Visibility
 
 QUEUED = Job.Status.QUEUED
 RUNNING = Job.Status.RUNNING
@@ -46,6 +46,11 @@ class IdempotencyConflict(ServiceConflict):
 
 class JobFinished(ServiceConflict):
     code = "job_finished"
+
+
+class ZeroKnowledgeUnavailable(ServiceError):
+    status_code = 422
+    code = "zero_knowledge_unavailable"
 
 
 @dataclass(frozen=True)
@@ -82,6 +87,8 @@ def _fingerprint(request: JobRequest, input_sha256: str | None) -> str:
         "input": input_sha256,
         "callback_url": request.callback_url,
     }
+    if request.privacy:
+        described["privacy"] = dict(sorted(request.privacy.items()))
     return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()
 
 
@@ -116,6 +123,32 @@ def _replay(existing: Job, fingerprint: str) -> tuple[Job, bool]:
     return existing, False
 
 
+def _refuse_private(
+    organisation: Organisation, request: JobRequest, reasons: dict[str, list[str]], actor: str
+) -> None:
+    """Refuses, before anything is stored, a job whose effective privacy has a private part:
+    the prover has no zero-knowledge mode yet (``provers.api`` refuses every private part), so
+    the job could only fail. The refusal is recorded as a policy decision."""
+    private = {part: why for part, why in reasons.items() if why}
+    named = "; ".join(f"{part} (private by {' and '.join(why)})" for part, why in private.items())
+    message = (
+        "Zero-knowledge proving is not available in this version, so no proof can keep "
+        f"{', '.join(private)} private: {named}. Only jobs whose weights, input and output are "
+        "all public can be proved."
+    )
+    decision = policy.record_decision(
+        organisation,
+        "prove",
+        allowed=False,
+        reason=message,
+        target=("model", str(request.model.pk)),
+        actor=actor,
+    )
+    raise ZeroKnowledgeUnavailable(
+        message, private_parts=list(private), reasons=private, policy_decision=decision.pk
+    )
+
+
 def submit_job(
     organisation: Organisation,
     request: JobRequest,
@@ -127,7 +160,8 @@ def submit_job(
 
     With an ``idempotency_key``, a repeated request (same organisation, same key, same content)
     returns the job the first one created instead of a new one; the same key with different
-    content is refused.
+    content is refused. A job whose effective privacy has a private part is refused before
+    anything is stored (:func:`_refuse_private`).
     """
     input_sha256 = None
     if request.input is not None:
@@ -141,9 +175,12 @@ def submit_job(
         if existing is not None:
             return _replay(existing, fingerprint)
     _check_ready(request)
-    private_parts = privacy_services.job_private_parts(
+    reasons = privacy_services.job_privacy_reasons(
         organisation, request.model, request.dataset, request.privacy
     )
+    private_parts = [part for part in PRIVACY_PARTS if reasons[part]]
+    if private_parts:
+        _refuse_private(organisation, request, reasons, actor)
     policy.enforce(organisation, "prove", target=("model", str(request.model.pk)), actor=actor)
     stored_input = None
     if request.input is not None:

@@ -92,6 +92,11 @@ class JobListView(generics.ListCreateAPIView):
         responses={
             201: JobSerializer,
             200: OpenApiResponse(JobSerializer, description="Replayed by Idempotency-Key."),
+            422: OpenApiResponse(
+                description="zero_knowledge_unavailable: the job's effective privacy has a "
+                "private part, which this version cannot prove; details name each private "
+                "part and what made it private. Nothing is stored; the refusal is logged."
+            ),
         },
     )
     def post(self, request: Request) -> Response:
@@ -115,6 +120,7 @@ class JobListView(generics.ListCreateAPIView):
                 input=data.get("input"),
                 dataset=dataset,
                 callback_url=data.get("callback_url", ""),
+                privacy=data.get("privacy"),
             ),
             idempotency_key=key,
             created_by=caller.label,
@@ -176,11 +182,19 @@ class JobProofView(APIView):
         responses={
             (200, "application/octet-stream"): OpenApiTypes.BINARY,
             409: OpenApiResponse(description="The job has no proof (not succeeded)."),
+            410: OpenApiResponse(description="The proof file was erased under retention."),
         },
     )
     def get(self, request: Request, pk: str) -> HttpResponse:
         caller = caller_of(request)
         job = visible_object(_jobs(), pk, caller, Right.AUDIT, "job")
+        if job.proof is None and job.status == Job.Status.SUCCEEDED:
+            raise ApiError(
+                410,
+                "proof_erased",
+                "The proof file was deleted when its retention period ended; the job's "
+                "statement and verification remain.",
+            )
         if job.proof is None or job.status != Job.Status.SUCCEEDED:
             raise ApiError(409, "no_proof", f"The job has no proof: it is {job.status}.")
         try:
