@@ -191,7 +191,7 @@ DATASET_UPLOAD_MAX_BYTES = env_int("DATASET_UPLOAD_MAX_BYTES", 1024**3)
 INPUT_UPLOAD_MAX_BYTES = env_int("INPUT_UPLOAD_MAX_BYTES", 64 * 1024**2)
 PROOF_UPLOAD_MAX_BYTES = env_int("PROOF_UPLOAD_MAX_BYTES", 64 * 1024**2)
 # Tensor archives (.pt, .npz) are zip files: refuse ones that would unpack to more than this.
-TENSOR_FILE_MAX_UNPACKED_BYTES = env_int("TENSOR_FILE_MAX_UNPACKED_BYTES", 4 * 1024**3)
+TENSOR_FILE_MAX_UNPACKED_BYTES = env_int("TENSOR_FILE_MAX_UNPACKED_BYTES", 2 * 1024**3)
 # Uploads above this size are spooled to a temporary file instead of memory; a caller of an
 # organisation that handles PHI has them spooled encrypted, never in plaintext
 # (compliance/hipaa/uploads.py).
