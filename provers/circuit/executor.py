@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from provers.circuit.model import QuantisedModel
-from provers.circuit.ops import INT8_MAX, Node, OpKind, Requant
+from provers.circuit.ops import ACTIVATION_PRODUCTS, INT8_MAX, Node, OpKind, Requant
 
 
 def rounding_shift(values: np.ndarray, shift: int) -> np.ndarray:
@@ -76,6 +76,9 @@ def accumulator(node: Node, values: list[np.ndarray]) -> np.ndarray | None:
     if node.kind is OpKind.ADD:
         m_a, m_b = node.add_multipliers
         return np.asarray(x * m_a + values[1] * m_b)
+    if node.kind in ACTIVATION_PRODUCTS:
+        other = values[1] if node.kind is OpKind.MATMUL else np.swapaxes(values[1], -1, -2)
+        return np.asarray(np.matmul(x, other))
     return None
 
 

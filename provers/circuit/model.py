@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from provers.circuit.ops import (
+    ACTIVATION_PRODUCTS,
     INT8_MAX,
     INT8_MIN,
     MAX_SHIFT1,
@@ -148,6 +149,8 @@ def accumulator_bound(node: Node) -> np.ndarray:
         return np.array([node.kernel[0] * node.kernel[1] * 128], dtype=np.int64)
     if node.kind is OpKind.ADD:
         return np.array([128 * (abs(node.add_multipliers[0]) + abs(node.add_multipliers[1]))])
+    if node.kind in ACTIVATION_PRODUCTS:
+        return np.array([node.inner_dim * 128 * 128], dtype=np.int64)
     return np.zeros(1, dtype=np.int64)
 
 
@@ -207,7 +210,7 @@ def _check_node(node: Node, in_shapes: list[tuple[int, ...]], require_weights: b
         _check_weights(node, require_weights)
         has_values = node.weight is not None and node.bias is not None
         _check_requant(node, node.output_shape[0], check_bound=has_values)
-    elif node.kind in (OpKind.AVGPOOL2D, OpKind.ADD):
+    elif node.kind in (OpKind.AVGPOOL2D, OpKind.ADD, *ACTIVATION_PRODUCTS):
         _check_requant(node, 1)
         if node.requant is not None and len(node.requant.multipliers) != 1:
             raise ModelError(f"{node.name}: one multiplier for the whole tensor")
@@ -222,7 +225,7 @@ def _window_out(size: int, kernel: int, stride: int, pad: int) -> int:
 
 
 def _expected_shape(node: Node, in_shapes: list[tuple[int, ...]]) -> tuple[int, ...]:
-    arity = 2 if node.kind is OpKind.ADD else 1
+    arity = 2 if node.kind in (OpKind.ADD, *ACTIVATION_PRODUCTS) else 1
     if len(in_shapes) != arity:
         raise ModelError(f"{node.name}: {node.kind.value} takes {arity} inputs")
     shape = in_shapes[0]
@@ -257,11 +260,22 @@ def _expected_shape(node: Node, in_shapes: list[tuple[int, ...]]) -> tuple[int, 
         return shape
     if node.kind is OpKind.RELU:
         return shape
+    if node.kind in ACTIVATION_PRODUCTS:
+        return _product_shape(node, in_shapes[0], in_shapes[1])
     if node.kind is OpKind.RESHAPE:
         if int(np.prod(shape)) != int(np.prod(node.output_shape)):
             raise ModelError(f"{node.name}: reshape {shape} to {node.output_shape}")
         return node.output_shape
     raise ModelError(f"{node.name}: unknown op {node.kind}")
+
+
+def _product_shape(node: Node, a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
+    if len(a) < 2 or len(a) != len(b) or a[:-2] != b[:-2]:
+        raise ModelError(f"{node.name}: {node.kind.value} of shapes {a} and {b}")
+    inner, cols = (b[-1], b[-2]) if node.kind is OpKind.MATMUL_T else (b[-2], b[-1])
+    if inner != a[-1] or node.kernel != (a[-1], 1):
+        raise ModelError(f"{node.name}: {node.kind.value} of shapes {a} and {b}")
+    return (*a[:-1], cols)
 
 
 __all__ = ["ModelError", "QuantisedModel", "Requant", "accumulator_bound"]

@@ -16,7 +16,7 @@ so y ≈ acc·m_c / 2^(s1+s2). The compiler picks s1 from the worst-case accumul
 every possible int8 input, not just calibration data) so that |t| < 2^15 always, and
 1 ≤ m_c < 2^15, so |t·m_c| < 2^30 < p/2: every intermediate is an exact integer in the field.
 
-Ops (``OpKind``): LINEAR, CONV2D, MAXPOOL2D, AVGPOOL2D, ADD, RELU, RESHAPE.
+Ops (``OpKind``): LINEAR, CONV2D, MAXPOOL2D, AVGPOOL2D, ADD, RELU, RESHAPE, MATMUL, MATMUL_T.
   LINEAR   acc[n, o] = Σ_i x[n, i]·W[o, i] + b[o];  y = requant(acc) per output o.
   CONV2D   acc[n, o, h, w] = Σ_{c,i,j} x_pad[n, c, h·sh + i, w·sw + j]·W[o, c, i, j] + b[o];
            dilation 1, groups 1; y = requant(acc) per output channel o.
@@ -25,6 +25,11 @@ Ops (``OpKind``): LINEAR, CONV2D, MAXPOOL2D, AVGPOOL2D, ADD, RELU, RESHAPE.
   ADD      acc = a·m_a + b·m_b (m_a, m_b < 2^15);  y = requant(acc) with one multiplier.
   RELU     y = max(x, 0).
   RESHAPE  y = x viewed with another shape (row-major), same values.
+  MATMUL   a product of two activations, per sample a (…, M, K) and b (…, K, P) with the same
+           leading axes: acc[…, m, p] = Σ_k a[…, m, k]·b[…, k, p]; y = requant(acc) with one
+           multiplier.
+  MATMUL_T the same with b given transposed, (…, P, K): acc[…, m, p] = Σ_k a[…, m, k]·b[…, p, k]
+           (attention scores Q·Kᵀ). Both record K as ``kernel`` = (K, 1).
 """
 
 from __future__ import annotations
@@ -54,6 +59,12 @@ class OpKind(enum.Enum):
     ADD = "add"
     RELU = "relu"
     RESHAPE = "reshape"
+    MATMUL = "matmul"
+    MATMUL_T = "matmul_t"
+
+
+ACTIVATION_PRODUCTS = (OpKind.MATMUL, OpKind.MATMUL_T)
+"""Products of two activation tensors (no weights)."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +108,12 @@ class Node:
     ``weight`` is present, whose own shape then counts."""
     bias_shape: tuple[int, ...] = ()
     """Shape of ``bias`` in a circuit read without its weights, as ``weight_shape``."""
+
+    @property
+    def inner_dim(self) -> int:
+        """K, the summed axis of a MATMUL or MATMUL_T, recorded as ``kernel`` = (K, 1) so that
+        the worst-case accumulator bound is a function of the node alone."""
+        return self.kernel[0]
 
     @property
     def weight_dims(self) -> tuple[int, ...]:

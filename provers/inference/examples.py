@@ -2,7 +2,7 @@
 constants calibrated on random inputs (the compiler's rules: shift1 from the worst-case
 accumulator, multipliers in [2^14, 2^15), shift2 so that the 99th percentile of |u| is about
 100). For tests and benchmarks: MLP 784-256-128-10, LeNet-5 (average or max pooling), a small
-residual CNN, VGG-16 on 3×32×32."""
+residual CNN, VGG-16 on 3×32×32, and an attention block's two activation products."""
 
 from __future__ import annotations
 
@@ -120,6 +120,21 @@ class ModelBuilder:
         )
         return self._add_node(self._requant(node, 1, relu))
 
+    def matmul(self, first: str, second: str, transposed: bool = False, relu: bool = False) -> str:
+        """first·second (first·secondᵀ when ``transposed``), both activations."""
+        a, b = self.shapes[first], self.shapes[second]
+        kind = OpKind.MATMUL_T if transposed else OpKind.MATMUL
+        cols = b[-2] if transposed else b[-1]
+        node = Node(
+            self._name(kind.value),
+            kind,
+            (first, second),
+            (*a[:-1], cols),
+            0.05,
+            kernel=(a[-1], 1),
+        )
+        return self._add_node(self._requant(node, 1, relu))
+
     def relu(self) -> str:
         node = Node(self._name("relu"), OpKind.RELU, (self.last,), self.shapes[self.last], 0.05)
         return self._add_node(node)
@@ -166,6 +181,17 @@ def residual_cnn(seed: int = 0) -> QuantisedModel:
     builder.relu()
     builder.flatten()
     builder.linear(5, relu=False)
+    return builder.build()
+
+
+def attention_block(tokens: int = 8, width: int = 16, seed: int = 0) -> QuantisedModel:
+    """Scores S = X·Xᵀ, a ReLU in place of the softmax, S·X, then a linear read-out: the two
+    activation products of an attention head."""
+    builder = ModelBuilder((tokens, width), seed)
+    scores = builder.matmul("input", "input", transposed=True, relu=True)
+    builder.matmul(scores, "input")
+    builder.flatten()
+    builder.linear(10, relu=False)
     return builder.build()
 
 

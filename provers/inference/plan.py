@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from provers.circuit.model import QuantisedModel
-from provers.circuit.ops import Node, OpKind
+from provers.circuit.ops import ACTIVATION_PRODUCTS, Node, OpKind
 from provers.commit.pcs import PCSParams
 from provers.inference.layout import TensorLayout, UnsupportedCircuit, tensor_layouts
 from provers.inference.requant import RequantPlan, requant_plan
@@ -28,7 +28,13 @@ from provers.inference.weights import WeightLayout, weight_layout
 from provers.inference.witness_layout import Entry, LookupChunk, WitnessLayout
 from provers.lookup.statement import LookupStatement
 
-REQUANT_KINDS = (OpKind.LINEAR, OpKind.CONV2D, OpKind.AVGPOOL2D, OpKind.ADD)
+REQUANT_KINDS = (
+    OpKind.LINEAR,
+    OpKind.CONV2D,
+    OpKind.AVGPOOL2D,
+    OpKind.ADD,
+    *ACTIVATION_PRODUCTS,
+)
 MAX_POOL_WINDOW = 16
 MIN_LIMB_BITS, MAX_LIMB_BITS = 4, 16
 MAX_BATCH = 1 << 16
@@ -104,6 +110,13 @@ class ProofPlan:
             raise UnsupportedCircuit(f"{node.name}: input is not a (C, H, W) tensor")
         if node.kind is OpKind.MAXPOOL2D and node.kernel[0] * node.kernel[1] > MAX_POOL_WINDOW:
             raise UnsupportedCircuit(f"{node.name}: max-pool windows above {MAX_POOL_WINDOW}")
+        if node.kind in ACTIVATION_PRODUCTS:
+            dims = layouts[node.inputs[0]].dims
+            if sum(d.log for d in dims[:-2]) + dims[-1].log == 0:
+                raise UnsupportedCircuit(
+                    f"{node.name}: a product over one inner entry of a single sample; "
+                    "prove a batch of two or more"
+                )
         if node.kind in REQUANT_KINDS and node.requant is None:
             raise UnsupportedCircuit(f"{node.name}: missing requantisation")
 

@@ -15,13 +15,14 @@ from typing import Any
 
 import numpy as np
 
-from provers.circuit.ops import Node, OpKind
+from provers.circuit.ops import ACTIVATION_PRODUCTS, Node, OpKind
 from provers.errors import Reject, VerificationError
 from provers.field import ext
 from provers.inference.batched import check_final, prove_batched, verify_batched
 from provers.inference.claims import Request, evaluate_signed, segments_value
 from provers.inference.context import Context, TermSpec, reject_identity
 from provers.inference.proof import StageProof
+from provers.inference.rel_act_matmul import ActivationMatmulAccumulator
 from provers.inference.rel_bias import bias_terms
 from provers.inference.rel_matmul import MatmulAccumulator
 from provers.inference.rel_pool import (
@@ -52,6 +53,8 @@ def _relation(ctx: Context, node: Node, point: np.ndarray) -> Any:
         return RequantRelation(ctx, node, point, AvgPoolAccumulator(ctx, node, point))
     if node.kind is OpKind.ADD:
         return RequantRelation(ctx, node, point, AddAccumulator(ctx, node, point))
+    if node.kind in ACTIVATION_PRODUCTS:
+        return RequantRelation(ctx, node, point, ActivationMatmulAccumulator(ctx, node, point))
     if node.kind is OpKind.MAXPOOL2D:
         return MaxPoolRelation(ctx, node, point)
     return ReluRelation(ctx, node, point)

@@ -1,0 +1,194 @@
+"""Products of two activations (MATMUL, MATMUL_T): the integer semantics against torch, honest
+proofs with public and committed operands, the IR's checks, and the rejections of a proof whose
+product was changed."""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+
+import numpy as np
+import pytest
+import torch
+
+from provers.circuit import executor
+from provers.circuit.model import ModelError, QuantisedModel
+from provers.circuit.ops import Node, OpKind
+from provers.circuit.serialize import circuit_from_bytes
+from provers.container import ProofFile
+from provers.errors import Reject, VerificationError
+from provers.field import base
+from provers.inference import CommittedModel, commit_model, examples, prove, verify_file
+from provers.inference.examples import ModelBuilder
+from provers.inference.proof import InferenceProof
+from provers.inference.statement import read_statement
+from provers.sumcheck import prover as sumcheck_prover
+
+
+def _int8(shape: tuple[int, ...], seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(-128, 128, shape)
+
+
+def heads_model(seed: int = 0) -> QuantisedModel:
+    """Both operands committed, a leading head axis, and both product kinds."""
+    builder = ModelBuilder((2, 5, 6), seed)
+    builder.relu()
+    queries = builder.last
+    scores = builder.matmul(queries, queries, transposed=True, relu=True)
+    builder.matmul(scores, queries)
+    builder.flatten()
+    builder.linear(4, relu=False)
+    return builder.build()
+
+
+_COMMITTED: dict[str, CommittedModel] = {}
+
+
+def committed(name: str) -> CommittedModel:
+    if name not in _COMMITTED:
+        model = examples.attention_block() if name == "attention" else heads_model()
+        _COMMITTED[name] = commit_model(model)
+    return _COMMITTED[name]
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+def test_the_accumulator_is_torchs_integer_matrix_product(transposed: bool) -> None:
+    a, b = _int8((3, 2, 5, 7), 1), _int8((3, 2, 7, 4) if not transposed else (3, 2, 4, 7), 2)
+    kind = OpKind.MATMUL_T if transposed else OpKind.MATMUL
+    node = Node("p", kind, ("a", "b"), (2, 5, 4), 0.1, kernel=(7, 1))
+    acc = executor.accumulator(node, [a, b])
+    other = torch.from_numpy(b).transpose(-1, -2) if transposed else torch.from_numpy(b)
+    expected = torch.matmul(torch.from_numpy(a), other).numpy()
+    assert acc is not None
+    np.testing.assert_array_equal(acc, expected)
+
+
+def test_the_requantised_product_rounds_the_real_product_to_within_one_unit() -> None:
+    model = examples.attention_block()
+    x = _int8((4, *model.input_shape), 3)
+    node = model.nodes[0]
+    assert node.requant is not None
+    acc = executor.accumulator(node, [x, x])
+    assert acc is not None
+    r = node.requant
+    real = acc * r.multipliers[0] / 2 ** (r.shift1 + r.shift2)
+    expected = np.clip(np.round(real), r.lower, 127)
+    y = executor.run_node(node, [x, x])
+    assert np.abs(y - expected).max() <= 1
+
+
+@pytest.mark.parametrize(("name", "batch"), [("attention", 1), ("attention", 3), ("heads", 2)])
+def test_an_honest_proof_of_activation_products_verifies(name: str, batch: int) -> None:
+    model = committed(name)
+    inputs = _int8((batch, *model.model.input_shape), batch)
+    data = prove(model, inputs, nonce=b"products")
+    statement = verify_file(ProofFile.from_bytes(data))
+    assert statement["output"] == executor.run(model.model, inputs).tolist()
+    assert statement["soundness_bits"] >= 100
+
+
+def test_the_bare_circuit_keeps_the_product_kinds_and_digest() -> None:
+    model = heads_model()
+    bare = circuit_from_bytes(model.circuit_bytes())
+    assert [node.kind for node in bare.nodes] == [node.kind for node in model.nodes]
+    assert bare.circuit_digest == model.circuit_digest
+
+
+def _product_node(**changes: object) -> QuantisedModel:
+    model = examples.attention_block()
+    nodes = (dataclasses.replace(model.nodes[0], **changes), *model.nodes[1:])
+    return dataclasses.replace(model, nodes=nodes)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"kernel": (5, 1)}, "matmul_t of shapes"),
+        ({"output_shape": (8, 9)}, "output shape"),
+        ({"inputs": ("input",)}, "takes 2 inputs"),
+        ({"kind": OpKind.MATMUL}, "of shapes"),
+    ],
+)
+def test_the_ir_refuses_a_malformed_product(changes: dict[str, object], message: str) -> None:
+    with pytest.raises(ModelError, match=message):
+        _product_node(**changes).validate()
+
+
+def test_the_ir_refuses_a_product_whose_worst_case_overflows_its_shift() -> None:
+    model = examples.attention_block()
+    node = model.nodes[0]
+    assert node.requant is not None
+    small = dataclasses.replace(node.requant, shift1=node.requant.shift1 - 2)
+    with pytest.raises(ModelError, match="need shift1"):
+        _product_node(requant=small).validate()
+
+
+@pytest.fixture(scope="module")
+def honest() -> bytes:
+    model = committed("heads")
+    return prove(model, _int8((2, *model.model.input_shape), 11), nonce=b"tamper")
+
+
+def _reason(data: bytes) -> Reject:
+    with pytest.raises(VerificationError) as caught:
+        verify_file(ProofFile.from_bytes(data))
+    return caught.value.reason
+
+
+def _forged(honest: bytes, change: object) -> bytes:
+    proof_file = ProofFile.from_bytes(honest)
+    statement, _ = read_statement(proof_file.statement)
+    proof = InferenceProof.from_bytes(proof_file.body, statement.weight_commitment)
+    body = change(proof).to_bytes()  # type: ignore[operator]
+    return dataclasses.replace(proof_file, body=body).to_bytes()
+
+
+def _bump_finals(proof: InferenceProof, column: int) -> InferenceProof:
+    finals = np.array(proof.stage_a.finals, copy=True)
+    finals[0, column] = (finals[0, column] + 1) % base.P
+    return dataclasses.replace(proof, stage_a=dataclasses.replace(proof.stage_a, finals=finals))
+
+
+def test_verify_rejects_a_changed_operand_claim_of_a_product(honest: bytes) -> None:
+    """Stage A's first final values are the products' claims on their committed operands."""
+    assert _reason(_forged(honest, lambda p: _bump_finals(p, 0))) is (
+        Reject.FINAL_EVALUATION_MISMATCH
+    )
+
+
+def test_verify_rejects_a_changed_output_of_a_product_model(honest: bytes) -> None:
+    proof_file = ProofFile.from_bytes(honest)
+    statement, _ = read_statement(proof_file.statement)
+    outputs = np.array(statement.outputs, copy=True)
+    outputs.flat[0] = outputs.flat[0] + 1 if outputs.flat[0] < 127 else 126
+    forged = dataclasses.replace(
+        proof_file, statement=dataclasses.replace(statement, outputs=outputs).to_bytes()
+    )
+    assert _reason(forged.to_bytes()) is Reject.OUTPUT_MISMATCH
+
+
+def test_a_prover_that_changes_one_attention_score_is_caught(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The cheater computes every later value from a score one unit off and skips its own
+    claimed-sum check; the product's sumcheck no longer adds up."""
+    model = committed("heads")
+    scores = model.model.nodes[1]
+    assert scores.kind is OpKind.MATMUL_T
+    honest_accumulator = executor.accumulator
+
+    def cheating_accumulator(node: Node, values: list[np.ndarray]) -> np.ndarray | None:
+        acc = honest_accumulator(node, values)
+        if node.name == scores.name and acc is not None:
+            acc = np.array(acc, copy=True)
+            acc.flat[3] += 1 << node.requant.shift1  # type: ignore[union-attr]
+        return acc
+
+    trusting = types.SimpleNamespace(**vars(sumcheck_prover.ext))
+    trusting.equal = lambda a, b: True
+    monkeypatch.setattr(executor, "accumulator", cheating_accumulator)
+    monkeypatch.setattr(sumcheck_prover, "ext", trusting)
+    inputs = _int8((2, *model.model.input_shape), 11)
+    forged = prove(model, inputs, nonce=b"cheat")
+    monkeypatch.undo()
+    assert _reason(forged) in (Reject.ROUND_SUM_MISMATCH, Reject.FINAL_EVALUATION_MISMATCH)
