@@ -82,7 +82,8 @@ class ActivationMatmulAccumulator:
         """The operand's padded table as (groups, rows, columns)."""
         layout = self.ctx.plan.layouts[self.ctx.plan.source(name)]
         dims = layout.padded_shape
-        return res.witness.activation(name).reshape(1 << self.group_log, dims[-2], dims[-1])
+        table: np.ndarray = res.witness.activation(name)
+        return table.reshape(1 << self.group_log, dims[-2], dims[-1])
 
     def _build(self, res: Any) -> ProverTerm:
         inner = 1 << self.inner_log
