@@ -28,11 +28,20 @@ class FloatKind(enum.Enum):
     ADD = "add"
     RELU = "relu"
     RESHAPE = "reshape"
+    MATMUL = "matmul"
+    MATMUL_T = "matmul_t"
     BATCHNORM = "batchnorm"
 
 
 REQUANTISED_KINDS = frozenset(
-    {FloatKind.LINEAR, FloatKind.CONV2D, FloatKind.AVGPOOL2D, FloatKind.ADD}
+    {
+        FloatKind.LINEAR,
+        FloatKind.CONV2D,
+        FloatKind.AVGPOOL2D,
+        FloatKind.ADD,
+        FloatKind.MATMUL,
+        FloatKind.MATMUL_T,
+    }
 )
 """Kinds whose output passes through a requantisation, where a following ReLU is free."""
 
@@ -113,6 +122,10 @@ def _run(node: FloatNode, values: list[torch.Tensor]) -> torch.Tensor:
         y = torch.relu(x)
     elif node.kind is FloatKind.RESHAPE:
         y = x.reshape((x.shape[0], *node.output_shape))
+    elif node.kind is FloatKind.MATMUL:
+        y = torch.matmul(x, values[1])
+    elif node.kind is FloatKind.MATMUL_T:
+        y = torch.matmul(x, values[1].transpose(-1, -2))
     else:
         channel_shape = (1, -1) + (1,) * (x.dim() - 2)
         y = x * _tensor(node.weight).reshape(channel_shape) + _tensor(node.bias).reshape(

@@ -36,6 +36,8 @@ SUPPORTED_OPS: tuple[str, ...] = (
     "aten.add.Tensor (two activations of the same shape, alpha 1)",
     "aten.batch_norm (eval mode; folded into the preceding conv/linear)",
     "aten.dropout (eval mode) / clone / detach / alias (removed)",
+    "aten.matmul / aten.bmm of two activations with the same leading axes (…, M, K) @ (…, K, P)",
+    "aten.transpose / aten.permute swapping the last two axes, as a matmul's second operand",
 )
 
 
@@ -265,8 +267,27 @@ def _identity(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
     walk.values[node.name] = walk.activation(source)
 
 
+def _transpose(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
+    source = node.args[0]
+    if isinstance(source, torch.fx.Node) and source.name in walk.constants:
+        _transpose_constant(walk, node, args)
+        return
+    name = walk.activation(source)
+    rank = len(walk.shape_of(source)) + 1
+    if node.target == torch.ops.aten.permute.default:
+        swapped = list(range(rank - 2)) + [rank - 1, rank - 2]
+        last_two = [d % rank for d in args["dims"]] == swapped
+    elif node.target == torch.ops.aten.transpose.int:
+        last_two = {args["dim0"] % rank, args["dim1"] % rank} == {rank - 2, rank - 1}
+    else:
+        last_two = False
+    if not last_two or rank < 3:
+        raise Unsupported("only a swap of an activation's last two axes (not the batch's)")
+    walk.transposed[node.name] = name
+
+
 def _transpose_constant(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
-    value = walk.constant(node.args[0], "input (transposing an activation)")
+    value = walk.constants[node.args[0].name]
     if node.target == torch.ops.aten.t.default:
         result = value.T
     elif node.target == torch.ops.aten.permute.default:
@@ -274,6 +295,25 @@ def _transpose_constant(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -
     else:
         result = np.swapaxes(value, args["dim0"], args["dim1"])
     walk.constants[node.name] = np.ascontiguousarray(result)
+
+
+def _matmul(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
+    first, second = args["self"], args["mat2"] if "mat2" in args else args["other"]
+    if isinstance(second, torch.fx.Node) and second.name in walk.constants:
+        _mm(walk, node, {"self": first, "mat2": second})
+        return
+    a = walk.activation(first, "first operand")
+    transposed = isinstance(second, torch.fx.Node) and second.name in walk.transposed
+    b = walk.transposed[second.name] if transposed else walk.activation(second, "second operand")
+    a_shape = walk.shape_of(first)
+    b_shape = walk.shape_of(second)
+    if len(a_shape) < 2 or len(a_shape) != len(b_shape) or a_shape[:-2] != b_shape[:-2]:
+        raise Unsupported(
+            f"a product of activations of shapes {a_shape} and {b_shape}: both need the same "
+            "leading axes and at least two axes per sample (no broadcasting)"
+        )
+    kind = FloatKind.MATMUL_T if transposed else FloatKind.MATMUL
+    add_node(walk, node, kind, (a, b), kernel=(a_shape[-1], 1))
 
 
 def _getitem(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
@@ -332,8 +372,10 @@ HANDLERS: dict[str, Handler] = {
     "aten.detach.default": _identity,
     "aten.alias.default": _identity,
     "aten.lift_fresh_copy.default": _identity,
-    "aten.t.default": _transpose_constant,
-    "aten.permute.default": _transpose_constant,
-    "aten.transpose.int": _transpose_constant,
+    "aten.t.default": _transpose,
+    "aten.permute.default": _transpose,
+    "aten.transpose.int": _transpose,
+    "aten.matmul.default": _matmul,
+    "aten.bmm.default": _matmul,
     "_operator.getitem": _getitem,
 }

@@ -248,6 +248,14 @@ def _lower_add(node: FloatNode, in_scales: list[float], out_scale: float) -> Nod
     return _plain(node, out_scale, requant=requant, add_multipliers=multipliers)
 
 
+def _lower_product(node: FloatNode, in_scales: list[float], out_scale: float) -> Node:
+    inner = node.kernel[0]
+    requant = requant_constants(
+        np.array([in_scales[0] * in_scales[1] / out_scale]), inner * 128 * 128, node.relu
+    )
+    return _plain(node, out_scale, requant=requant, kernel=(inner, 1))
+
+
 def _lower_maxpool(node: FloatNode, in_scales: list[float], out_scale: float) -> Node:
     return _plain(node, out_scale, kernel=node.kernel, stride=node.stride)
 
@@ -280,5 +288,7 @@ LOWERINGS: dict[FloatKind, Callable[[FloatNode, list[float], float], Node]] = {
     FloatKind.MAXPOOL2D: _lower_maxpool,
     FloatKind.RELU: _lower_simple,
     FloatKind.RESHAPE: _lower_simple,
+    FloatKind.MATMUL: _lower_product,
+    FloatKind.MATMUL_T: _lower_product,
     FloatKind.BATCHNORM: _lower_unfolded,
 }

@@ -135,6 +135,8 @@ def _multiplications(node: FloatNode) -> int:
     if node.kind in (FloatKind.LINEAR, FloatKind.CONV2D) and node.weight is not None:
         per_output = int(np.prod(node.weight.shape[1:]))
         return per_output * int(np.prod(node.output_shape))
+    if node.kind in (FloatKind.MATMUL, FloatKind.MATMUL_T):
+        return node.kernel[0] * int(np.prod(node.output_shape))
     return 0
 
 

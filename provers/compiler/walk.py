@@ -50,6 +50,9 @@ class Walk:
     tuples: dict[str, list[str | None]] = field(default_factory=dict)
     """Multi-output nodes: the value name of each output, None for outputs we cannot use."""
     poisoned: set[str] = field(default_factory=set)
+    transposed: dict[str, str] = field(default_factory=dict)
+    """fx node name → the value whose last two axes it swaps; only a matrix product reads it
+    (as MATMUL_T), so no node ever materialises a transposed activation."""
     nodes: list[FloatNode] = field(default_factory=list)
     names: set[str] = field(default_factory=lambda: {"input"})
 
@@ -58,6 +61,11 @@ class Walk:
             raise Unsupported(f"its {what} must be a tensor computed by the model")
         if argument.name in self.constants:
             raise Unsupported(f"its {what} is a constant tensor, not an activation")
+        if argument.name in self.transposed:
+            raise Unsupported(
+                f"its {what} is a transposed activation, which only a matrix product may read "
+                "as its second operand (x @ y.transpose(-2, -1))"
+            )
         if argument.name not in self.values:
             raise Unsupported(f"its {what} is not a single tensor")
         return self.values[argument.name]

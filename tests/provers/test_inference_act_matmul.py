@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import dataclasses
 import types
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -15,8 +17,10 @@ from provers.circuit import executor
 from provers.circuit.model import ModelError, QuantisedModel
 from provers.circuit.ops import Node, OpKind
 from provers.circuit.serialize import circuit_from_bytes
+from provers.compiler.lower import compile_program, quantise_input
+from provers.compiler.support import check
 from provers.container import ProofFile
-from provers.errors import Reject, VerificationError
+from provers.errors import CompileError, Reject, VerificationError
 from provers.field import base
 from provers.inference import CommittedModel, commit_model, examples, prove, verify_file
 from provers.inference.examples import ModelBuilder
@@ -192,3 +196,93 @@ def test_a_prover_that_changes_one_attention_score_is_caught(
     forged = prove(model, inputs, nonce=b"cheat")
     monkeypatch.undo()
     assert _reason(forged) in (Reject.ROUND_SUM_MISMATCH, Reject.FINAL_EVALUATION_MISMATCH)
+
+
+class _Head(torch.nn.Module):
+    """An attention head's two activation products, with a ReLU in place of the softmax."""
+
+    def __init__(self, batched: bool = False) -> None:
+        super().__init__()
+        self.batched = batched
+        self.out = torch.nn.Linear(8 * 16, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.batched:
+            scores = torch.relu(torch.bmm(x, x.transpose(1, 2)))
+            mixed = torch.bmm(scores, x)
+        else:
+            scores = torch.relu(x @ x.transpose(-2, -1))
+            mixed = scores @ x
+        return self.out(torch.flatten(mixed, 1))
+
+
+def _compiled(module: torch.nn.Module, samples: int = 96) -> tuple[Any, torch.Tensor]:
+    torch.manual_seed(0)
+    inputs = torch.randn(samples, 8, 16)
+    program = torch.export.export(module.eval(), (inputs[:2],))
+    return compile_program(program, inputs[: samples // 2].numpy()), inputs[samples // 2 :]
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_a_torch_attention_head_compiles_to_products_and_proves(batched: bool) -> None:
+    torch.manual_seed(1)
+    module = _Head(batched)
+    result, held_out = _compiled(module)
+    kinds = [node.kind for node in result.model.nodes]
+    assert kinds[:2] == [OpKind.MATMUL_T, OpKind.MATMUL]
+    assert result.model.nodes[0].requant is not None and result.model.nodes[0].requant.relu
+    quantised = quantise_input(result.model, held_out.numpy())
+    with torch.no_grad():
+        expected = module(held_out).argmax(dim=1).numpy()
+    predicted = executor.run(result.model, quantised).argmax(axis=1)
+    assert (predicted == expected).mean() >= 0.9
+    model = commit_model(result.model)
+    data = prove(model, quantised[:2], nonce=b"compiled head")
+    statement = verify_file(ProofFile.from_bytes(data))
+    assert statement["output"] == executor.run(result.model, quantised[:2]).tolist()
+
+
+def test_a_compiled_product_tracks_the_float_product_within_quantisation_error() -> None:
+    class Product(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x @ x.transpose(-2, -1)
+
+    result, held_out = _compiled(Product())
+    quantised = quantise_input(result.model, held_out.numpy())
+    node = result.model.nodes[0]
+    real = executor.run(result.model, quantised) * node.scale
+    with torch.no_grad():
+        reference = Product()(held_out).numpy()
+    # Input rounding (half a step of each operand) and output rounding bound the error.
+    error = np.abs(real - reference).max() / np.abs(reference).max()
+    assert error < 0.05
+
+
+@pytest.mark.parametrize(
+    ("forward", "shape", "reason"),
+    [
+        (lambda x: x.transpose(-2, -1).relu(), (8, 16), "transposed activation"),
+        (lambda x: x.transpose(-2, -1) @ x, (8, 16), "transposed activation"),
+        (lambda x: x.transpose(1, 2) @ x, (8, 8, 8), "last two axes"),
+        (lambda x: x @ x[:, :1].transpose(-2, -1).expand(-1, 16, 8), (8, 16), "not supported"),
+    ],
+)
+def test_unsupported_uses_of_a_transpose_get_a_clear_error(
+    forward: Callable[[torch.Tensor], torch.Tensor], shape: tuple[int, ...], reason: str
+) -> None:
+    class Bad(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return forward(x)
+
+    program = torch.export.export(Bad(), (torch.randn(2, *shape),))
+    with pytest.raises(CompileError, match=reason):
+        compile_program(program, np.random.default_rng(0).normal(size=(4, *shape)))
+
+
+def test_check_counts_the_products_multiplications() -> None:
+    program = torch.export.export(_Head().eval(), (torch.randn(2, 8, 16),))
+    report = check(program)
+    assert report.supported
+    assert report.circuit is not None
+    # Q·Kᵀ: 8·8 outputs of 16 products; S·V: 8·16 outputs of 8; the read-out: 10·128.
+    assert report.circuit["multiplications"] == 8 * 8 * 16 + 8 * 16 * 8 + 10 * 128
