@@ -270,7 +270,7 @@ def _identity(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
 def _transpose(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
     source = node.args[0]
     if isinstance(source, torch.fx.Node) and source.name in walk.constants:
-        _transpose_constant(walk, node, args)
+        _transpose_constant(walk, node, walk.constants[source.name], args)
         return
     name = walk.activation(source)
     rank = len(walk.shape_of(source)) + 1
@@ -286,8 +286,9 @@ def _transpose(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
     walk.transposed[node.name] = name
 
 
-def _transpose_constant(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
-    value = walk.constants[node.args[0].name]
+def _transpose_constant(
+    walk: Walk, node: torch.fx.Node, value: np.ndarray, args: dict[str, Any]
+) -> None:
     if node.target == torch.ops.aten.t.default:
         result = value.T
     elif node.target == torch.ops.aten.permute.default:
