@@ -93,6 +93,8 @@ def run_node(node: Node, values: list[np.ndarray]) -> np.ndarray:
         return np.asarray(_pool_windows(node, x).max(axis=-1))
     if node.kind is OpKind.RELU:
         return np.asarray(np.maximum(x, 0))
+    if node.kind is OpKind.TABLE:
+        return np.asarray(node.table, dtype=np.int64)[x + 128]
     if node.kind is OpKind.RESHAPE:
         return x.reshape((x.shape[0], *node.output_shape))
     raise ValueError(f"no semantics for {node.kind}")

@@ -28,6 +28,7 @@ from provers.circuit.ops import (
     MAX_SHIFT2,
     MULTIPLIER_BITS,
     T_BITS,
+    TABLE_ROWS,
     Node,
     OpKind,
     Requant,
@@ -129,6 +130,8 @@ def _node_bytes(node: Node) -> bytes:
         _ints(node.weight_dims),
         _ints(node.bias_dims),
     ]
+    if node.kind is OpKind.TABLE:
+        parts.append(_ints(node.table))
     if node.requant is None:
         parts.append(b"\x00")
     else:
@@ -200,6 +203,15 @@ def _check_weights(node: Node, require_weights: bool) -> None:
         raise ModelError(f"{node.name}: bias of shape {node.bias.shape}, one per output channel")
 
 
+def _check_table(node: Node) -> None:
+    if node.kind is not OpKind.TABLE:
+        if node.table:
+            raise ModelError(f"{node.name}: only a table op carries a table")
+        return
+    if len(node.table) != TABLE_ROWS or not all(INT8_MIN <= v <= INT8_MAX for v in node.table):
+        raise ModelError(f"{node.name}: a table op needs {TABLE_ROWS} int8 outputs")
+
+
 def _check_node(node: Node, in_shapes: list[tuple[int, ...]], require_weights: bool) -> None:
     if any(d <= 0 or d > MAX_DIM for d in node.output_shape):
         raise ModelError(f"{node.name}: bad output shape {node.output_shape}")
@@ -210,7 +222,8 @@ def _check_node(node: Node, in_shapes: list[tuple[int, ...]], require_weights: b
         _check_weights(node, require_weights)
         has_values = node.weight is not None and node.bias is not None
         _check_requant(node, node.output_shape[0], check_bound=has_values)
-    elif node.kind in (OpKind.AVGPOOL2D, OpKind.ADD, *ACTIVATION_PRODUCTS):
+    _check_table(node)
+    if node.kind in (OpKind.AVGPOOL2D, OpKind.ADD, *ACTIVATION_PRODUCTS):
         _check_requant(node, 1)
         if node.requant is not None and len(node.requant.multipliers) != 1:
             raise ModelError(f"{node.name}: one multiplier for the whole tensor")
@@ -258,7 +271,7 @@ def _expected_shape(node: Node, in_shapes: list[tuple[int, ...]]) -> tuple[int, 
         if in_shapes[0] != in_shapes[1]:
             raise ModelError(f"{node.name}: adding shapes {in_shapes[0]} and {in_shapes[1]}")
         return shape
-    if node.kind is OpKind.RELU:
+    if node.kind in (OpKind.RELU, OpKind.TABLE):
         return shape
     if node.kind in ACTIVATION_PRODUCTS:
         return _product_shape(node, in_shapes[0], in_shapes[1])

@@ -30,6 +30,8 @@ Ops (``OpKind``): LINEAR, CONV2D, MAXPOOL2D, AVGPOOL2D, ADD, RELU, RESHAPE, MATM
            multiplier.
   MATMUL_T the same with b given transposed, (…, P, K): acc[…, m, p] = Σ_k a[…, m, k]·b[…, p, k]
            (attention scores Q·Kᵀ). Both record K as ``kernel`` = (K, 1).
+  TABLE    y = table[x + 128] elementwise: an int8 → int8 function given by its 256 values
+           (GELU, SiLU, sigmoid, tanh quantised with the input's and the output's scales).
 """
 
 from __future__ import annotations
@@ -61,9 +63,12 @@ class OpKind(enum.Enum):
     RESHAPE = "reshape"
     MATMUL = "matmul"
     MATMUL_T = "matmul_t"
+    TABLE = "table"
 
 
 ACTIVATION_PRODUCTS = (OpKind.MATMUL, OpKind.MATMUL_T)
+TABLE_ROWS = 256
+"""A TABLE op's entries: one per int8 input."""
 """Products of two activation tensors (no weights)."""
 
 
@@ -101,6 +106,8 @@ class Node:
     padding: tuple[int, int] = (0, 0)
     kernel: tuple[int, int] = (1, 1)
     add_multipliers: tuple[int, int] = (1, 1)
+    table: tuple[int, ...] = ()
+    """TABLE: the 256 int8 outputs for the inputs −128 … 127; empty for every other kind."""
     source: str = ""
     """Where the op came from (the torch node and source line), for messages."""
     weight_shape: tuple[int, ...] = ()

@@ -12,7 +12,7 @@ little-endian::
     ints(input_shape) f64(input_scale) text(output) u32(node count) node* u32(label count) text*
     node  = text(name) text(kind) u32(n) text(input)*n ints(output_shape) f64(scale)
             ints(stride) ints(padding) ints(kernel) ints(add_multipliers)
-            ints(weight_shape) ints(bias_shape) requant
+            ints(weight_shape) ints(bias_shape) [ints(table), TABLE nodes only] requant
     requant = 0x00 | 0x01 ints(shift1, shift2, relu) ints(multipliers)
     ints  = u32(count) i64*count          text = u32(length) utf-8 bytes
 
@@ -42,7 +42,7 @@ import struct
 import numpy as np
 
 from provers.circuit.model import _DOMAIN, MAX_DIM, MAX_NODES, ModelError, QuantisedModel
-from provers.circuit.ops import Node, OpKind, Requant
+from provers.circuit.ops import TABLE_ROWS, Node, OpKind, Requant
 
 MODEL_MAGIC = b"VMQM"
 MODEL_VERSION = 1
@@ -229,6 +229,9 @@ def _read_node(reader: _Reader) -> Node:
     for shape in (weight_shape, bias_shape):
         if any(not 1 <= dim <= MAX_DIM for dim in shape):
             raise ModelError(f"{name}: weight dimensions must lie in [1, {MAX_DIM}]")
+    table = (
+        reader.ints(f"{name} table", TABLE_ROWS, exactly=TABLE_ROWS) if kind is OpKind.TABLE else ()
+    )
     return Node(
         name,
         kind,
@@ -242,6 +245,7 @@ def _read_node(reader: _Reader) -> Node:
         add_multipliers=(windows[3][0], windows[3][1]),
         weight_shape=weight_shape,
         bias_shape=bias_shape,
+        table=table,
     )
 
 

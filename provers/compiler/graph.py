@@ -30,6 +30,7 @@ class FloatKind(enum.Enum):
     RESHAPE = "reshape"
     MATMUL = "matmul"
     MATMUL_T = "matmul_t"
+    FUNCTION = "function"
     BATCHNORM = "batchnorm"
 
 
@@ -64,6 +65,8 @@ class FloatNode:
     relu: bool = False
     """A ReLU fused after the op."""
     source: str = ""
+    function: str = ""
+    """FUNCTION: which elementwise function (a key of :data:`FUNCTIONS`)."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,16 @@ class FloatGraph:
                 readers[name].append(node.name)
         readers[self.output].append("output")
         return readers
+
+
+FUNCTIONS = {
+    "gelu": lambda x: functional.gelu(x),
+    "gelu_tanh": lambda x: functional.gelu(x, approximate="tanh"),
+    "silu": functional.silu,
+    "sigmoid": torch.sigmoid,
+    "tanh": torch.tanh,
+}
+"""Elementwise functions the compiler lowers to a TABLE op."""
 
 
 def evaluate(graph: FloatGraph, inputs: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -122,6 +135,8 @@ def _run(node: FloatNode, values: list[torch.Tensor]) -> torch.Tensor:
         y = torch.relu(x)
     elif node.kind is FloatKind.RESHAPE:
         y = x.reshape((x.shape[0], *node.output_shape))
+    elif node.kind is FloatKind.FUNCTION:
+        y = FUNCTIONS[node.function](x)
     elif node.kind is FloatKind.MATMUL:
         y = torch.matmul(x, values[1])
     elif node.kind is FloatKind.MATMUL_T:

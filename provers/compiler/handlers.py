@@ -38,6 +38,7 @@ SUPPORTED_OPS: tuple[str, ...] = (
     "aten.dropout (eval mode) / clone / detach / alias (removed)",
     "aten.matmul / aten.bmm of two activations with the same leading axes (…, M, K) @ (…, K, P)",
     "aten.transpose / aten.permute swapping the last two axes, as a matmul's second operand",
+    "aten.gelu (exact or tanh) / aten.silu / aten.sigmoid / aten.tanh (int8 lookup tables)",
 )
 
 
@@ -117,6 +118,16 @@ def _conv_padding(
 
 def _relu(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
     add_node(walk, node, FloatKind.RELU, (walk.activation(args["self"]),))
+
+
+def _function(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
+    name = str(node.target).split(".")[1]
+    if name == "gelu":
+        approximate = args.get("approximate", "none")
+        if approximate not in ("none", "tanh"):
+            raise Unsupported(f"gelu with approximate={approximate!r}")
+        name = "gelu" if approximate == "none" else "gelu_tanh"
+    add_node(walk, node, FloatKind.FUNCTION, (walk.activation(args["self"]),), function=name)
 
 
 def _pool_window(
@@ -377,6 +388,10 @@ HANDLERS: dict[str, Handler] = {
     "aten.permute.default": _transpose,
     "aten.transpose.int": _transpose,
     "aten.matmul.default": _matmul,
+    "aten.gelu.default": _function,
+    "aten.silu.default": _function,
+    "aten.sigmoid.default": _function,
+    "aten.tanh.default": _function,
     "aten.bmm.default": _matmul,
     "_operator.getitem": _getitem,
 }

@@ -21,10 +21,10 @@ import torch
 
 from provers.circuit import executor
 from provers.circuit.model import ModelError, QuantisedModel
-from provers.circuit.ops import Node, OpKind
+from provers.circuit.ops import INT8_MAX, INT8_MIN, Node, OpKind
 from provers.compiler.capture import SUPPORTED_OPS, capture
 from provers.compiler.fold import fold
-from provers.compiler.graph import FloatGraph, FloatKind, FloatNode, evaluate
+from provers.compiler.graph import FUNCTIONS, FloatGraph, FloatKind, FloatNode, evaluate
 from provers.compiler.quantise import (
     activation_scale,
     add_multipliers,
@@ -256,6 +256,24 @@ def _lower_product(node: FloatNode, in_scales: list[float], out_scale: float) ->
     return _plain(node, out_scale, requant=requant, kernel=(inner, 1))
 
 
+def _lower_function(node: FloatNode, in_scales: list[float], out_scale: float) -> Node:
+    """y = round(f(x·s_in)/s_out) clamped to int8, for every int8 x: the table the proof's
+    lookup binds the output to (computed here once; the circuit states its values)."""
+    inputs = torch.arange(-128, 128, dtype=torch.float64) * in_scales[0]
+    with torch.no_grad():
+        outputs = FUNCTIONS[node.function](inputs).numpy() / out_scale
+    table = np.clip(np.round(outputs), INT8_MIN, INT8_MAX).astype(np.int64)
+    return Node(
+        node.name,
+        OpKind.TABLE,
+        node.inputs,
+        node.output_shape,
+        out_scale,
+        table=tuple(int(v) for v in table),
+        source=node.source,
+    )
+
+
 def _lower_maxpool(node: FloatNode, in_scales: list[float], out_scale: float) -> Node:
     return _plain(node, out_scale, kernel=node.kernel, stride=node.stride)
 
@@ -289,6 +307,7 @@ LOWERINGS: dict[FloatKind, Callable[[FloatNode, list[float], float], Node]] = {
     FloatKind.RELU: _lower_simple,
     FloatKind.RESHAPE: _lower_simple,
     FloatKind.MATMUL: _lower_product,
+    FloatKind.FUNCTION: _lower_function,
     FloatKind.MATMUL_T: _lower_product,
     FloatKind.BATCHNORM: _lower_unfolded,
 }

@@ -21,6 +21,7 @@ from provers.inference.tables import (
     RELU_KEY,
     InferenceTable,
     clamp_block_key,
+    function_key,
     range_key,
     sign_block_key,
 )
@@ -165,6 +166,9 @@ class ProofPlan:
                     )
             elif node.kind is OpKind.RELU:
                 regions["relu"].append(Entry((name, ""), log, {"relu": (RELU_KEY, 128)}))
+            elif node.kind is OpKind.TABLE:
+                key = function_key(node.table)
+                regions["relu"].append(Entry((name, ""), log, {"relu": (key, 128)}))
         return regions
 
     # --- derived views ------------------------------------------------------------------

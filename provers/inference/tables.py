@@ -10,6 +10,8 @@ O(log)), and the table is a concatenation of blocks, each a small function tagge
     split-h     2H + 2 rows  (base + i, id, σ, clip(h, −2, 1)), i from h as above
     split-f     4·2^L rows   (base + v + 2^L·(hc + 2), id, clamp(v + 2^L·hc), hc)
     relu        256 rows     (base + x + 128, id, max(x, 0), 0)
+    function    256 rows     (base + x + 128, id, f(x), 0)   one block per distinct table of a
+                             TABLE node (GELU, SiLU, …), whose 256 values the circuit states
     argmax      514 rows     (base + d + 256·h + 257·y, id, h, y)  d ∈ [0, 256) when h = 0,
                              d = 0 when h = 1; h, y ∈ {0, 1} (audit proofs, provers/audit)
 
@@ -49,6 +51,10 @@ class TableBlock:
     @property
     def size(self) -> int:
         return int(self.rows_b.shape[0])
+
+
+def function_key(values: tuple[int, ...]) -> tuple[object, ...]:
+    return ("function", values)
 
 
 def range_key(bound: int) -> tuple[object, ...]:
@@ -91,6 +97,9 @@ def _block_rows(key: tuple[object, ...]) -> tuple[np.ndarray, np.ndarray]:
     if kind == "relu":
         x = np.arange(256, dtype=np.int64) - 128
         return np.maximum(x, 0), np.zeros(256, np.int64)
+    if kind == "function":
+        values = np.asarray(key[1], dtype=np.int64)
+        return values, np.zeros(values.shape[0], np.int64)
     if kind == "argmax":
         index = np.arange(ARGMAX_ROWS, dtype=np.int64)
         return (index % 257 == 256).astype(np.int64), index // 257
@@ -98,7 +107,10 @@ def _block_rows(key: tuple[object, ...]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _block_size(key: tuple[object, ...]) -> int:
-    kind, size = key[0], int(str(key[1])) if len(key) > 1 else 0
+    kind = key[0]
+    if kind in ("function", "relu"):
+        return 256
+    size = int(str(key[1])) if len(key) > 1 else 0
     if kind == "range":
         return size
     if kind in ("direct", "split-h"):

@@ -131,6 +131,8 @@ def _node_vectors(plan: ProofPlan, node: Node, values: dict[str, np.ndarray]) ->
         return out
     if node.kind is OpKind.RELU:
         return {"x": inputs[0], "y": np.maximum(inputs[0], 0)}
+    if node.kind is OpKind.TABLE:
+        return {"x": inputs[0], "y": executor.run_node(node, inputs)}
     return {}
 
 
