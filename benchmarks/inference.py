@@ -1,4 +1,5 @@
-"""Inference-proof benchmark: ``python -m benchmarks.inference mlp lenet_avg lenet_max vgg16``.
+"""Inference-proof benchmark:
+``python -m benchmarks.inference mlp lenet_avg lenet_max vgg16 transformer``.
 
 Each case builds its model directly in the IR (random int8 weights, calibrated requantisation;
 provers/inference/examples.py), commits it, proves one batch and verifies the proof. Prints one
@@ -7,7 +8,9 @@ the process gets), proof bytes, soundness bits and the peak resident memory of t
 
 For scale, each case also times plain float32 PyTorch inference of the same architecture and
 weights on the same batch (the median of repeated forward passes, after a warm-up) and reports
-prove time / inference time. Peak memory is the whole process's, taken before torch is
+prove time / inference time (a TABLE op runs as GELU there). ``transformer`` is the
+nanoGPT-sized stack of :func:`provers.inference.examples.transformer`; its rows also give the
+tokens per proof. Peak memory is the whole process's, taken before torch is
 imported for that comparison: run one case per process to read a model's own figure.
 """
 
@@ -35,6 +38,7 @@ MODELS: dict[str, Callable[[], QuantisedModel]] = {
     "lenet_max": lambda: examples.lenet("max"),
     "residual": examples.residual_cnn,
     "vgg16": examples.vgg16,
+    "transformer": examples.transformer,
 }
 
 
@@ -76,6 +80,12 @@ def torch_inference_seconds(model: QuantisedModel, inputs: np.ndarray, repeats: 
                 out = args[0] + args[1]
             elif kind == "relu":
                 out = functional.relu(args[0])
+            elif kind == "matmul":
+                out = torch.matmul(args[0], args[1])
+            elif kind == "matmul_t":
+                out = torch.matmul(args[0], args[1].transpose(-1, -2))
+            elif kind == "table":
+                out = functional.gelu(args[0])
             else:
                 out = args[0].reshape(args[0].shape[0], *node.output_shape)
             if node.requant is not None and node.requant.relu:
@@ -122,6 +132,7 @@ def benchmark_inference(name: str, batch: int = 1, seed: int = 0) -> dict[str, A
         "prove_s": round(prove_s, 3),
         "verify_s": round(verify_s, 3),
         "proof_bytes": len(data),
+        "tokens": batch * model.input_shape[0] if len(model.input_shape) == 2 else None,
         "soundness_bits": statement["soundness_bits"],
         "peak_rss_mib": round(peak_mib),
         "torch_inference_s": torch_s,

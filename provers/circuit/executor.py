@@ -87,7 +87,7 @@ def run_node(node: Node, values: list[np.ndarray]) -> np.ndarray:
     if acc is not None:
         if node.requant is None:
             raise ValueError(f"{node.name}: {node.kind.value} without requantisation")
-        return requantise(acc, node.requant, channel_axis=1)
+        return requantise(acc, node.requant, channel_axis=node.channel_axis)
     x = values[0]
     if node.kind is OpKind.MAXPOOL2D:
         return np.asarray(_pool_windows(node, x).max(axis=-1))

@@ -190,8 +190,9 @@ def _check_int_range(node: Node, values: np.ndarray | None, low: int, high: int,
 
 def _check_weights(node: Node, require_weights: bool) -> None:
     """Values of present weights; shapes of recorded ones. A bare circuit has no values."""
+    channels = node.output_shape[node.channel_axis - 1]
     if node.weight is None and node.bias is None and not require_weights:
-        if len(node.bias_dims) != 1 or node.bias_dims[0] != node.output_shape[0]:
+        if len(node.bias_dims) != 1 or node.bias_dims[0] != channels:
             raise ModelError(f"{node.name}: bias shape {node.bias_dims}, one per output channel")
         return
     _check_int_range(node, node.weight, INT8_MIN, INT8_MAX, "weights")
@@ -199,7 +200,7 @@ def _check_weights(node: Node, require_weights: bool) -> None:
     for array, recorded in ((node.weight, node.weight_shape), (node.bias, node.bias_shape)):
         if recorded and array is not None and tuple(array.shape) != recorded:
             raise ModelError(f"{node.name}: recorded shape {recorded}, array {array.shape}")
-    if node.bias is not None and tuple(node.bias.shape) != (node.output_shape[0],):
+    if node.bias is not None and tuple(node.bias.shape) != (channels,):
         raise ModelError(f"{node.name}: bias of shape {node.bias.shape}, one per output channel")
 
 
@@ -221,7 +222,8 @@ def _check_node(node: Node, in_shapes: list[tuple[int, ...]], require_weights: b
     if node.kind in (OpKind.LINEAR, OpKind.CONV2D):
         _check_weights(node, require_weights)
         has_values = node.weight is not None and node.bias is not None
-        _check_requant(node, node.output_shape[0], check_bound=has_values)
+        channels = node.output_shape[node.channel_axis - 1]
+        _check_requant(node, channels, check_bound=has_values)
     _check_table(node)
     if node.kind in (OpKind.AVGPOOL2D, OpKind.ADD, *ACTIVATION_PRODUCTS):
         _check_requant(node, 1)
@@ -244,9 +246,9 @@ def _expected_shape(node: Node, in_shapes: list[tuple[int, ...]]) -> tuple[int, 
     shape = in_shapes[0]
     if node.kind is OpKind.LINEAR:
         weight_shape = node.weight_dims
-        if len(shape) != 1 or len(weight_shape) != 2 or weight_shape[1] != shape[0]:
+        if len(weight_shape) != 2 or weight_shape[1] != shape[-1]:
             raise ModelError(f"{node.name}: linear of {weight_shape} on input {shape}")
-        return (weight_shape[0],)
+        return (*shape[:-1], weight_shape[0])
     if node.kind in (OpKind.CONV2D, OpKind.MAXPOOL2D, OpKind.AVGPOOL2D):
         if len(shape) != 3:
             raise ModelError(f"{node.name}: {node.kind.value} needs a (C, H, W) input")

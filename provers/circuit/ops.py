@@ -17,7 +17,9 @@ every possible int8 input, not just calibration data) so that |t| < 2^15 always,
 1 ≤ m_c < 2^15, so |t·m_c| < 2^30 < p/2: every intermediate is an exact integer in the field.
 
 Ops (``OpKind``): LINEAR, CONV2D, MAXPOOL2D, AVGPOOL2D, ADD, RELU, RESHAPE, MATMUL, MATMUL_T.
-  LINEAR   acc[n, o] = Σ_i x[n, i]·W[o, i] + b[o];  y = requant(acc) per output o.
+  LINEAR   acc[n, o] = Σ_i x[n, i]·W[o, i] + b[o];  y = requant(acc) per output o. On a
+           sample of several axes (tokens, features) it acts on the last one:
+           acc[n, …, o] = Σ_i x[n, …, i]·W[o, i] + b[o].
   CONV2D   acc[n, o, h, w] = Σ_{c,i,j} x_pad[n, c, h·sh + i, w·sw + j]·W[o, c, i, j] + b[o];
            dilation 1, groups 1; y = requant(acc) per output channel o.
   MAXPOOL2D  y = max over each window (zero padding is not allowed: windows lie inside).
@@ -115,6 +117,12 @@ class Node:
     ``weight`` is present, whose own shape then counts."""
     bias_shape: tuple[int, ...] = ()
     """Shape of ``bias`` in a circuit read without its weights, as ``weight_shape``."""
+
+    @property
+    def channel_axis(self) -> int:
+        """The axis of the batched output (batch first) whose entries have their own
+        requantisation multiplier: the last for a LINEAR, the channel axis 1 otherwise."""
+        return len(self.output_shape) if self.kind is OpKind.LINEAR else 1
 
     @property
     def inner_dim(self) -> int:

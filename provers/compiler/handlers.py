@@ -66,7 +66,7 @@ def _add_linear(
     walk: Walk, node: torch.fx.Node, x: str, x_node: Any, weight: np.ndarray, bias: Any
 ) -> None:
     in_shape = walk.shape_of(x_node)
-    if weight.ndim != 2 or in_shape != (weight.shape[1],):
+    if weight.ndim != 2 or not in_shape or in_shape[-1] != weight.shape[1]:
         raise Unsupported(f"linear of weight {weight.shape} on samples of shape {in_shape}")
     out = weight.shape[0]
     bias_values = np.zeros(out) if bias is None else walk.constant(bias, "bias")

@@ -7,6 +7,8 @@ residual CNN, VGG-16 on 3×32×32, and an attention block's two activation produ
 from __future__ import annotations
 
 import dataclasses
+import math
+from collections.abc import Callable
 
 import numpy as np
 
@@ -60,13 +62,14 @@ class ModelBuilder:
         return node.name
 
     def linear(self, out: int, relu: bool = True, source: str | None = None) -> str:
+        """A Linear on the last axis of ``source`` (token-wise when it has several)."""
         source = source or self.last
-        (features,) = self.shapes[source]
+        *rows, features = self.shapes[source]
         node = Node(
             self._name("fc"),
             OpKind.LINEAR,
             (source,),
-            (out,),
+            (*rows, out),
             0.05,
             weight=self.rng.integers(-128, 128, (out, features)),
             bias=self.rng.integers(-5000, 5000, out),
@@ -135,6 +138,17 @@ class ModelBuilder:
         )
         return self._add_node(self._requant(node, 1, relu))
 
+    def table(self, function: Callable[[np.ndarray], np.ndarray], source: str) -> str:
+        """An elementwise function as a TABLE op, quantised with the scales every node here
+        uses (0.05 in and out)."""
+        inputs = (np.arange(256, dtype=np.float64) - 128) * 0.05
+        values = np.clip(np.round(function(inputs) / 0.05), -128, 127).astype(np.int64)
+        table = tuple(int(v) for v in values)
+        node = Node(
+            self._name("table"), OpKind.TABLE, (source,), self.shapes[source], 0.05, table=table
+        )
+        return self._add_node(node)
+
     def relu(self) -> str:
         node = Node(self._name("relu"), OpKind.RELU, (self.last,), self.shapes[self.last], 0.05)
         return self._add_node(node)
@@ -192,6 +206,37 @@ def attention_block(tokens: int = 8, width: int = 16, seed: int = 0) -> Quantise
     builder.matmul(scores, "input")
     builder.flatten()
     builder.linear(10, relu=False)
+    return builder.build()
+
+
+def gelu(x: np.ndarray) -> np.ndarray:
+    return np.asarray(0.5 * x * (1 + np.vectorize(math.erf)(x / math.sqrt(2))))
+
+
+def transformer(
+    layers: int = 4, tokens: int = 64, width: int = 64, classes: int = 10, seed: int = 0
+) -> QuantisedModel:
+    """A nanoGPT-sized stack of the transformer operations the prover has today: per layer a
+    single-head attention (token-wise Q, K, V and output projections, S = Q·Kᵀ with a ReLU in
+    place of the softmax, S·V) and a GELU feed-forward of width 4·d, both residual; then a
+    linear read-out of the flattened tokens. No LayerNorm, softmax or embeddings (not
+    supported yet): the input is the (tokens, width) activation."""
+    builder = ModelBuilder((tokens, width), seed)
+    stream = "input"
+    for _ in range(layers):
+        q = builder.linear(width, relu=False, source=stream)
+        k = builder.linear(width, relu=False, source=stream)
+        v = builder.linear(width, relu=False, source=stream)
+        scores = builder.matmul(q, k, transposed=True, relu=True)
+        mixed = builder.matmul(scores, v)
+        attended = builder.linear(width, relu=False, source=mixed)
+        stream = builder.add(stream, attended, relu=False)
+        up = builder.linear(4 * width, relu=False, source=stream)
+        hidden = builder.table(gelu, up)
+        down = builder.linear(width, relu=False, source=hidden)
+        stream = builder.add(stream, down, relu=False)
+    builder.flatten()
+    builder.linear(classes, relu=False)
     return builder.build()
 
 

@@ -84,9 +84,10 @@ class ProofPlan:
         for node in self.model.nodes:
             self._check_node(node)
             if node.kind in REQUANT_KINDS and node.requant is not None:
-                channels = self.layouts[node.name].dims[1].real
+                axis = node.channel_axis
+                channels = self.layouts[node.name].dims[axis].real
                 self.requant[node.name] = requant_plan(
-                    node.name, node.requant, channels, self.limb_bits
+                    node.name, node.requant, channels, self.limb_bits, axis
                 )
         entries = self._entries()
         keys = [

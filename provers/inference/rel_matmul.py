@@ -69,12 +69,20 @@ class MatmulAccumulator:
         self.conv = node.kind is OpKind.CONV2D
         out_layout = ctx.plan.layouts[node.name]
         parts = out_layout.split_point(point)
-        self.rho_batch, self.rho_space = parts[0], parts[2:]
-        self.row_dims = (out_layout.dims[0], *out_layout.dims[2:])
+        if self.conv:
+            self.rho_batch, self.rho_space, self.rho_out = parts[0], parts[2:], parts[1]
+            self.row_dims = (out_layout.dims[0], *out_layout.dims[2:])
+        else:
+            # A LINEAR's rows are every axis but the last: the batch, and tokens if any.
+            self.rho_batch, self.rho_space, self.rho_out = (
+                np.concatenate(parts[:-1], axis=1),
+                [],
+                parts[-1],
+            )
+            self.row_dims = tuple(out_layout.dims[:-1])
         column_log = ctx.plan.weights.column_log
-        self.rho_out = parts[1]
         self.blocks = [
-            _Block(j, block, column_log, parts[1]) for j, block in enumerate(self.layer.blocks)
+            _Block(j, block, column_log, self.rho_out) for j, block in enumerate(self.layer.blocks)
         ]
         self.bias_value = np.asarray(ext.zero())
         self.patches: dict[int, tuple[np.ndarray, np.ndarray]] = {}

@@ -135,15 +135,15 @@ class RequantRelation:
     def _multiplier_table(self) -> np.ndarray:
         """m(x) = m_c on every position of channel c, padded ones too (0 on padded channels), so
         its MLE is a function of the channel coordinates alone."""
-        dims = self.layout.dims
-        channels = np.zeros(dims[1].padded, dtype=np.int64)
+        dims, axis = self.layout.dims, self.plan.channel_axis
+        channels = np.zeros(dims[axis].padded, dtype=np.int64)
         channels[: len(self.plan.multipliers)] = self.plan.multipliers
         shape = [1] * len(dims)
-        shape[1] = dims[1].padded
+        shape[axis] = dims[axis].padded
         return np.broadcast_to(channels.reshape(shape), self.layout.padded_shape).reshape(-1)
 
     def _multiplier_at(self, point: np.ndarray) -> np.ndarray:
-        channel_point = self.layout.split_point(point)[1]
+        channel_point = self.layout.split_point(point)[self.plan.channel_axis]
         eq = multilinear.eq_table(channel_point)[:, : len(self.plan.multipliers)]
         return np.asarray(ext.inner_product_base(eq, np.asarray(self.plan.multipliers, np.int64)))
 

@@ -72,6 +72,8 @@ class RequantPlan:
     r1_limbs: tuple[int, ...]
     r2_limbs: tuple[int, ...]
     clamp: ClampPlan
+    channel_axis: int = 1
+    """The axis of the batched tensor that the per-channel multipliers run along."""
 
     @property
     def single_multiplier(self) -> bool:
@@ -136,7 +138,9 @@ def _clamp_plan(name: str, shift2: int, m_max: int, lower: int) -> ClampPlan:
     )
 
 
-def requant_plan(name: str, requant: Requant, channels: int, limb_bits: int) -> RequantPlan:
+def requant_plan(
+    name: str, requant: Requant, channels: int, limb_bits: int, channel_axis: int = 1
+) -> RequantPlan:
     """The plan of one node's requantisation; UnsupportedCircuit outside the sound range."""
     if not 0 <= requant.shift1 <= MAX_SHIFT1:
         raise UnsupportedCircuit(f"{name}: shift1 = {requant.shift1}, at most {MAX_SHIFT1}")
@@ -153,4 +157,5 @@ def requant_plan(name: str, requant: Requant, channels: int, limb_bits: int) -> 
         r1_limbs=limb_widths(requant.shift1, limb_bits),
         r2_limbs=limb_widths(requant.shift2, limb_bits),
         clamp=_clamp_plan(name, requant.shift2, max(multipliers), requant.lower),
+        channel_axis=channel_axis,
     )

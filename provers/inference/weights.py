@@ -80,10 +80,12 @@ def feature_split(count: int) -> list[tuple[int, int]]:
     return out
 
 
-def _layer(node: Node, in_layout: TensorLayout) -> LayerLayout:
+def _layer(node: Node, in_layout: TensorLayout, token_wise: bool) -> LayerLayout:
+    """``token_wise``: a LINEAR on samples of several axes, whose features are the last axis
+    (otherwise a LINEAR reading a flattened tensor takes every axis as its features)."""
     out_channels = int(node.weight_dims[0])
     out_log = log2_ceil(out_channels)
-    if node.kind is OpKind.LINEAR and len(in_layout.dims) > 2:
+    if node.kind is OpKind.LINEAR and len(in_layout.dims) > 2 and not token_wise:
         positions = in_layout.feature_positions()
         feature_log = in_layout.feature_log
         split = [(0, feature_log)]
@@ -127,8 +129,9 @@ def weight_layout(model: QuantisedModel, params: PCSParams | None = None) -> Wei
     default shape (found by iterating: padding small blocks to 2^c entries can grow the table)."""
     params = params or PCSParams.default()
     layouts = tensor_layouts(model, 1)
+    shapes = {"input": model.input_shape, **{node.name: node.output_shape for node in model.nodes}}
     raw = [
-        _layer(node, layouts[node.inputs[0]])
+        _layer(node, layouts[node.inputs[0]], len(shapes[node.inputs[0]]) > 1)
         for node in model.nodes
         if node.kind in (OpKind.LINEAR, OpKind.CONV2D)
     ]

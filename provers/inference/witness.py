@@ -36,7 +36,9 @@ def _limbs(values: np.ndarray, widths: tuple[int, ...]) -> list[np.ndarray]:
 
 def _channel_multipliers(plan: RequantPlan, shape: tuple[int, ...]) -> np.ndarray:
     m = np.asarray(plan.multipliers, dtype=np.int64)
-    return m.reshape((1, -1) + (1,) * (len(shape) - 2))
+    axes = [1] * len(shape)
+    axes[plan.channel_axis] = -1
+    return m.reshape(axes)
 
 
 def requant_advice(name: str, plan: RequantPlan, acc: np.ndarray) -> Vectors:
