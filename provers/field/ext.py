@@ -22,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from provers.field import base
+from provers.field import base, kernels
 from provers.field.backend import Array, as_int64, concat, is_torch, stack, to_numpy
+from provers.field.buffers import scratch
 
 P = base.P
 W = 11
@@ -31,6 +32,7 @@ DEGREE = 4
 BYTES = DEGREE * base.BYTES
 _TWO64_MOD_P = (1 << 64) % P
 _CHUNK = 1 << 14
+_W_U64 = np.uint64(W)
 
 
 def _reduce_wrapped(s: Array) -> Array:
@@ -105,8 +107,8 @@ def _wrapped_sum(
     for x, y in pairs[1:]:
         np.multiply(x, y, out=tmp)
         np.add(out, tmp, out=out)
-    np.remainder(out, P, out=out)
-    np.multiply(out, W, out=out)
+    kernels.reduce_into(out, out, tmp)
+    np.multiply(out, _W_U64, out=out)
 
 
 def _coefficient(
@@ -122,7 +124,7 @@ def _coefficient(
         np.add(acc, tmp, out=acc)
     if wrapped is not None:
         np.add(acc, wrapped, out=acc)
-    np.remainder(acc, P, out=out)
+    kernels.reduce_into(acc, out, tmp)
 
 
 def _mul_block(a: np.ndarray, b: np.ndarray, out: np.ndarray, scratch: np.ndarray) -> None:
@@ -150,14 +152,43 @@ def _mul_numpy(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
         return None
     a64, b64 = a.view(np.uint64), b.view(np.uint64)
     out = np.empty((DEGREE, n), dtype=np.uint64)
+    if b.shape[1] == 1 or a.shape[1] == 1:
+        vector, element = (a64, b) if b.shape[1] == 1 else (b64, a)
+        _mul_by_element(vector, _element_matrix(element), out)
+        return out.view(np.int64)
     block = min(n, _CHUNK)
-    scratch = np.empty((3, block), dtype=np.uint64)
+    temporaries = scratch("ext.mul", 3, block)
     for start in range(0, n, _CHUNK):
         stop = min(n, start + _CHUNK)
         part_a = a64[:, start:stop] if a64.shape[1] == n else a64
         part_b = b64[:, start:stop] if b64.shape[1] == n else b64
-        _mul_block(part_a, part_b, out[:, start:stop], scratch[:, : stop - start])
+        _mul_block(part_a, part_b, out[:, start:stop], temporaries[:, : stop - start])
     return out.view(np.int64)
+
+
+def _element_matrix(element: np.ndarray) -> list[list[np.uint64]]:
+    """M with (v·e)_k = Σ_j M[k][j]·v_j: the wrapped entries 11·e_j are reduced in advance, so
+    each output coefficient is four products below p², one reduction in all."""
+    e0, e1, e2, e3 = (int(v) for v in element.reshape(DEGREE))
+    w1, w2, w3 = ((W * v) % P for v in (e1, e2, e3))
+    rows = [[e0, w3, w2, w1], [e1, e0, w3, w2], [e2, e1, e0, w3], [e3, e2, e1, e0]]
+    return [[np.uint64(v) for v in row] for row in rows]
+
+
+def _mul_by_element(vector: np.ndarray, matrix: list[list[np.uint64]], out: np.ndarray) -> None:
+    """out = vector·e for a uint64 (4, n) vector and e given by :func:`_element_matrix`."""
+    n = out.shape[1]
+    temporaries = scratch("ext.mul_by_element", 2, min(n, _CHUNK))
+    for start in range(0, n, _CHUNK):
+        stop = min(n, start + _CHUNK)
+        acc, term = temporaries[0, : stop - start], temporaries[1, : stop - start]
+        part = vector[:, start:stop]
+        for k, row in enumerate(matrix):
+            np.multiply(part[0], row[0], out=acc)
+            for j in range(1, DEGREE):
+                np.multiply(part[j], row[j], out=term)
+                np.add(acc, term, out=acc)
+            kernels.reduce_into(acc, out[k, start:stop], term)
 
 
 def mul(a: Array, b: Array) -> Array:
@@ -179,7 +210,35 @@ def square(a: Array) -> Array:
 
 def mul_base(a: Array, b: Array) -> Array:
     """Challenge-field elements ``a`` (4, …) times base-field values ``b`` (…), broadcasting."""
+    if _is_long_numpy_pair(a, b):
+        return _mul_base_numpy(a, b)
     return stack([(a[k] * b) % P for k in range(DEGREE)], axis=0)
+
+
+def _is_long_numpy_pair(a: Array, b: Array) -> bool:
+    """A (4, n) or (4, 1) int64 array against a long (n,) one: the shapes the chunked path
+    takes."""
+    if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
+        return False
+    if a.dtype != np.int64 or b.dtype != np.int64 or a.ndim != 2 or b.ndim != 1:
+        return False
+    return b.shape[0] >= _CHUNK // 4 and a.shape[1] in (1, b.shape[0])
+
+
+def _mul_base_numpy(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    n = b.shape[0]
+    a64, b64 = a.view(np.uint64), b.view(np.uint64)
+    out = np.empty((DEGREE, n), dtype=np.uint64)
+    quotient = scratch("ext.mul_base", 1, min(n, _CHUNK))[0]
+    for start in range(0, n, _CHUNK):
+        stop = min(n, start + _CHUNK)
+        part_a = a64[:, start:stop] if a64.shape[1] == n else a64
+        q = quotient[: stop - start]
+        for k in range(DEGREE):
+            target = out[k, start:stop]
+            np.multiply(part_a[k], b64[start:stop], out=target)
+            kernels.reduce_into(target, target, q)
+    return out.view(np.int64)
 
 
 def scale(a: Array, k: int) -> Array:

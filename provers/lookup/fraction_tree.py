@@ -22,8 +22,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from provers.field import base, ext
-from provers.field.backend import Array, as_int64, zeros
+import numpy as np
+
+from provers.field import base, ext, kernels
+from provers.field.backend import Array, as_int64, is_torch, to_numpy, zeros
+from provers.field.buffers import scratch
 
 
 @dataclass
@@ -108,6 +111,9 @@ def witness_leaf_denominators(
     powers = [ext.one(like=alpha)]
     for _ in range(1, len(lookups[0])):
         powers.append(ext.mul(powers[-1], beta))
+    if not is_torch(out) and len(powers) <= _UNREDUCED_TERMS:
+        _fill_leaves_numpy(lookups, out, to_numpy(alpha), [to_numpy(p) for p in powers])
+        return out
     for slot in range(padded_lookups):
         columns = lookups[slot if slot < len(lookups) else 0]
         block = slice(slot * length, (slot + 1) * length)
@@ -119,6 +125,39 @@ def witness_leaf_denominators(
             alpha_k = int(alpha[k])
             out[k, block] = alpha_k if coefficient is None else base.sub(alpha_k, coefficient)
     return out
+
+
+_UNREDUCED_TERMS = 4
+"""Columns whose products β^c_k·a_c (each below p²) may be summed before one reduction: with
+four, α_k + 4p² − Σ stays below 2^64."""
+
+
+def _fill_leaves_numpy(
+    lookups: Sequence[Sequence[Array]],
+    out: np.ndarray,
+    alpha: np.ndarray,
+    powers: list[np.ndarray],
+) -> None:
+    """out[k] = (α_k + 4p² − Σ_c β^c_k·a_c) mod p per lookup, in unsigned 64-bit arithmetic
+    with one reduction per coefficient; the padding slots copy lookup 0's block."""
+    length = int(lookups[0][0].shape[0])
+    offsets = [np.uint64(int(a) + _UNREDUCED_TERMS * base.P * base.P) for a in alpha]
+    sums, quotient = scratch("fraction_tree.leaves", 2, length)
+    target = out.view(np.uint64)
+    for slot, columns in enumerate(lookups):
+        values = [np.asarray(column, dtype=np.int64).view(np.uint64) for column in columns]
+        for k in range(ext.DEGREE):
+            terms = [(v, int(p[k])) for v, p in zip(values, powers, strict=True) if int(p[k])]
+            row = target[k, slot * length : (slot + 1) * length]
+            sums.fill(0)
+            for column, factor in terms:
+                np.multiply(column, np.uint64(factor), out=quotient)
+                np.add(sums, quotient, out=sums)
+            np.subtract(offsets[k], sums, out=sums)
+            kernels.reduce_into(sums, row, quotient)
+    filled = len(lookups) * length
+    for start in range(filled, out.shape[1], length):
+        out[:, start : start + length] = out[:, :length]
 
 
 def table_leaves(

@@ -6,9 +6,11 @@ Since eq(r, x) = Π_k e_k(x_k) with e_k(t) = (1 − r_k)(1 − t) + r_k·t, roun
     g_i(t) = c_i·e_i(t)·h_i(t),   c_i = Π_{k<i} e_k(s_k),
     h_i(t) = Σ_{x'} eq(r_{>i}, x')·F(s_1, …, s_{i−1}, t, x'),
 and h_i has degree 2 (Gruen, "Some improvements for the PIOP for ZeroCheck", 2024, §3). The
-prover therefore evaluates h_i at t = 0 and t = 2 only: g_i(0) + g_i(1) = claim gives h_i(1),
-and h_i(3) = h_i(0) − 3·h_i(1) + 3·h_i(2). It never folds an eq table: the tables eq(r_{>i}, ·)
-are the intermediate tables of one eq_table construction.
+prover therefore computes only h_i(0) and the t² coefficient c_i of h_i, which is F's quadratic
+part at the slopes hi − lo of the tables (no point 2·hi − lo to build, and with unit numerators
+one product instead of a whole F): g_i(0) + g_i(1) = claim gives h_i(1), then
+h_i(2) = 2·h_i(1) − h_i(0) + 2·c_i and h_i(3) = h_i(0) − 3·h_i(1) + 3·h_i(2). It never folds an
+eq table: the tables eq(r_{>i}, ·) are the intermediate tables of one eq_table construction.
 
 The messages g_i(0..3) are the same polynomials the generic sumcheck prover sends
 (provers/sumcheck/prover.py), so proofs, transcripts and the verifier are unchanged; this is
@@ -56,23 +58,41 @@ def _combine(values: Sequence[Array], lam: Array, unit: bool) -> Array:
     return ext.add(ext.mul(q1, ext.add(p0, ext.mul(q0, lam))), ext.mul(p1, q0))
 
 
-def _h_at_0_and_2(
+def _leading(deltas: Sequence[Array], lam: Array, unit: bool) -> Array:
+    """F's quadratic part at the slopes Δ = hi − lo, pointwise: the t² coefficient of
+    F(lo + t·Δ). With unit numerators F = q0 + q1 + λ·q0·q1, so it is λ·Δq0·Δq1 (λ is applied
+    by the caller, after the sum); otherwise F is a quadratic form and its part is F(Δ)."""
+    if unit:
+        return ext.mul(deltas[0], deltas[1])
+    return _combine(deltas, lam, unit)
+
+
+def _h_at_0_and_leading(
     tables: Sequence[Array], eq_rest: Array, lam: Array, unit: bool
 ) -> tuple[np.ndarray, np.ndarray]:
+    """h(0) and h's t² coefficient: one evaluation point fewer than h(0), h(2), since the
+    slopes' product needs no linear part."""
     half = tables[0].shape[1] // 2
     h0 = np.zeros(ext.DEGREE, dtype=np.int64)
-    h2 = np.zeros(ext.DEGREE, dtype=np.int64)
+    lead = np.zeros(ext.DEGREE, dtype=np.int64)
     for start in range(0, half, CHUNK):
         stop = min(half, start + CHUNK)
         lows = [t[:, start:stop] for t in tables]
-        twos = [
-            base.sub(ext.add(h, h), lo)
+        deltas = [
+            base.sub(h, lo)
             for h, lo in zip((t[:, half + start : half + stop] for t in tables), lows, strict=True)
         ]
         weights = eq_rest[:, start:stop]
         h0 = ext.add(h0, to_numpy(ext.inner_product(weights, _combine(lows, lam, unit))))
-        h2 = ext.add(h2, to_numpy(ext.inner_product(weights, _combine(twos, lam, unit))))
-    return np.asarray(h0), np.asarray(h2)
+        lead = ext.add(lead, to_numpy(ext.inner_product(weights, _leading(deltas, lam, unit))))
+    if unit:
+        lead = ext.mul(lead, to_numpy(lam).reshape(ext.DEGREE))
+    return np.asarray(h0), np.asarray(lead)
+
+
+def _h_at_2(h0: np.ndarray, h1: np.ndarray, lead: np.ndarray) -> np.ndarray:
+    """h(2) = 2·h(1) − h(0) + 2·c for h(t) = h(0) + b·t + c·t²."""
+    return np.asarray(ext.add(ext.sub(ext.scale(h1, 2), h0), ext.scale(lead, 2)))
 
 
 def _h_at_1(claim: np.ndarray, scale: np.ndarray, r_i: np.ndarray, h0: np.ndarray) -> np.ndarray:
@@ -128,12 +148,12 @@ def prove_layer(
     messages, challenges = [], []
     for i in range(num_vars):
         r_i = np.ascontiguousarray(point[:, i])
-        h0, h2 = _h_at_0_and_2(current, eq_rests[i], lam_like, unit)
+        h0, lead = _h_at_0_and_leading(current, eq_rests[i], lam_like, unit)
         if ext.equal(r_i, ext.zero()) or ext.equal(scale, ext.zero()):
             h1 = _direct_h_at_1(current, eq_rests[i], lam_like, unit)
         else:
             h1 = _h_at_1(claim, scale, r_i, h0)
-        message = _message(scale, r_i, (h0, h1, h2))
+        message = _message(scale, r_i, (h0, h1, _h_at_2(h0, h1, lead)))
         messages.append(message)
         challenge = absorb_round(transcript, label, message)
         challenges.append(challenge)

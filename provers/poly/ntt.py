@@ -28,7 +28,7 @@ import functools
 
 import numpy as np
 
-from provers.field import base
+from provers.field import base, kernels
 from provers.field.backend import Array, as_int64, concat, zeros
 
 P = base.P
@@ -175,6 +175,7 @@ def _transform_down_columns(columns: np.ndarray, log_n: int) -> np.ndarray:
     x: np.ndarray = columns[_bit_reversal(log_n)]
     out = np.empty_like(x)
     product = np.empty((n // 2, width), dtype=np.uint64)
+    quotient = np.empty((n // 2, width), dtype=np.uint64)
     twisted = np.empty((n // 2, width), dtype=np.uint32)
     scratch = np.empty((n // 2, width), dtype=np.uint32)
     for s, twiddle in enumerate(_twiddles(log_n, False)):
@@ -189,8 +190,7 @@ def _transform_down_columns(columns: np.ndarray, log_n: int) -> np.ndarray:
         else:
             w = product.reshape(n // (2 * h), h, width)
             np.multiply(pairs[:, 1], twiddle.astype(np.uint64)[:, None], out=w)
-            np.remainder(w, np.uint64(P), out=w)
-            t[...] = w
+            kernels.reduce_into(w, t, quotient.reshape(n // (2 * h), h, width))
         # a + t < 2p < 2^32; a − t wraps below zero, and + p wraps it back: min picks the
         # representative in [0, p) in both cases.
         np.add(a, t, out=low)

@@ -9,11 +9,18 @@ fix-ups. Chunks keep the temporaries in cache; the output may be the table's own
 
 from __future__ import annotations
 
-from provers.field import base, ext
-from provers.field.backend import Array, to_numpy, zeros
+import numpy as np
 
-CHUNK = 1 << 15
+from provers.field import base, ext, kernels
+from provers.field.backend import Array, is_torch, to_numpy, zeros
+from provers.field.buffers import scratch
+
+CHUNK = 1 << 13
 P = base.P
+_BASE_SHIFT = P * P
+"""Exceeds |Δ·r| < p²/2 and leaves lo + Δ·r + shift below 2^64."""
+_EXT_SHIFT = 2 * P * P
+"""Exceeds the four centred products' |Σ| < 2p²; the shifted sum stays below 4p² + p < 2^64."""
 
 
 def _centred(r: Array) -> list[int]:
@@ -26,6 +33,9 @@ def fold_base(table: Array, r: Array) -> Array:
     half = table.shape[0] // 2
     out = zeros((ext.DEGREE, half), like=table)
     rc = _centred(r)
+    if not is_torch(table):
+        _fold_base_numpy(table, out, rc)
+        return out
     for start in range(0, half, CHUNK):
         stop = min(half, start + CHUNK)
         lo = table[start:stop]
@@ -36,6 +46,23 @@ def fold_base(table: Array, r: Array) -> Array:
     return out
 
 
+def _fold_base_numpy(table: np.ndarray, out: np.ndarray, rc: list[int]) -> None:
+    half = out.shape[1]
+    diff, acc, quotient = scratch("fold_base", 3, min(half, CHUNK)).view(np.int64)
+    for start in range(0, half, CHUNK):
+        stop = min(half, start + CHUNK)
+        width = stop - start
+        d, a, q = diff[:width], acc[:width], quotient[:width]
+        lo = table[start:stop]
+        np.subtract(table[half + start : half + stop], lo, out=d)
+        np.multiply(d, rc[0], out=a)
+        np.add(a, lo, out=a)
+        kernels.reduce_shifted_into(a, _BASE_SHIFT, out[0, start:stop], q)
+        for k in range(1, ext.DEGREE):
+            np.multiply(d, rc[k], out=a)
+            kernels.reduce_shifted_into(a, _BASE_SHIFT, out[k, start:stop], q)
+
+
 def fold_ext(table: Array, r: Array, in_place: bool) -> Array:
     """A challenge-field table (4, 2^k) with x_1 = r, as a table (4, 2^(k−1)); with
     ``in_place`` the result overwrites (and is a view of) the table's low half."""
@@ -44,6 +71,10 @@ def fold_ext(table: Array, r: Array, in_place: bool) -> Array:
     r0, r1, r2, r3 = _centred(r)
     # Wrapped terms carry x^4 = 11; 11·r_j re-centred keeps each product below 2^61.
     w1, w2, w3 = (_centre(ext.W * v) for v in (r1, r2, r3))
+    if not is_torch(table):
+        weights = [[r0, w3, w2, w1], [r1, r0, w3, w2], [r2, r1, r0, w3], [r3, r2, r1, r0]]
+        _fold_ext_numpy(table, out, weights)
+        return out
     for start in range(0, half, CHUNK):
         stop = min(half, start + CHUNK)
         lo = table[:, start:stop]
@@ -57,6 +88,28 @@ def fold_ext(table: Array, r: Array, in_place: bool) -> Array:
         out[2, start:stop] = c2 % P
         out[3, start:stop] = c3 % P
     return out
+
+
+def _fold_ext_numpy(table: np.ndarray, out: np.ndarray, weights: list[list[int]]) -> None:
+    """out[k] = lo[k] + Σ_j weights[k][j]·Δ_j, chunk by chunk in preallocated buffers; out may
+    be the low half itself, since coefficient k of lo is read only to produce out[k]."""
+    half = out.shape[1]
+    block = min(half, CHUNK)
+    buffers = scratch("fold_ext", ext.DEGREE + 2, block).view(np.int64)
+    diff, acc, term = buffers[: ext.DEGREE], buffers[ext.DEGREE], buffers[ext.DEGREE + 1]
+    for start in range(0, half, CHUNK):
+        stop = min(half, start + CHUNK)
+        width = stop - start
+        d, a, t = diff[:, :width], acc[:width], term[:width]
+        lo = table[:, start:stop]
+        np.subtract(table[:, half + start : half + stop], lo, out=d)
+        for k, row in enumerate(weights):
+            np.multiply(d[0], row[0], out=a)
+            for j in range(1, ext.DEGREE):
+                np.multiply(d[j], row[j], out=t)
+                np.add(a, t, out=a)
+            np.add(a, lo[k], out=a)
+            kernels.reduce_shifted_into(a, _EXT_SHIFT, out[k, start:stop], t)
 
 
 def _centre(value: int) -> int:

@@ -19,7 +19,7 @@ from provers.commit.pcs import transcript_steps as steps
 from provers.commit.pcs.params import MAX_MASK_GROUPS, SALT_BYTES, PCSParams, codeword_len
 from provers.commit.pcs.proof import Commitment, OpeningProof, TreeOpening, commitments_digest
 from provers.errors import ProverError
-from provers.field import base, ext
+from provers.field import base, ext, kernels
 from provers.field.backend import to_numpy
 from provers.poly import multilinear, ntt
 from provers.transcript import Transcript
@@ -166,9 +166,12 @@ def combine_rows(weights: np.ndarray, rows: np.ndarray) -> np.ndarray:
     for start in range(0, used.shape[0], block):
         chosen = used[start : start + block]
         selected = rows[chosen]
+        products = np.empty(selected.shape, dtype=np.uint64)
+        quotient = np.empty_like(products)
         for c in range(ext.DEGREE):
-            products = (selected * weights[c, chosen][:, None]) % P
-            out[c] = (out[c] + products.sum(axis=0)) % P
+            np.multiply(selected, weights[c, chosen][:, None], out=products.view(np.int64))
+            kernels.reduce_into(products, products, quotient)
+            out[c] = (out[c] + products.sum(axis=0).astype(np.int64)) % P
     return out
 
 
