@@ -86,6 +86,8 @@ def torch_inference_seconds(model: QuantisedModel, inputs: np.ndarray, repeats: 
                 out = torch.matmul(args[0], args[1].transpose(-1, -2))
             elif kind == "table":
                 out = functional.gelu(args[0])
+            elif kind == "softmax":
+                out = torch.softmax(args[0], dim=-1)
             else:
                 out = args[0].reshape(args[0].shape[0], *node.output_shape)
             if node.requant is not None and node.requant.relu:

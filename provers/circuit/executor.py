@@ -82,6 +82,21 @@ def accumulator(node: Node, values: list[np.ndarray]) -> np.ndarray | None:
     return None
 
 
+def softmax_parts(node: Node, x: np.ndarray) -> dict[str, np.ndarray]:
+    """Every integer of a SOFTMAX over the last axis (ops.py): the row maxima m, the table
+    indices d = 1 + m − x, e = E[d], the row sums z, the outputs y and the remainders q of
+    254·e + z = 2·z·y + q."""
+    table = np.asarray(node.table, dtype=np.int64)
+    m = x.max(axis=-1)
+    d = 1 + m[..., None] - x
+    e = table[d]
+    z = e.sum(axis=-1)
+    numerator = 254 * e + z[..., None]
+    y = numerator // (2 * z[..., None])
+    q = numerator - 2 * z[..., None] * y
+    return {"m": m, "d": d, "e": e, "z": z, "y": y, "q": q}
+
+
 def run_node(node: Node, values: list[np.ndarray]) -> np.ndarray:
     acc = accumulator(node, values)
     if acc is not None:
@@ -95,6 +110,8 @@ def run_node(node: Node, values: list[np.ndarray]) -> np.ndarray:
         return np.asarray(np.maximum(x, 0))
     if node.kind is OpKind.TABLE:
         return np.asarray(node.table, dtype=np.int64)[x + 128]
+    if node.kind is OpKind.SOFTMAX:
+        return softmax_parts(node, x)["y"]
     if node.kind is OpKind.RESHAPE:
         return x.reshape((x.shape[0], *node.output_shape))
     raise ValueError(f"no semantics for {node.kind}")

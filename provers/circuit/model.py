@@ -27,12 +27,14 @@ from provers.circuit.ops import (
     MAX_SHIFT1,
     MAX_SHIFT2,
     MULTIPLIER_BITS,
+    SOFTMAX_ROWS,
     T_BITS,
     TABLE_ROWS,
     Node,
     OpKind,
     Requant,
 )
+from provers.field import base
 
 _DOMAIN = b"veriml/circuit/v1"
 MAX_NODES = 4096
@@ -130,7 +132,7 @@ def _node_bytes(node: Node) -> bytes:
         _ints(node.weight_dims),
         _ints(node.bias_dims),
     ]
-    if node.kind is OpKind.TABLE:
+    if node.kind in (OpKind.TABLE, OpKind.SOFTMAX):
         parts.append(_ints(node.table))
     if node.requant is None:
         parts.append(b"\x00")
@@ -204,7 +206,20 @@ def _check_weights(node: Node, require_weights: bool) -> None:
         raise ModelError(f"{node.name}: bias of shape {node.bias.shape}, one per output channel")
 
 
+def _check_softmax(node: Node) -> None:
+    table = node.table
+    if len(table) != SOFTMAX_ROWS or table[0] != 0 or table[1] < 1:
+        raise ModelError(f"{node.name}: softmax needs {SOFTMAX_ROWS} table values, 0 then ≥ 1")
+    if any(b > a or b < 0 for a, b in zip(table[1:], table[2:], strict=False)):
+        raise ModelError(f"{node.name}: the exponential table must not increase")
+    if 512 * node.output_shape[-1] * table[1] >= base.P // 2:
+        raise ModelError(f"{node.name}: rows of {node.output_shape[-1]} with E[1] = {table[1]}")
+
+
 def _check_table(node: Node) -> None:
+    if node.kind is OpKind.SOFTMAX:
+        _check_softmax(node)
+        return
     if node.kind is not OpKind.TABLE:
         if node.table:
             raise ModelError(f"{node.name}: only a table op carries a table")
@@ -273,7 +288,7 @@ def _expected_shape(node: Node, in_shapes: list[tuple[int, ...]]) -> tuple[int, 
         if in_shapes[0] != in_shapes[1]:
             raise ModelError(f"{node.name}: adding shapes {in_shapes[0]} and {in_shapes[1]}")
         return shape
-    if node.kind in (OpKind.RELU, OpKind.TABLE):
+    if node.kind in (OpKind.RELU, OpKind.TABLE, OpKind.SOFTMAX):
         return shape
     if node.kind in ACTIVATION_PRODUCTS:
         return _product_shape(node, in_shapes[0], in_shapes[1])

@@ -34,6 +34,10 @@ Ops (``OpKind``): LINEAR, CONV2D, MAXPOOL2D, AVGPOOL2D, ADD, RELU, RESHAPE, MATM
            (attention scores Q·Kᵀ). Both record K as ``kernel`` = (K, 1).
   TABLE    y = table[x + 128] elementwise: an int8 → int8 function given by its 256 values
            (GELU, SiLU, sigmoid, tanh quantised with the input's and the output's scales).
+  SOFTMAX  over the last axis (T entries), with table E of 257 values (E[0] = 0 and
+           E[1 + d] ≈ 2^F·exp(−s_in·d) non-increasing): per row m = max_j x_j,
+           e_j = E[1 + m − x_j], Z = Σ_j e_j, y_j = ⌊(254·e_j + Z) / (2·Z)⌋ = round(127·e_j/Z);
+           the output's scale is 1/127. 512·T·E[1] < p/2 keeps every step exact in the field.
 """
 
 from __future__ import annotations
@@ -66,11 +70,16 @@ class OpKind(enum.Enum):
     MATMUL = "matmul"
     MATMUL_T = "matmul_t"
     TABLE = "table"
+    SOFTMAX = "softmax"
 
 
 ACTIVATION_PRODUCTS = (OpKind.MATMUL, OpKind.MATMUL_T)
 TABLE_ROWS = 256
 """A TABLE op's entries: one per int8 input."""
+SOFTMAX_ROWS = 257
+"""A SOFTMAX op's exponential table: E[0] = 0 for padded entries, then one per m − x."""
+SOFTMAX_SCALE = 1.0 / 127
+"""The real value of one unit of a SOFTMAX output."""
 """Products of two activation tensors (no weights)."""
 
 
@@ -109,7 +118,8 @@ class Node:
     kernel: tuple[int, int] = (1, 1)
     add_multipliers: tuple[int, int] = (1, 1)
     table: tuple[int, ...] = ()
-    """TABLE: the 256 int8 outputs for the inputs −128 … 127; empty for every other kind."""
+    """TABLE: the 256 int8 outputs for the inputs −128 … 127; SOFTMAX: its exponential table;
+    empty for every other kind."""
     source: str = ""
     """Where the op came from (the torch node and source line), for messages."""
     weight_shape: tuple[int, ...] = ()

@@ -31,6 +31,8 @@ class FloatKind(enum.Enum):
     MATMUL = "matmul"
     MATMUL_T = "matmul_t"
     FUNCTION = "function"
+    SOFTMAX = "softmax"
+    SCALE = "scale"
     BATCHNORM = "batchnorm"
 
 
@@ -67,6 +69,8 @@ class FloatNode:
     source: str = ""
     function: str = ""
     """FUNCTION: which elementwise function (a key of :data:`FUNCTIONS`)."""
+    factor: float = 1.0
+    """SCALE: the positive constant the value is multiplied by (it only changes the scale)."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +141,10 @@ def _run(node: FloatNode, values: list[torch.Tensor]) -> torch.Tensor:
         y = x.reshape((x.shape[0], *node.output_shape))
     elif node.kind is FloatKind.FUNCTION:
         y = FUNCTIONS[node.function](x)
+    elif node.kind is FloatKind.SOFTMAX:
+        y = torch.softmax(x, dim=-1)
+    elif node.kind is FloatKind.SCALE:
+        y = x * node.factor
     elif node.kind is FloatKind.MATMUL:
         y = torch.matmul(x, values[1])
     elif node.kind is FloatKind.MATMUL_T:

@@ -39,6 +39,8 @@ SUPPORTED_OPS: tuple[str, ...] = (
     "aten.matmul / aten.bmm of two activations with the same leading axes (…, M, K) @ (…, K, P)",
     "aten.transpose / aten.permute swapping the last two axes, as a matmul's second operand",
     "aten.gelu (exact or tanh) / aten.silu / aten.sigmoid / aten.tanh (int8 lookup tables)",
+    "aten.softmax / aten._softmax over the last axis (outputs in steps of 1/127)",
+    "aten.mul / aten.div of an activation by a positive number (folded into its scale)",
 )
 
 
@@ -128,6 +130,25 @@ def _function(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
             raise Unsupported(f"gelu with approximate={approximate!r}")
         name = "gelu" if approximate == "none" else "gelu_tanh"
     add_node(walk, node, FloatKind.FUNCTION, (walk.activation(args["self"]),), function=name)
+
+
+def _scale(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
+    """x·c or x/c for a positive number c: the same integers with another scale."""
+    first, second = args["self"], args["other"]
+    if isinstance(first, (int, float)) and node.target == torch.ops.aten.mul.Tensor:
+        first, second = second, first
+    if not isinstance(second, (int, float)) or isinstance(second, bool) or second <= 0:
+        raise Unsupported("an elementwise product or quotient of activations, or by a number ≤ 0")
+    factor = float(second) if node.target == torch.ops.aten.mul.Tensor else 1.0 / float(second)
+    add_node(walk, node, FloatKind.SCALE, (walk.activation(first),), factor=factor)
+
+
+def _softmax(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
+    source = args["self"]
+    rank = len(walk.shape_of(source)) + 1
+    if args["dim"] % rank != rank - 1 or rank < 2:
+        raise Unsupported("softmax over an axis other than the last of a sample")
+    add_node(walk, node, FloatKind.SOFTMAX, (walk.activation(source),))
 
 
 def _pool_window(
@@ -389,6 +410,10 @@ HANDLERS: dict[str, Handler] = {
     "aten.transpose.int": _transpose,
     "aten.matmul.default": _matmul,
     "aten.gelu.default": _function,
+    "aten.softmax.int": _softmax,
+    "aten.mul.Tensor": _scale,
+    "aten.div.Tensor": _scale,
+    "aten._softmax.default": _softmax,
     "aten.silu.default": _function,
     "aten.sigmoid.default": _function,
     "aten.tanh.default": _function,

@@ -21,7 +21,7 @@ import torch
 
 from provers.circuit import executor
 from provers.circuit.model import ModelError, QuantisedModel
-from provers.circuit.ops import INT8_MAX, INT8_MIN, Node, OpKind
+from provers.circuit.ops import INT8_MAX, INT8_MIN, SOFTMAX_SCALE, Node, OpKind
 from provers.compiler.capture import SUPPORTED_OPS, capture
 from provers.compiler.fold import fold
 from provers.compiler.graph import FUNCTIONS, FloatGraph, FloatKind, FloatNode, evaluate
@@ -34,6 +34,7 @@ from provers.compiler.quantise import (
     requant_constants,
 )
 from provers.errors import CompileError
+from provers.field.base import P
 
 CALIBRATION_BATCH = 256
 """Samples per float evaluation and per integer execution (bounds memory on big sets)."""
@@ -95,6 +96,10 @@ def calibrate(
     for node in graph.nodes:
         if node.kind in _PASS_THROUGH:
             scales[node.name] = scales[node.inputs[0]]
+        elif node.kind is FloatKind.SOFTMAX:
+            scales[node.name] = SOFTMAX_SCALE
+        elif node.kind is FloatKind.SCALE:
+            scales[node.name] = scales[node.inputs[0]] * node.factor
         else:
             scales[node.name] = peaks[node.name]
     return scales
@@ -274,6 +279,41 @@ def _lower_function(node: FloatNode, in_scales: list[float], out_scale: float) -
     )
 
 
+def _lower_softmax(node: FloatNode, in_scales: list[float], out_scale: float) -> Node:
+    """E[1 + d] = round(2^F·exp(−s_in·d)) with the largest F (at most 16) that keeps
+    512·T·2^F below p/2, the circuit's bound for exact integer steps."""
+    entries = node.output_shape[-1]
+    bits = 16
+    while bits > 8 and 512 * entries << bits >= P // 2:
+        bits -= 1
+    if 512 * entries << bits >= P // 2:
+        raise CompileError(f"{node.name}: a softmax over {entries} entries is too long")
+    steps = np.arange(256, dtype=np.float64) * in_scales[0]
+    exponentials = np.round(np.exp(-steps) * (1 << bits)).astype(np.int64)
+    table = (0, *(int(v) for v in exponentials))
+    return Node(
+        node.name,
+        OpKind.SOFTMAX,
+        node.inputs,
+        node.output_shape,
+        SOFTMAX_SCALE,
+        table=table,
+        source=node.source,
+    )
+
+
+def _lower_scale(node: FloatNode, in_scales: list[float], out_scale: float) -> Node:
+    """The same integers read with the scale times the factor: a reshape to the same shape."""
+    return Node(
+        node.name,
+        OpKind.RESHAPE,
+        node.inputs,
+        node.output_shape,
+        out_scale,
+        source=node.source,
+    )
+
+
 def _lower_maxpool(node: FloatNode, in_scales: list[float], out_scale: float) -> Node:
     return _plain(node, out_scale, kernel=node.kernel, stride=node.stride)
 
@@ -308,6 +348,8 @@ LOWERINGS: dict[FloatKind, Callable[[FloatNode, list[float], float], Node]] = {
     FloatKind.RESHAPE: _lower_simple,
     FloatKind.MATMUL: _lower_product,
     FloatKind.FUNCTION: _lower_function,
+    FloatKind.SOFTMAX: _lower_softmax,
+    FloatKind.SCALE: _lower_scale,
     FloatKind.MATMUL_T: _lower_product,
     FloatKind.BATCHNORM: _lower_unfolded,
 }

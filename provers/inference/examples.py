@@ -14,7 +14,7 @@ import numpy as np
 
 from provers.circuit import executor
 from provers.circuit.model import QuantisedModel, accumulator_bound
-from provers.circuit.ops import Node, OpKind, Requant
+from provers.circuit.ops import SOFTMAX_SCALE, Node, OpKind, Requant
 
 _MULTIPLIER_LOW, _MULTIPLIER_HIGH = 1 << 14, 1 << 15
 
@@ -149,6 +149,20 @@ class ModelBuilder:
         )
         return self._add_node(node)
 
+    def softmax(self, source: str) -> str:
+        """Softmax over the last axis of ``source`` (scale 0.05), exponentials in 2^12 steps."""
+        steps = np.arange(256, dtype=np.float64) * 0.05
+        table = (0, *(int(v) for v in np.round(np.exp(-steps) * (1 << 12))))
+        node = Node(
+            self._name("softmax"),
+            OpKind.SOFTMAX,
+            (source,),
+            self.shapes[source],
+            SOFTMAX_SCALE,
+            table=table,
+        )
+        return self._add_node(node)
+
     def relu(self) -> str:
         node = Node(self._name("relu"), OpKind.RELU, (self.last,), self.shapes[self.last], 0.05)
         return self._add_node(node)
@@ -217,18 +231,18 @@ def transformer(
     layers: int = 4, tokens: int = 64, width: int = 64, classes: int = 10, seed: int = 0
 ) -> QuantisedModel:
     """A nanoGPT-sized stack of the transformer operations the prover has today: per layer a
-    single-head attention (token-wise Q, K, V and output projections, S = Q·Kᵀ with a ReLU in
-    place of the softmax, S·V) and a GELU feed-forward of width 4·d, both residual; then a
-    linear read-out of the flattened tokens. No LayerNorm, softmax or embeddings (not
-    supported yet): the input is the (tokens, width) activation."""
+    single-head attention (token-wise Q, K, V and output projections, A = softmax(Q·Kᵀ), A·V)
+    and a GELU feed-forward of width 4·d, both residual; then a linear read-out of the
+    flattened tokens. No LayerNorm or embeddings (not supported yet): the input is the
+    (tokens, width) activation."""
     builder = ModelBuilder((tokens, width), seed)
     stream = "input"
     for _ in range(layers):
         q = builder.linear(width, relu=False, source=stream)
         k = builder.linear(width, relu=False, source=stream)
         v = builder.linear(width, relu=False, source=stream)
-        scores = builder.matmul(q, k, transposed=True, relu=True)
-        mixed = builder.matmul(scores, v)
+        scores = builder.matmul(q, k, transposed=True)
+        mixed = builder.matmul(builder.softmax(scores), v)
         attended = builder.linear(width, relu=False, source=mixed)
         stream = builder.add(stream, attended, relu=False)
         up = builder.linear(4 * width, relu=False, source=stream)

@@ -135,7 +135,7 @@ def tensor_layouts(model: QuantisedModel, batch: int) -> dict[str, TensorLayout]
                     f"{logical[node.inputs[0]]} → {node.output_shape}"
                 )
             layouts[node.name] = source
-        elif node.kind in (OpKind.ADD, OpKind.RELU, OpKind.TABLE):
+        elif node.kind in (OpKind.ADD, OpKind.RELU, OpKind.TABLE, OpKind.SOFTMAX):
             layouts[node.name] = TensorLayout((batch_dim, *source.dims[1:]))
         else:
             layouts[node.name] = TensorLayout((batch_dim, *(Dim.of(d) for d in node.output_shape)))

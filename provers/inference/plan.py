@@ -15,7 +15,7 @@ from provers.circuit.model import QuantisedModel
 from provers.circuit.ops import ACTIVATION_PRODUCTS, Node, OpKind
 from provers.commit.pcs import PCSParams
 from provers.inference.layout import TensorLayout, UnsupportedCircuit, tensor_layouts
-from provers.inference.requant import RequantPlan, requant_plan
+from provers.inference.requant import RequantPlan, limb_widths, requant_plan
 from provers.inference.tables import (
     ARGMAX_KEY,
     RELU_KEY,
@@ -43,6 +43,18 @@ MAX_TENSOR_LOG = 24
 MAX_WITNESS_LOG = 28
 MAX_TABLE_LOG = 20
 MAX_WEIGHTS_LOG = 30
+
+
+SOFTMAX_ROW_VECTORS = ("z",)
+"""A SOFTMAX node's vectors with one entry per row (the row sums)."""
+
+
+def softmax_limbs(node: Node, limb_bits: int) -> list[tuple[str, int]]:
+    """The range-checked limbs of a SOFTMAX node's remainders q ∈ [0, 2z) and of
+    w = 2z − 1 − q: z ≤ T·E[1], so both lie below 2^bits."""
+    bits = (2 * node.output_shape[-1] * node.table[1]).bit_length()
+    widths = limb_widths(bits, limb_bits)
+    return [(f"{prefix}{j}", w) for prefix in ("q", "w") for j, w in enumerate(widths)]
 
 
 def range_vectors(plan: RequantPlan) -> list[tuple[str, int]]:
@@ -133,7 +145,7 @@ class ProofPlan:
 
     def _entries(self) -> dict[str, list[Entry]]:
         regions: dict[str, list[Entry]] = {
-            name: [] for name in ("direct", "split", "relu", "range", "other", "argmax")
+            name: [] for name in ("direct", "split", "relu", "exp", "range", "other", "argmax")
         }
         batch_log = self.layouts["input"].dims[0].log
         for c in range(self.audit_classes):
@@ -168,9 +180,31 @@ class ProofPlan:
             elif node.kind is OpKind.RELU:
                 regions["relu"].append(Entry((name, ""), log, {"relu": (RELU_KEY, 128)}))
             elif node.kind is OpKind.TABLE:
-                key = function_key(node.table)
-                regions["relu"].append(Entry((name, ""), log, {"relu": (key, 128)}))
+                key = function_key((0, *node.table))
+                regions["relu"].append(Entry((name, ""), log, {"relu": (key, 0)}))
+            elif node.kind is OpKind.SOFTMAX:
+                self._softmax_entries(node, regions)
         return regions
+
+    def _softmax_entries(self, node: Node, regions: dict[str, list[Entry]]) -> None:
+        name, layout = node.name, self.layouts[node.name]
+        log, row_log = layout.log_size, self.row_layout(name).log_size
+        regions["exp"].append(Entry((name, ""), log, {"exp": (function_key(node.table), 0)}))
+        checked = [("y", 8), ("g", 8), ("h", 1)] + softmax_limbs(node, self.limb_bits)
+        for vector, width in checked:
+            regions["range"].append(
+                Entry((name, vector), log, {"range": (range_key(1 << width), 0)})
+            )
+        regions["other"].append(Entry((name, "z"), row_log))
+
+    def row_layout(self, name: str) -> TensorLayout:
+        """The layout of a SOFTMAX node's per-row vectors: its output's without the last axis."""
+        return TensorLayout(self.layouts[name].dims[:-1])
+
+    def vector_layout(self, node: str, vector: str) -> TensorLayout:
+        if vector in SOFTMAX_ROW_VECTORS and self.model.node(node).kind is OpKind.SOFTMAX:
+            return self.row_layout(node)
+        return self.layouts[node]
 
     # --- derived views ------------------------------------------------------------------
 

@@ -30,8 +30,10 @@ from provers.inference.rel_pool import (
     MaxPoolRelation,
     OutputCheck,
     ReluRelation,
+    TableRelation,
 )
 from provers.inference.rel_requant import AddAccumulator, RequantRelation
+from provers.inference.rel_softmax import SoftmaxRelation
 from provers.lookup.statement import LookupClaims
 from provers.sumcheck.proof import SumcheckProof
 from provers.transcript import Transcript
@@ -57,6 +59,10 @@ def _relation(ctx: Context, node: Node, point: np.ndarray) -> Any:
         return RequantRelation(ctx, node, point, ActivationMatmulAccumulator(ctx, node, point))
     if node.kind is OpKind.MAXPOOL2D:
         return MaxPoolRelation(ctx, node, point)
+    if node.kind is OpKind.TABLE:
+        return TableRelation(ctx, node, point)
+    if node.kind is OpKind.SOFTMAX:
+        return SoftmaxRelation(ctx, node, point)
     return ReluRelation(ctx, node, point)
 
 

@@ -33,6 +33,7 @@ DEGREE_BY_KIND = {
     "range": 1,
     "relu": 2,
     "function": 2,
+    "exp": 2,
     "direct": 3,
     "split-h": 3,
     "split-f": 3,
@@ -41,7 +42,7 @@ DEGREE_BY_KIND = {
 """Degree in (α, β) of a row of each lookup kind and table block: α − (A + β·D + β²·B + β³·C)
 has the degree of its last column that is not zero (the range rows' B and C are zero)."""
 
-IDENTITIES = {OpKind.MAXPOOL2D: 2, OpKind.RELU: 1, OpKind.TABLE: 1}
+IDENTITIES = {OpKind.MAXPOOL2D: 2, OpKind.RELU: 1, OpKind.TABLE: 1, OpKind.SOFTMAX: 5}
 """Random-point identity tests per node kind; requantising nodes have two."""
 
 

@@ -10,8 +10,9 @@ O(log)), and the table is a concatenation of blocks, each a small function tagge
     split-h     2H + 2 rows  (base + i, id, σ, clip(h, −2, 1)), i from h as above
     split-f     4·2^L rows   (base + v + 2^L·(hc + 2), id, clamp(v + 2^L·hc), hc)
     relu        256 rows     (base + x + 128, id, max(x, 0), 0)
-    function    256 rows     (base + x + 128, id, f(x), 0)   one block per distinct table of a
-                             TABLE node (GELU, SiLU, …), whose 256 values the circuit states
+    function    257 rows     (base + i, id, F[i], 0) with F[0] = 0, the row of every padded
+                             entry: a TABLE node's F[x + 129] = f(x) (GELU, SiLU, …, the 256
+                             values its circuit states), a SOFTMAX node's exponential table
     argmax      514 rows     (base + d + 256·h + 257·y, id, h, y)  d ∈ [0, 256) when h = 0,
                              d = 0 when h = 1; h, y ∈ {0, 1} (audit proofs, provers/audit)
 
@@ -108,7 +109,9 @@ def _block_rows(key: tuple[object, ...]) -> tuple[np.ndarray, np.ndarray]:
 
 def _block_size(key: tuple[object, ...]) -> int:
     kind = key[0]
-    if kind in ("function", "relu"):
+    if kind == "function":
+        return len(key[1])  # type: ignore[arg-type]
+    if kind == "relu":
         return 256
     size = int(str(key[1])) if len(key) > 1 else 0
     if kind == "range":

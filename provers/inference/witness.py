@@ -19,7 +19,8 @@ from provers.circuit.ops import Node, OpKind
 from provers.errors import ProverError
 from provers.field import base
 from provers.inference.layout import TensorLayout
-from provers.inference.plan import ProofPlan, range_vectors
+from provers.inference.plan import ProofPlan, range_vectors, softmax_limbs
+from provers.inference.rel_pool import TABLE_SHIFT
 from provers.inference.requant import T_OFFSET, RequantPlan
 from provers.lookup.multiplicities import compute_multiplicities
 
@@ -83,6 +84,23 @@ def _clamp_advice(name: str, plan: RequantPlan, u: np.ndarray, sigma: np.ndarray
     }
 
 
+def softmax_advice(node: Node, x: np.ndarray, limb_bits: int) -> Vectors:
+    """d, e, g = d − 1, y, the one-hot h of each row's first maximum, the limbs of q and of
+    w = 2z − 1 − q (per entry), and z (per row)."""
+    parts = executor.softmax_parts(node, x)
+    first = np.argmax(x, axis=-1)
+    h = (np.arange(x.shape[-1]) == first[..., None]).astype(np.int64)
+    z = parts["z"][..., None]
+    out: Vectors = {key: parts[key] for key in ("d", "e", "y", "z")}
+    out["h"] = h
+    out["g"] = parts["d"] - 1
+    widths = tuple(w for name, w in softmax_limbs(node, limb_bits) if name.startswith("q"))
+    for prefix, values in (("q", parts["q"]), ("w", 2 * z - 1 - parts["q"])):
+        for j, limb in enumerate(_limbs(values, widths)):
+            out[f"{prefix}{j}"] = limb
+    return out
+
+
 def pool_windows(node: Node, x: np.ndarray) -> np.ndarray:
     """(N, C, H', W', kh·kw): window k = i·kw + j of each output position."""
     kh, kw = node.kernel
@@ -134,7 +152,9 @@ def _node_vectors(plan: ProofPlan, node: Node, values: dict[str, np.ndarray]) ->
     if node.kind is OpKind.RELU:
         return {"x": inputs[0], "y": np.maximum(inputs[0], 0)}
     if node.kind is OpKind.TABLE:
-        return {"x": inputs[0], "y": executor.run_node(node, inputs)}
+        return {"x": inputs[0] + TABLE_SHIFT, "y": executor.run_node(node, inputs)}
+    if node.kind is OpKind.SOFTMAX:
+        return softmax_advice(node, inputs[0], plan.limb_bits)
     return {}
 
 
@@ -153,11 +173,11 @@ def build_witness(plan: ProofPlan, inputs: np.ndarray, extra: Extra | None = Non
         block = plan.witness.block(*key)
         table[block.offset : block.offset + padded.shape[0]] = padded
     for node in plan.model.nodes:
-        layout: TensorLayout = plan.layouts[node.name]
         produced = _node_vectors(plan, node, values)
         if "y" in produced and not np.array_equal(produced["y"], values[node.name]):
             raise ProverError(f"{node.name}: advice disagrees with the executor")
         for name, real in produced.items():
+            layout: TensorLayout = plan.vector_layout(node.name, name)
             padded = layout.embed(real)
             vectors[(node.name, name)] = padded
             block = plan.witness.block(node.name, name)

@@ -6,7 +6,8 @@ point r is a claim on W at (offset bits, r). Vectors are grouped in regions:
 
     direct   parallel columns (index, σ, y)               of the nodes whose clamp is direct
     split    parallel columns (h index, f index, σ, hc, y) of the nodes whose clamp is split
-    relu     parallel columns (x copy, y)                 of stand-alone ReLU nodes
+    relu     parallel columns (x copy, y)                 of stand-alone ReLU and TABLE nodes
+    exp      parallel columns (d, e)                      of SOFTMAX nodes: e = E[d]
     range    one column of range-checked vectors (limbs of τ, r1, r2; max-pool differences)
     other    vectors no lookup reads (max-pool outputs; an audit's per-sample maxima)
     argmax   parallel columns (index, h, y) of an audit's per-class vectors (provers/audit)
@@ -29,6 +30,7 @@ REGION_COLUMNS: dict[str, tuple[str, ...]] = {
     "direct": ("index", "sigma", "y"),
     "split": ("h_index", "f_index", "sigma", "clip", "y"),
     "relu": ("x", "y"),
+    "exp": ("d", "e"),
     "range": ("value",),
     "other": ("y",),
     "argmax": ("index", "h", "y"),
@@ -39,6 +41,7 @@ LOOKUP_KINDS: dict[str, tuple[str, tuple[str | None, str | None, str | None]]] =
     "split-h": ("split", ("h_index", "sigma", "clip")),
     "split-f": ("split", ("f_index", "y", "clip")),
     "relu": ("relu", ("x", "y", None)),
+    "exp": ("exp", ("d", "e", None)),
     "range": ("range", ("value", None, None)),
     "argmax": ("argmax", ("index", "h", "y")),
 }

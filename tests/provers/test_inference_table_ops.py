@@ -150,3 +150,15 @@ def test_a_prover_whose_gelu_output_is_off_its_table_is_caught(
     with pytest.raises(VerificationError) as caught:
         verify_file(ProofFile.from_bytes(forged))
     assert caught.value.reason is Reject.LOOKUP_SUM_MISMATCH
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_a_function_whose_value_at_zero_is_not_zero_proves(batch: int) -> None:
+    """sigmoid(0) = 1/2: padded entries look up the block's row 0, not f(0)."""
+    torch.manual_seed(4)
+    module = nn.Sequential(nn.Linear(6, 5), nn.Sigmoid(), nn.Linear(5, 3))
+    model = _compile(module, torch.randn(64, 6))
+    assert model.nodes[1].table[128] != 0
+    inputs = np.random.default_rng(batch).integers(-128, 128, (batch, *model.input_shape))
+    statement = verify_file(ProofFile.from_bytes(prove(commit_model(model), inputs)))
+    assert statement["output"] == executor.run(model, inputs).tolist()
