@@ -88,6 +88,9 @@ def torch_inference_seconds(model: QuantisedModel, inputs: np.ndarray, repeats: 
                 out = functional.gelu(args[0])
             elif kind == "softmax":
                 out = torch.softmax(args[0], dim=-1)
+            elif kind == "softmax_causal":
+                kept = torch.ones(args[0].shape[-2:], dtype=torch.bool).tril()
+                out = torch.softmax(args[0].masked_fill(~kept, float("-inf")), dim=-1)
             else:
                 out = args[0].reshape(args[0].shape[0], *node.output_shape)
             if node.requant is not None and node.requant.relu:

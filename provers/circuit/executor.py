@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from provers.circuit.model import QuantisedModel
-from provers.circuit.ops import ACTIVATION_PRODUCTS, INT8_MAX, Node, OpKind, Requant
+from provers.circuit.ops import ACTIVATION_PRODUCTS, INT8_MAX, SOFTMAXES, Node, OpKind, Requant
 
 
 def rounding_shift(values: np.ndarray, shift: int) -> np.ndarray:
@@ -82,16 +82,23 @@ def accumulator(node: Node, values: list[np.ndarray]) -> np.ndarray | None:
     return None
 
 
+def causal_mask(shape: tuple[int, ...]) -> np.ndarray:
+    """True where entry j of row i is kept (j ≤ i), for the last two axes."""
+    rows, columns = shape[-2], shape[-1]
+    return np.broadcast_to(np.tril(np.ones((rows, columns), dtype=bool)), shape)
+
+
 def softmax_parts(node: Node, x: np.ndarray) -> dict[str, np.ndarray]:
     """Every integer of a SOFTMAX over the last axis (ops.py): the row maxima m, the table
     indices d = 1 + m − x, e = E[d], the row sums z, the outputs y and the remainders q of
     254·e + z = 2·z·y + q."""
     table = np.asarray(node.table, dtype=np.int64)
-    m = x.max(axis=-1)
-    d = 1 + m[..., None] - x
+    kept = causal_mask(x.shape) if node.kind is OpKind.SOFTMAX_CAUSAL else np.ones(x.shape, bool)
+    m = np.where(kept, x, -(1 << 20)).max(axis=-1)
+    d = np.where(kept, 1 + m[..., None] - x, 0)
     e = table[d]
     z = e.sum(axis=-1)
-    numerator = 254 * e + z[..., None]
+    numerator = 254 * e + z[..., None] * kept
     y = numerator // (2 * z[..., None])
     q = numerator - 2 * z[..., None] * y
     return {"m": m, "d": d, "e": e, "z": z, "y": y, "q": q}
@@ -110,7 +117,7 @@ def run_node(node: Node, values: list[np.ndarray]) -> np.ndarray:
         return np.asarray(np.maximum(x, 0))
     if node.kind is OpKind.TABLE:
         return np.asarray(node.table, dtype=np.int64)[x + 128]
-    if node.kind is OpKind.SOFTMAX:
+    if node.kind in SOFTMAXES:
         return softmax_parts(node, x)["y"]
     if node.kind is OpKind.RESHAPE:
         return x.reshape((x.shape[0], *node.output_shape))

@@ -28,6 +28,7 @@ from provers.circuit.ops import (
     MAX_SHIFT2,
     MULTIPLIER_BITS,
     SOFTMAX_ROWS,
+    SOFTMAXES,
     T_BITS,
     TABLE_ROWS,
     Node,
@@ -132,7 +133,7 @@ def _node_bytes(node: Node) -> bytes:
         _ints(node.weight_dims),
         _ints(node.bias_dims),
     ]
-    if node.kind in (OpKind.TABLE, OpKind.SOFTMAX):
+    if node.kind in (OpKind.TABLE, *SOFTMAXES):
         parts.append(_ints(node.table))
     if node.requant is None:
         parts.append(b"\x00")
@@ -217,7 +218,7 @@ def _check_softmax(node: Node) -> None:
 
 
 def _check_table(node: Node) -> None:
-    if node.kind is OpKind.SOFTMAX:
+    if node.kind in SOFTMAXES:
         _check_softmax(node)
         return
     if node.kind is not OpKind.TABLE:
@@ -288,7 +289,9 @@ def _expected_shape(node: Node, in_shapes: list[tuple[int, ...]]) -> tuple[int, 
         if in_shapes[0] != in_shapes[1]:
             raise ModelError(f"{node.name}: adding shapes {in_shapes[0]} and {in_shapes[1]}")
         return shape
-    if node.kind in (OpKind.RELU, OpKind.TABLE, OpKind.SOFTMAX):
+    if node.kind is OpKind.SOFTMAX_CAUSAL and (len(shape) < 2 or shape[-1] != shape[-2]):
+        raise ModelError(f"{node.name}: a causal softmax needs (…, T, T) samples, not {shape}")
+    if node.kind in (OpKind.RELU, OpKind.TABLE, *SOFTMAXES):
         return shape
     if node.kind in ACTIVATION_PRODUCTS:
         return _product_shape(node, in_shapes[0], in_shapes[1])

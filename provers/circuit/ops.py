@@ -38,6 +38,8 @@ Ops (``OpKind``): LINEAR, CONV2D, MAXPOOL2D, AVGPOOL2D, ADD, RELU, RESHAPE, MATM
            E[1 + d] ≈ 2^F·exp(−s_in·d) non-increasing): per row m = max_j x_j,
            e_j = E[1 + m − x_j], Z = Σ_j e_j, y_j = ⌊(254·e_j + Z) / (2·Z)⌋ = round(127·e_j/Z);
            the output's scale is 1/127. 512·T·E[1] < p/2 keeps every step exact in the field.
+  SOFTMAX_CAUSAL  the same on (…, T, T) samples where row i keeps only the entries j ≤ i (a
+           decoder's attention); the others count as absent and their outputs are 0.
 """
 
 from __future__ import annotations
@@ -71,11 +73,13 @@ class OpKind(enum.Enum):
     MATMUL_T = "matmul_t"
     TABLE = "table"
     SOFTMAX = "softmax"
+    SOFTMAX_CAUSAL = "softmax_causal"
 
 
 ACTIVATION_PRODUCTS = (OpKind.MATMUL, OpKind.MATMUL_T)
 TABLE_ROWS = 256
 """A TABLE op's entries: one per int8 input."""
+SOFTMAXES = (OpKind.SOFTMAX, OpKind.SOFTMAX_CAUSAL)
 SOFTMAX_ROWS = 257
 """A SOFTMAX op's exponential table: E[0] = 0 for padded entries, then one per m − x."""
 SOFTMAX_SCALE = 1.0 / 127

@@ -42,7 +42,7 @@ import struct
 import numpy as np
 
 from provers.circuit.model import _DOMAIN, MAX_DIM, MAX_NODES, ModelError, QuantisedModel
-from provers.circuit.ops import SOFTMAX_ROWS, TABLE_ROWS, Node, OpKind, Requant
+from provers.circuit.ops import SOFTMAX_ROWS, SOFTMAXES, TABLE_ROWS, Node, OpKind, Requant
 
 MODEL_MAGIC = b"VMQM"
 MODEL_VERSION = 1
@@ -229,7 +229,7 @@ def _read_node(reader: _Reader) -> Node:
     for shape in (weight_shape, bias_shape):
         if any(not 1 <= dim <= MAX_DIM for dim in shape):
             raise ModelError(f"{name}: weight dimensions must lie in [1, {MAX_DIM}]")
-    rows = {OpKind.TABLE: TABLE_ROWS, OpKind.SOFTMAX: SOFTMAX_ROWS}.get(kind, 0)
+    rows = TABLE_ROWS if kind is OpKind.TABLE else SOFTMAX_ROWS if kind in SOFTMAXES else 0
     table = reader.ints(f"{name} table", rows, exactly=rows) if rows else ()
     return Node(
         name,

@@ -32,6 +32,7 @@ class FloatKind(enum.Enum):
     MATMUL_T = "matmul_t"
     FUNCTION = "function"
     SOFTMAX = "softmax"
+    SOFTMAX_CAUSAL = "softmax_causal"
     SCALE = "scale"
     BATCHNORM = "batchnorm"
 
@@ -143,6 +144,9 @@ def _run(node: FloatNode, values: list[torch.Tensor]) -> torch.Tensor:
         y = FUNCTIONS[node.function](x)
     elif node.kind is FloatKind.SOFTMAX:
         y = torch.softmax(x, dim=-1)
+    elif node.kind is FloatKind.SOFTMAX_CAUSAL:
+        kept = torch.ones(x.shape[-2:], dtype=torch.bool).tril()
+        y = torch.softmax(x.masked_fill(~kept, float("-inf")), dim=-1)
     elif node.kind is FloatKind.SCALE:
         y = x * node.factor
     elif node.kind is FloatKind.MATMUL:

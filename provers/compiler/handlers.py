@@ -40,6 +40,7 @@ SUPPORTED_OPS: tuple[str, ...] = (
     "aten.transpose / aten.permute swapping the last two axes, as a matmul's second operand",
     "aten.gelu (exact or tanh) / aten.silu / aten.sigmoid / aten.tanh (int8 lookup tables)",
     "aten.softmax / aten._softmax over the last axis (outputs in steps of 1/127)",
+    "aten.scaled_dot_product_attention (no mask or dropout; is_causal for decoders)",
     "aten.mul / aten.div of an activation by a positive number (folded into its scale)",
 )
 
@@ -141,6 +142,46 @@ def _scale(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
         raise Unsupported("an elementwise product or quotient of activations, or by a number ≤ 0")
     factor = float(second) if node.target == torch.ops.aten.mul.Tensor else 1.0 / float(second)
     add_node(walk, node, FloatKind.SCALE, (walk.activation(first),), factor=factor)
+
+
+def _attention(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
+    """scaled_dot_product_attention as its four steps: S = Q·Kᵀ, S·scale, softmax (causal or
+    not), then ·V."""
+    if args.get("attn_mask") is not None or args.get("dropout_p", 0.0) != 0.0:
+        raise Unsupported("attention with an explicit mask or dropout")
+    if args.get("enable_gqa"):
+        raise Unsupported("grouped-query attention")
+    query, key, value = (walk.activation(args[name], name) for name in ("query", "key", "value"))
+    shapes = [walk.shape_of(args[name]) for name in ("query", "key", "value")]
+    if len({len(shape) for shape in shapes}) != 1 or len(shapes[0]) < 2:
+        raise Unsupported(f"attention over samples of shapes {shapes}")
+    if shapes[0] != shapes[1] or shapes[2][:-1] != shapes[1][:-1]:
+        raise Unsupported(f"attention over query, key, value of shapes {shapes}")
+    causal = bool(args.get("is_causal"))
+    width = shapes[0][-1]
+    scale = args.get("scale") or 1.0 / width**0.5
+    scores_shape = (*shapes[0][:-1], shapes[1][-2])
+    steps = [
+        (FloatKind.MATMUL_T, (query, key), scores_shape, {"kernel": (width, 1)}),
+        (FloatKind.SCALE, None, scores_shape, {"factor": float(scale)}),
+        (FloatKind.SOFTMAX_CAUSAL if causal else FloatKind.SOFTMAX, None, scores_shape, {}),
+        (
+            FloatKind.MATMUL,
+            None,
+            (*scores_shape[:-1], shapes[2][-1]),
+            {"kernel": (shapes[1][-2], 1)},
+        ),
+    ]
+    previous = ""
+    for kind, inputs, shape, fields in steps:
+        name = walk.unique_name(f"{node.name}_{kind.value}")
+        operands = inputs if inputs is not None else (previous,)
+        if kind is FloatKind.MATMUL:
+            operands = (previous, value)
+        float_node = FloatNode(name, kind, operands, shape, source=describe(node), **fields)
+        walk.nodes.append(float_node)
+        previous = name
+    walk.values[node.name] = previous
 
 
 def _softmax(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
@@ -411,6 +452,7 @@ HANDLERS: dict[str, Handler] = {
     "aten.matmul.default": _matmul,
     "aten.gelu.default": _function,
     "aten.softmax.int": _softmax,
+    "aten.scaled_dot_product_attention.default": _attention,
     "aten.mul.Tensor": _scale,
     "aten.div.Tensor": _scale,
     "aten._softmax.default": _softmax,

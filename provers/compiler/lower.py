@@ -96,7 +96,7 @@ def calibrate(
     for node in graph.nodes:
         if node.kind in _PASS_THROUGH:
             scales[node.name] = scales[node.inputs[0]]
-        elif node.kind is FloatKind.SOFTMAX:
+        elif node.kind in (FloatKind.SOFTMAX, FloatKind.SOFTMAX_CAUSAL):
             scales[node.name] = SOFTMAX_SCALE
         elif node.kind is FloatKind.SCALE:
             scales[node.name] = scales[node.inputs[0]] * node.factor
@@ -293,7 +293,7 @@ def _lower_softmax(node: FloatNode, in_scales: list[float], out_scale: float) ->
     table = (0, *(int(v) for v in exponentials))
     return Node(
         node.name,
-        OpKind.SOFTMAX,
+        OpKind(node.kind.value),
         node.inputs,
         node.output_shape,
         SOFTMAX_SCALE,
@@ -349,6 +349,7 @@ LOWERINGS: dict[FloatKind, Callable[[FloatNode, list[float], float], Node]] = {
     FloatKind.MATMUL: _lower_product,
     FloatKind.FUNCTION: _lower_function,
     FloatKind.SOFTMAX: _lower_softmax,
+    FloatKind.SOFTMAX_CAUSAL: _lower_softmax,
     FloatKind.SCALE: _lower_scale,
     FloatKind.MATMUL_T: _lower_product,
     FloatKind.BATCHNORM: _lower_unfolded,

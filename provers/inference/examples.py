@@ -149,13 +149,14 @@ class ModelBuilder:
         )
         return self._add_node(node)
 
-    def softmax(self, source: str) -> str:
-        """Softmax over the last axis of ``source`` (scale 0.05), exponentials in 2^12 steps."""
+    def softmax(self, source: str, causal: bool = False) -> str:
+        """Softmax over the last axis of ``source`` (scale 0.05), exponentials in 2^12 steps;
+        ``causal`` keeps entry j of row i only for j ≤ i."""
         steps = np.arange(256, dtype=np.float64) * 0.05
         table = (0, *(int(v) for v in np.round(np.exp(-steps) * (1 << 12))))
         node = Node(
             self._name("softmax"),
-            OpKind.SOFTMAX,
+            OpKind.SOFTMAX_CAUSAL if causal else OpKind.SOFTMAX,
             (source,),
             self.shapes[source],
             SOFTMAX_SCALE,
@@ -231,7 +232,8 @@ def transformer(
     layers: int = 4, tokens: int = 64, width: int = 64, classes: int = 10, seed: int = 0
 ) -> QuantisedModel:
     """A nanoGPT-sized stack of the transformer operations the prover has today: per layer a
-    single-head attention (token-wise Q, K, V and output projections, A = softmax(Q·Kᵀ), A·V)
+    single-head causal attention (token-wise Q, K, V and output projections,
+    A = causal softmax(Q·Kᵀ), A·V)
     and a GELU feed-forward of width 4·d, both residual; then a linear read-out of the
     flattened tokens. No LayerNorm or embeddings (not supported yet): the input is the
     (tokens, width) activation."""
@@ -242,7 +244,7 @@ def transformer(
         k = builder.linear(width, relu=False, source=stream)
         v = builder.linear(width, relu=False, source=stream)
         scores = builder.matmul(q, k, transposed=True)
-        mixed = builder.matmul(builder.softmax(scores), v)
+        mixed = builder.matmul(builder.softmax(scores, causal=True), v)
         attended = builder.linear(width, relu=False, source=mixed)
         stream = builder.add(stream, attended, relu=False)
         up = builder.linear(4 * width, relu=False, source=stream)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from provers.circuit.model import QuantisedModel
-from provers.circuit.ops import OpKind
+from provers.circuit.ops import SOFTMAXES, OpKind
 from provers.field import ext
 from provers.poly import multilinear
 
@@ -135,7 +135,7 @@ def tensor_layouts(model: QuantisedModel, batch: int) -> dict[str, TensorLayout]
                     f"{logical[node.inputs[0]]} → {node.output_shape}"
                 )
             layouts[node.name] = source
-        elif node.kind in (OpKind.ADD, OpKind.RELU, OpKind.TABLE, OpKind.SOFTMAX):
+        elif node.kind in (OpKind.ADD, OpKind.RELU, OpKind.TABLE, *SOFTMAXES):
             layouts[node.name] = TensorLayout((batch_dim, *source.dims[1:]))
         else:
             layouts[node.name] = TensorLayout((batch_dim, *(Dim.of(d) for d in node.output_shape)))

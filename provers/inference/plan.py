@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from provers.circuit.model import QuantisedModel
-from provers.circuit.ops import ACTIVATION_PRODUCTS, Node, OpKind
+from provers.circuit.ops import ACTIVATION_PRODUCTS, SOFTMAXES, Node, OpKind
 from provers.commit.pcs import PCSParams
 from provers.inference.layout import TensorLayout, UnsupportedCircuit, tensor_layouts
 from provers.inference.requant import RequantPlan, limb_widths, requant_plan
@@ -45,8 +45,8 @@ MAX_TABLE_LOG = 20
 MAX_WEIGHTS_LOG = 30
 
 
-SOFTMAX_ROW_VECTORS = ("z",)
-"""A SOFTMAX node's vectors with one entry per row (the row sums)."""
+SOFTMAX_ROW_VECTORS = ("z", "m")
+"""A SOFTMAX node's vectors with one entry per row: the row sums (and a causal one's maxima)."""
 
 
 def softmax_limbs(node: Node, limb_bits: int) -> list[tuple[str, int]]:
@@ -182,7 +182,7 @@ class ProofPlan:
             elif node.kind is OpKind.TABLE:
                 key = function_key((0, *node.table))
                 regions["relu"].append(Entry((name, ""), log, {"relu": (key, 0)}))
-            elif node.kind is OpKind.SOFTMAX:
+            elif node.kind in SOFTMAXES:
                 self._softmax_entries(node, regions)
         return regions
 
@@ -196,13 +196,15 @@ class ProofPlan:
                 Entry((name, vector), log, {"range": (range_key(1 << width), 0)})
             )
         regions["other"].append(Entry((name, "z"), row_log))
+        if node.kind is OpKind.SOFTMAX_CAUSAL:
+            regions["other"].append(Entry((name, "m"), row_log))
 
     def row_layout(self, name: str) -> TensorLayout:
         """The layout of a SOFTMAX node's per-row vectors: its output's without the last axis."""
         return TensorLayout(self.layouts[name].dims[:-1])
 
     def vector_layout(self, node: str, vector: str) -> TensorLayout:
-        if vector in SOFTMAX_ROW_VECTORS and self.model.node(node).kind is OpKind.SOFTMAX:
+        if vector in SOFTMAX_ROW_VECTORS and self.model.node(node).kind in SOFTMAXES:
             return self.row_layout(node)
         return self.layouts[node]
 

@@ -33,7 +33,7 @@ from provers.inference.rel_pool import (
     TableRelation,
 )
 from provers.inference.rel_requant import AddAccumulator, RequantRelation
-from provers.inference.rel_softmax import SoftmaxRelation
+from provers.inference.rel_softmax import CausalSoftmaxRelation, SoftmaxRelation
 from provers.lookup.statement import LookupClaims
 from provers.sumcheck.proof import SumcheckProof
 from provers.transcript import Transcript
@@ -63,6 +63,8 @@ def _relation(ctx: Context, node: Node, point: np.ndarray) -> Any:
         return TableRelation(ctx, node, point)
     if node.kind is OpKind.SOFTMAX:
         return SoftmaxRelation(ctx, node, point)
+    if node.kind is OpKind.SOFTMAX_CAUSAL:
+        return CausalSoftmaxRelation(ctx, node, point)
     return ReluRelation(ctx, node, point)
 
 

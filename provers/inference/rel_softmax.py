@@ -34,12 +34,13 @@ from typing import Any
 
 import numpy as np
 
+from provers.circuit.executor import causal_mask
 from provers.circuit.ops import Node
 from provers.field import base, ext
 from provers.inference.batched import ProverTerm, TermShape
 from provers.inference.claims import Request
 from provers.inference.context import Context, Finals, TermSpec, lin, product, reject_identity
-from provers.inference.layout import prefix_eq_sum, validity_of
+from provers.inference.layout import Dim, prefix_eq_sum, validity_of
 from provers.inference.plan import softmax_limbs
 from provers.poly import multilinear
 from provers.sumcheck.combiners import product as product_combiner
@@ -198,4 +199,147 @@ class SoftmaxRelation:
         return ProverTerm(shape, tables, product_combiner(3))
 
 
-__all__ = ["SoftmaxRelation"]
+def causal_mask_value(dims: tuple[Dim, ...], point: np.ndarray) -> np.ndarray:
+    """The MLE at ``point`` of the indicator of real positions (…, i, j) with j ≤ i:
+    validity of the leading axes times Σ_{i<T} eq(ρ_i, i)·Σ_{j≤i} eq(ρ_j, j)."""
+    lead_log = sum(d.log for d in dims[:-2])
+    rows, columns = dims[-2], dims[-1]
+    rho_i = point[:, lead_log : lead_log + rows.log]
+    rho_j = point[:, lead_log + rows.log :]
+    eq_i = multilinear.eq_table(rho_i)[:, : rows.real]
+    prefix = np.cumsum(multilinear.eq_table(rho_j)[:, : columns.real], axis=1) % base.P
+    triangle = ext.inner_product(eq_i, prefix[:, : rows.real])
+    lead = validity_of(dims[:-2], point[:, :lead_log])
+    return np.asarray(ext.mul(lead, triangle))
+
+
+class CausalSoftmaxRelation(SoftmaxRelation):
+    """SOFTMAX_CAUSAL: the relations above with the causal mask κ (real positions with j ≤ i)
+    in place of valid. Then m·κ, x·κ and z·κ are no longer products of one MLE per axis, so
+    the maxima m are committed (T_m proves m = Σ_j h·x) and three more degree-3 terms state
+    MX = (m·κ)(ρ), XX = (x·κ)(ρ), ZX = (z·κ)(ρ); a fourth, Σ_x eq(ρ_r, x_r)·h·κ = valid_r(ρ_r),
+    keeps each row's one-hot entry inside the mask. The checks become d = MX − XX + κ(ρ),
+    g = d − κ(ρ), w = 2·ZX − κ(ρ) − q and 254·e + ZX − q = 2·P."""
+
+    def __init__(self, ctx: Context, node: Node, point: np.ndarray) -> None:
+        super().__init__(ctx, node, point)
+        self.masked: dict[str, np.ndarray] = {}
+
+    def _mask(self, point: np.ndarray) -> np.ndarray:
+        return causal_mask_value(self.layout.dims, point)
+
+    def _mask_table(self) -> np.ndarray:
+        kept = causal_mask(self.layout.real_shape).astype(np.int64)
+        return self.layout.embed(kept)
+
+    def requests(self) -> list[Request]:
+        out = [r for r in super().requests() if r.key != "max"]
+        out.append(self.ctx.vector_request("max", self.node.name, "m", self.rho_rows))
+        for key, source in (("mx", "m"), ("xx", "x"), ("zx", "z")):
+            out.append(Request(key, "value", 0, self.point, self._masked_value(source)))
+        return out
+
+    def _broadcast(self, res: Any, source: str) -> np.ndarray:
+        if source == "x":
+            return np.asarray(res.witness.activation(self.node.inputs[0]) % base.P)
+        rows = res.witness.vector(self.node.name, source)
+        return np.repeat(rows, 1 << self.entry_log) % base.P
+
+    def _masked_value(self, source: str) -> Any:
+        def compute(res: Any) -> np.ndarray:
+            weights = (self._broadcast(res, source) * self._mask_table()) % base.P
+            return np.asarray(ext.inner_product_base(multilinear.eq_table(self.point), weights))
+
+        return compute
+
+    def take_values(self, values: dict[str, np.ndarray]) -> None:
+        name = self.node.name
+        scale = pow(2, self.entry_log, base.P)
+        mask = self._mask(self.point)
+        valid_rows = validity_of(self.row_dims, self.rho_rows)
+        self.m_value, self.p_value = values["max"], values["product"]
+        self.masked = {key: values[key] for key in ("mx", "xx", "zx")}
+        q = _limb_sum(values, "q", self.widths)
+        w = _limb_sum(values, "w", self.widths)
+        zx = values["zx"]
+        checks = [
+            (ext.scale(values["h_half"], scale), valid_rows, "the one-hot rows"),
+            (values["d"], lin((1, values["mx"]), (-1, values["xx"]), (1, mask)), "d = 1 + m − x"),
+            (values["g"], ext.sub(values["d"], mask), "g = d − κ"),
+            (values["z"], ext.scale(values["e_half"], scale), "z = Σ e"),
+            (w, lin((2, zx), (-1, mask), (-1, q)), "w = 2z − 1 − q"),
+            (
+                lin((254, values["e"]), (1, zx), (-1, q)),
+                ext.scale(self.p_value, 2),
+                "254·e + z = 2·z·y + q",
+            ),
+        ]
+        for left, right, what in checks:
+            reject_identity(ext.equal(left, right), f"{name}: causal softmax identity {what}")
+
+    def terms_a(self) -> list[TermSpec]:
+        log = self.layout.log_size
+        rows_log = self.row_log
+        one_hot = TermShape(log, 3, validity_of(self.row_dims, self.rho_rows))
+        specs = super().terms_a()
+        specs.append(
+            TermSpec(
+                one_hot,
+                1,
+                self._evaluate_one_hot,
+                lambda res: ProverTerm(
+                    one_hot,
+                    [
+                        self._rows_eq(),
+                        res.witness.vector(self.node.name, "h") % base.P,
+                        self._mask_table(),
+                    ],
+                    product_combiner(3),
+                ),
+                lambda finals, point, res: finals[1:2],
+            )
+        )
+        for key, source in (("mx", "m"), ("xx", "x"), ("zx", "z")):
+            sends = 0 if source == "x" and self.ctx.is_public(self.node.inputs[0]) else 1
+            shape = TermShape(log, 3, self.masked[key])
+            specs.append(
+                TermSpec(
+                    shape,
+                    sends,
+                    self._masked_evaluator(source, rows_log),
+                    self._masked_builder(source, shape),
+                    lambda finals, point, res, sends=sends: finals[1 : 1 + sends],
+                )
+            )
+        return specs
+
+    def _evaluate_one_hot(self, finals: Finals, point: np.ndarray) -> np.ndarray:
+        h = self.ctx.take_vector(self.node.name, "h", point, iter(finals))
+        eq = multilinear.eq_eval(self.rho_rows, point[:, : self.row_log])
+        return product(eq, h, self._mask(point))
+
+    def _masked_evaluator(self, source: str, rows_log: int) -> Any:
+        def evaluate(finals: Finals, point: np.ndarray) -> np.ndarray:
+            stream: Iterator[np.ndarray] = iter(finals)
+            if source == "x":
+                value = self.ctx.take(self.node.inputs[0], point, stream)
+            else:
+                value = self.ctx.take_vector(self.node.name, source, point[:, :rows_log], stream)
+            eq = multilinear.eq_eval(self.point, point)
+            return product(eq, value, self._mask(point))
+
+        return evaluate
+
+    def _masked_builder(self, source: str, shape: TermShape) -> Any:
+        def build(res: Any) -> ProverTerm:
+            tables = [
+                multilinear.eq_table(self.point),
+                self._broadcast(res, source),
+                self._mask_table(),
+            ]
+            return ProverTerm(shape, tables, product_combiner(3))
+
+        return build
+
+
+__all__ = ["CausalSoftmaxRelation", "SoftmaxRelation", "causal_mask_value"]

@@ -42,7 +42,13 @@ DEGREE_BY_KIND = {
 """Degree in (α, β) of a row of each lookup kind and table block: α − (A + β·D + β²·B + β³·C)
 has the degree of its last column that is not zero (the range rows' B and C are zero)."""
 
-IDENTITIES = {OpKind.MAXPOOL2D: 2, OpKind.RELU: 1, OpKind.TABLE: 1, OpKind.SOFTMAX: 5}
+IDENTITIES = {
+    OpKind.MAXPOOL2D: 2,
+    OpKind.RELU: 1,
+    OpKind.TABLE: 1,
+    OpKind.SOFTMAX: 5,
+    OpKind.SOFTMAX_CAUSAL: 5,
+}
 """Random-point identity tests per node kind; requantising nodes have two."""
 
 

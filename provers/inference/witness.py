@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from provers.circuit import executor
-from provers.circuit.ops import Node, OpKind
+from provers.circuit.ops import SOFTMAXES, Node, OpKind
 from provers.errors import ProverError
 from provers.field import base
 from provers.inference.layout import TensorLayout
@@ -88,14 +88,17 @@ def softmax_advice(node: Node, x: np.ndarray, limb_bits: int) -> Vectors:
     """d, e, g = d − 1, y, the one-hot h of each row's first maximum, the limbs of q and of
     w = 2z − 1 − q (per entry), and z (per row)."""
     parts = executor.softmax_parts(node, x)
-    first = np.argmax(x, axis=-1)
+    kept = d_kept = parts["d"] > 0
+    first = np.argmax(np.where(kept, x, -(1 << 20)), axis=-1)
     h = (np.arange(x.shape[-1]) == first[..., None]).astype(np.int64)
     z = parts["z"][..., None]
     out: Vectors = {key: parts[key] for key in ("d", "e", "y", "z")}
     out["h"] = h
-    out["g"] = parts["d"] - 1
+    out["g"] = np.where(d_kept, parts["d"] - 1, 0)
+    if node.kind is OpKind.SOFTMAX_CAUSAL:
+        out["m"] = parts["m"]
     widths = tuple(w for name, w in softmax_limbs(node, limb_bits) if name.startswith("q"))
-    for prefix, values in (("q", parts["q"]), ("w", 2 * z - 1 - parts["q"])):
+    for prefix, values in (("q", parts["q"]), ("w", np.where(kept, 2 * z - 1, 0) - parts["q"])):
         for j, limb in enumerate(_limbs(values, widths)):
             out[f"{prefix}{j}"] = limb
     return out
@@ -153,7 +156,7 @@ def _node_vectors(plan: ProofPlan, node: Node, values: dict[str, np.ndarray]) ->
         return {"x": inputs[0], "y": np.maximum(inputs[0], 0)}
     if node.kind is OpKind.TABLE:
         return {"x": inputs[0] + TABLE_SHIFT, "y": executor.run_node(node, inputs)}
-    if node.kind is OpKind.SOFTMAX:
+    if node.kind in SOFTMAXES:
         return softmax_advice(node, inputs[0], plan.limb_bits)
     return {}
 

@@ -253,3 +253,97 @@ def test_a_prover_that_normalises_by_a_smaller_entry_than_the_maximum_is_caught(
     forged = prove(committed, _inputs(attention), nonce=b"cheat")
     monkeypatch.undo()
     assert _reason(forged) is Reject.LOOKUP_SUM_MISMATCH
+
+
+class Decoder(nn.Module):
+    """A decoder block as torch writes it: scaled_dot_product_attention, causal or not."""
+
+    def __init__(self, causal: bool) -> None:
+        super().__init__()
+        self.causal = causal
+        self.q, self.k, self.v = (nn.Linear(WIDTH, WIDTH) for _ in range(3))
+        self.up, self.down = nn.Linear(WIDTH, 4 * WIDTH), nn.Linear(4 * WIDTH, WIDTH)
+        self.head = nn.Linear(WIDTH, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        attended = nn.functional.scaled_dot_product_attention(
+            self.q(x), self.k(x), self.v(x), is_causal=self.causal
+        )
+        h = x + attended
+        h = h + self.down(nn.functional.gelu(self.up(h)))
+        return self.head(h)
+
+
+def test_a_causal_softmax_matches_torchs_masked_softmax() -> None:
+    torch.manual_seed(5)
+    module = Decoder(causal=True).eval()
+    inputs = torch.randn(64, TOKENS, WIDTH)
+    model = _compile(module, inputs)
+    causal = [node for node in model.nodes if node.kind is OpKind.SOFTMAX_CAUSAL]
+    assert len(causal) == 1
+    node = causal[0]
+    values = executor.execute(model, quantise_input(model, inputs.numpy()))
+    scores = values[node.inputs[0]] * model.node(node.inputs[0]).scale
+    probabilities = values[node.name] * SOFTMAX_SCALE
+    kept = torch.ones(TOKENS, TOKENS, dtype=torch.bool).tril()
+    reference = torch.softmax(
+        torch.from_numpy(scores).masked_fill(~kept, float("-inf")), dim=-1
+    ).numpy()
+    assert np.all(probabilities[..., ~kept.numpy()] == 0)
+    assert np.abs(probabilities - reference).max() <= 1.5 * SOFTMAX_SCALE
+
+
+@pytest.mark.parametrize(("causal", "batch"), [(True, 1), (True, 3), (False, 2)])
+def test_a_compiled_decoder_block_keeps_its_predictions_and_proves(
+    causal: bool, batch: int
+) -> None:
+    torch.manual_seed(6)
+    module = Decoder(causal).eval()
+    inputs = torch.randn(160, TOKENS, WIDTH)
+    model = _compile(module, inputs[:96])
+    quantised = quantise_input(model, inputs[96:].numpy())
+    with torch.no_grad():
+        expected = module(inputs[96:]).argmax(dim=-1).numpy()
+    assert np.mean(executor.run(model, quantised).argmax(axis=-1) == expected) >= 0.9
+    data = prove(commit_model(model), quantised[:batch], nonce=b"decoder")
+    statement = verify_file(ProofFile.from_bytes(data))
+    assert statement["output"] == executor.run(model, quantised[:batch]).tolist()
+
+
+def test_a_prover_that_lets_later_tokens_into_a_causal_softmax_is_caught(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The cheater computes the causal node as a full softmax (later tokens leak into each
+    row) and skips its own identity checks; the verifier's mask disagrees."""
+    torch.manual_seed(7)
+    model = _compile(Decoder(causal=True), torch.randn(64, TOKENS, WIDTH))
+    committed_model = commit_model(model)
+    inputs = np.random.default_rng(8).integers(-128, 128, (2, *model.input_shape))
+    trusting = types.SimpleNamespace(**vars(sumcheck_prover.ext))
+    trusting.equal = lambda a, b: True
+    monkeypatch.setattr(executor, "causal_mask", lambda shape: np.ones(shape, dtype=bool))
+    monkeypatch.setattr(rel_softmax, "reject_identity", lambda ok, detail: None)
+    monkeypatch.setattr(sumcheck_prover, "ext", trusting)
+    forged = prove(committed_model, inputs, nonce=b"cheat")
+    monkeypatch.undo()
+    assert _reason(forged) is Reject.IDENTITY_MISMATCH
+
+
+def test_the_ir_refuses_a_causal_softmax_over_rows_of_another_length() -> None:
+    model = _softmax_node(kind=OpKind.SOFTMAX_CAUSAL)
+    with pytest.raises(ModelError, match=r"\(…, T, T\)"):
+        model.validate()
+
+
+def test_attention_with_an_explicit_mask_gets_a_clear_error() -> None:
+    class Masked(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.register_buffer("mask", torch.ones(TOKENS, TOKENS, dtype=torch.bool))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return nn.functional.scaled_dot_product_attention(x, x, x, attn_mask=self.mask)
+
+    program = torch.export.export(Masked(), (torch.randn(2, TOKENS, WIDTH),))
+    with pytest.raises(CompileError, match="explicit mask"):
+        compile_program(program, np.random.default_rng(0).normal(size=(4, TOKENS, WIDTH)))
