@@ -22,8 +22,8 @@ BYTES = 4
 _P_U64 = np.uint64(P)
 _CHUNK = 1 << 13
 """Columns per pass of the numpy paths: operands and temporaries stay in the L2 cache."""
-_SHORT = 1 << 10
-"""Below this length the whole-array form is cheaper than setting up chunks."""
+_SHORT = 1 << 15
+"""Below this many entries the whole-array form is cheaper than setting up chunks."""
 
 
 def add(a: Array, b: Array) -> Array:
@@ -50,11 +50,14 @@ def _numpy_output(a: Array, b: Array) -> np.ndarray | None:
     through length-one last axes; None sends the caller to the generic form."""
     if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray)):
         return None
-    if a.dtype != np.int64 or b.dtype != np.int64 or a.ndim == 0 or b.ndim == 0:
+    if a.ndim == 0 or b.ndim == 0 or max(a.size, b.size) < _SHORT:
+        # Short vectors (a verifier's scalars and rows) skip the shape work below.
+        return None
+    if a.dtype != np.int64 or b.dtype != np.int64:
         return None
     shape = np.broadcast_shapes(a.shape, b.shape)
     width = shape[-1]
-    if width < _SHORT or {a.shape[-1], b.shape[-1]} - {1, width}:
+    if {a.shape[-1], b.shape[-1]} - {1, width}:
         return None
     return np.empty(shape, dtype=np.uint64)
 
