@@ -162,34 +162,9 @@ TABLE_SHIFT = 129
 entries look up rows 1…256 of its block and padded ones row 0, whose output is 0."""
 
 
-class TableRelation:
-    """A TABLE node: its committed lookup column is the input shifted by 129 at real entries."""
-
-    def __init__(self, ctx: Context, node: Node, point: np.ndarray) -> None:
-        self.ctx, self.node, self.point = ctx, node, point
-
-    def requests(self) -> list[Request]:
-        return [
-            self.ctx.vector_request("copy", self.node.name, "x", self.point),
-            self.ctx.request("source", self.node.inputs[0], self.point),
-        ]
-
-    def take_values(self, values: dict[str, np.ndarray]) -> None:
-        valid = self.ctx.plan.layouts[self.node.name].validity(self.point)
-        expected = ext.add(values["source"], ext.scale(valid, TABLE_SHIFT))
-        reject_identity(
-            ext.equal(values["copy"], expected),
-            f"{self.node.name}: the looked-up column is not the input shifted by {TABLE_SHIFT}",
-        )
-
-    def terms_a(self) -> list[TermSpec]:
-        return []
-
-    def terms_b(self, transcript: Any) -> list[TermSpec]:
-        return []
-
-
 class ReluRelation:
+    """A ReLU node: its committed lookup column copies its input."""
+
     def __init__(self, ctx: Context, node: Node, point: np.ndarray) -> None:
         self.ctx, self.node, self.point = ctx, node, point
 
@@ -210,6 +185,18 @@ class ReluRelation:
 
     def terms_b(self, transcript: Any) -> list[TermSpec]:
         return []
+
+
+class TableRelation(ReluRelation):
+    """A TABLE node: its committed lookup column is the input shifted by 129 at real entries."""
+
+    def take_values(self, values: dict[str, np.ndarray]) -> None:
+        valid = self.ctx.plan.layouts[self.node.name].validity(self.point)
+        expected = ext.add(values["source"], ext.scale(valid, TABLE_SHIFT))
+        reject_identity(
+            ext.equal(values["copy"], expected),
+            f"{self.node.name}: the looked-up column is not the input shifted by {TABLE_SHIFT}",
+        )
 
 
 class OutputCheck:

@@ -245,18 +245,23 @@ def digits_split() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     return inputs[train], digits.target[train], inputs[test], digits.target[test]
 
 
+def train_classifier(module: nn.Module, inputs: np.ndarray, labels: np.ndarray) -> None:
+    """300 full-batch Adam steps of cross-entropy."""
+    optimiser = torch.optim.Adam(module.parameters(), lr=1e-2)
+    features, targets = torch.from_numpy(inputs), torch.from_numpy(labels)
+    for _ in range(300):
+        optimiser.zero_grad()
+        nn.functional.cross_entropy(module(features), targets).backward()
+        optimiser.step()
+
+
 def test_a_trained_digits_mlp_keeps_its_predictions_after_quantisation() -> None:
     train_x, train_y, test_x, test_y = digits_split()
     torch.manual_seed(0)
     module = nn.Sequential(
         nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10)
     )
-    optimiser = torch.optim.Adam(module.parameters(), lr=1e-2)
-    features, targets = torch.from_numpy(train_x), torch.from_numpy(train_y)
-    for _ in range(300):
-        optimiser.zero_grad()
-        nn.functional.cross_entropy(module(features), targets).backward()
-        optimiser.step()
+    train_classifier(module, train_x, train_y)
     program = export(module, (64,), batch=1)
     result = compile_program(program, train_x.astype(np.float64))
     model = result.model

@@ -5,7 +5,6 @@ product was changed."""
 from __future__ import annotations
 
 import dataclasses
-import types
 from collections.abc import Callable
 from typing import Any
 
@@ -20,13 +19,16 @@ from provers.circuit.serialize import circuit_from_bytes
 from provers.compiler.lower import compile_program, quantise_input
 from provers.compiler.support import check
 from provers.container import ProofFile
-from provers.errors import CompileError, Reject, VerificationError
-from provers.field import base
+from provers.errors import CompileError, Reject
 from provers.inference import CommittedModel, commit_model, examples, prove, verify_file
 from provers.inference.examples import ModelBuilder
-from provers.inference.proof import InferenceProof
-from provers.inference.statement import read_statement
-from provers.sumcheck import prover as sumcheck_prover
+from tests.provers.cheating import (
+    bump_stage_a_final,
+    reason,
+    skip_claimed_sum_checks,
+    with_body,
+    with_output_changed,
+)
 
 
 def _int8(shape: tuple[int, ...], seed: int) -> np.ndarray:
@@ -133,42 +135,14 @@ def honest() -> bytes:
     return prove(model, _int8((2, *model.model.input_shape), 11), nonce=b"tamper")
 
 
-def _reason(data: bytes) -> Reject:
-    with pytest.raises(VerificationError) as caught:
-        verify_file(ProofFile.from_bytes(data))
-    return caught.value.reason
-
-
-def _forged(honest: bytes, change: object) -> bytes:
-    proof_file = ProofFile.from_bytes(honest)
-    statement, _ = read_statement(proof_file.statement)
-    proof = InferenceProof.from_bytes(proof_file.body, statement.weight_commitment)
-    body = change(proof).to_bytes()  # type: ignore[operator]
-    return dataclasses.replace(proof_file, body=body).to_bytes()
-
-
-def _bump_finals(proof: InferenceProof, column: int) -> InferenceProof:
-    finals = np.array(proof.stage_a.finals, copy=True)
-    finals[0, column] = (finals[0, column] + 1) % base.P
-    return dataclasses.replace(proof, stage_a=dataclasses.replace(proof.stage_a, finals=finals))
-
-
 def test_verify_rejects_a_changed_operand_claim_of_a_product(honest: bytes) -> None:
     """Stage A's first final values are the products' claims on their committed operands."""
-    assert _reason(_forged(honest, lambda p: _bump_finals(p, 0))) is (
-        Reject.FINAL_EVALUATION_MISMATCH
-    )
+    forged = with_body(honest, lambda p: bump_stage_a_final(p, 0, 0))
+    assert reason(forged) is Reject.FINAL_EVALUATION_MISMATCH
 
 
 def test_verify_rejects_a_changed_output_of_a_product_model(honest: bytes) -> None:
-    proof_file = ProofFile.from_bytes(honest)
-    statement, _ = read_statement(proof_file.statement)
-    outputs = np.array(statement.outputs, copy=True)
-    outputs.flat[0] = outputs.flat[0] + 1 if outputs.flat[0] < 127 else 126
-    forged = dataclasses.replace(
-        proof_file, statement=dataclasses.replace(statement, outputs=outputs).to_bytes()
-    )
-    assert _reason(forged.to_bytes()) is Reject.OUTPUT_MISMATCH
+    assert reason(with_output_changed(honest)) is Reject.OUTPUT_MISMATCH
 
 
 def test_a_prover_that_changes_one_attention_score_is_caught(
@@ -188,14 +162,12 @@ def test_a_prover_that_changes_one_attention_score_is_caught(
             acc.flat[3] += 1 << node.requant.shift1  # type: ignore[union-attr]
         return acc
 
-    trusting = types.SimpleNamespace(**vars(sumcheck_prover.ext))
-    trusting.equal = lambda a, b: True
     monkeypatch.setattr(executor, "accumulator", cheating_accumulator)
-    monkeypatch.setattr(sumcheck_prover, "ext", trusting)
+    skip_claimed_sum_checks(monkeypatch)
     inputs = _int8((2, *model.model.input_shape), 11)
     forged = prove(model, inputs, nonce=b"cheat")
     monkeypatch.undo()
-    assert _reason(forged) in (Reject.ROUND_SUM_MISMATCH, Reject.FINAL_EVALUATION_MISMATCH)
+    assert reason(forged) in (Reject.ROUND_SUM_MISMATCH, Reject.FINAL_EVALUATION_MISMATCH)
 
 
 class _Head(torch.nn.Module):

@@ -5,7 +5,6 @@ proofs whose normalisation or maximum was changed."""
 from __future__ import annotations
 
 import dataclasses
-import types
 from collections.abc import Callable
 from typing import Any
 
@@ -19,12 +18,11 @@ from provers.circuit.model import ModelError, QuantisedModel
 from provers.circuit.ops import SOFTMAX_SCALE, Node, OpKind
 from provers.compiler.lower import compile_program, quantise_input
 from provers.container import ProofFile
-from provers.errors import CompileError, Reject, VerificationError
+from provers.errors import CompileError, Reject
 from provers.inference import CommittedModel, commit_model, prove, rel_softmax, verify_file
 from provers.inference import witness as witness_module
 from provers.inference.plan import softmax_limbs
-from provers.lookup import prover as lookup_prover
-from provers.sumcheck import prover as sumcheck_prover
+from tests.provers.cheating import reason, skip_claimed_sum_checks, skip_lookup_checks
 
 TOKENS, WIDTH = 8, 16
 
@@ -145,12 +143,6 @@ def test_unsupported_softmax_and_scaling_get_a_clear_error(
         compile_program(program, np.random.default_rng(0).normal(size=(4, TOKENS, WIDTH)))
 
 
-def _reason(data: bytes) -> Reject:
-    with pytest.raises(VerificationError) as caught:
-        verify_file(ProofFile.from_bytes(data))
-    return caught.value.reason
-
-
 def _inputs(attention: tuple[nn.Module, QuantisedModel, torch.Tensor]) -> np.ndarray:
     _, model, held_out = attention
     return quantise_input(model, held_out[:2].numpy())
@@ -176,7 +168,7 @@ def test_a_proof_whose_softmax_normalisation_is_off_by_one_is_rejected(
     monkeypatch.setattr(rel_softmax, "reject_identity", lambda ok, detail: None)
     forged = prove(committed, _inputs(attention), nonce=b"cheat")
     monkeypatch.undo()
-    assert _reason(forged) is Reject.IDENTITY_MISMATCH
+    assert reason(forged) is Reject.IDENTITY_MISMATCH
 
 
 def test_a_proof_that_states_a_wrong_row_maximum_is_rejected(
@@ -191,14 +183,12 @@ def test_a_proof_that_states_a_wrong_row_maximum_is_rejected(
         value[0] = (value[0] + 1) % (15 * (1 << 27) + 1)
         return value
 
-    trusting = types.SimpleNamespace(**vars(sumcheck_prover.ext))
-    trusting.equal = lambda a, b: True
     monkeypatch.setattr(rel_softmax.SoftmaxRelation, "_max_value", shifted_max)
     monkeypatch.setattr(rel_softmax, "reject_identity", lambda ok, detail: None)
-    monkeypatch.setattr(sumcheck_prover, "ext", trusting)
+    skip_claimed_sum_checks(monkeypatch)
     forged = prove(committed, _inputs(attention), nonce=b"cheat")
     monkeypatch.undo()
-    assert _reason(forged) is Reject.IDENTITY_MISMATCH
+    assert reason(forged) is Reject.IDENTITY_MISMATCH
 
 
 def test_a_prover_that_normalises_by_a_smaller_entry_than_the_maximum_is_caught(
@@ -233,26 +223,13 @@ def test_a_prover_that_normalises_by_a_smaller_entry_than_the_maximum_is_caught(
         return honest_run(node, values)
 
     honest_run = executor.run_node
-    honest_counts = witness_module.compute_multiplicities
-
-    def tolerant_counts(statement: Any, lookups: list[list[np.ndarray]]) -> np.ndarray:
-        columns = statement.table.column_values()
-        rows = {tuple(int(c) for c in row) for row in zip(*columns, strict=True)}
-        kept = []
-        for lookup in lookups:
-            members = zip(*lookup, strict=True)
-            inside = np.array([tuple(int(v) for v in row) in rows for row in members])
-            kept.append([np.where(inside, column, 0) for column in lookup])
-        return honest_counts(statement, kept)
-
     monkeypatch.setattr(witness_module, "softmax_advice", cheating_advice)
     monkeypatch.setattr(executor, "run_node", cheating_run)
-    monkeypatch.setattr(witness_module, "compute_multiplicities", tolerant_counts)
-    monkeypatch.setattr(lookup_prover, "_check_roots", lambda *arguments: None)
+    skip_lookup_checks(monkeypatch)
     monkeypatch.setattr(rel_softmax, "reject_identity", lambda ok, detail: None)
     forged = prove(committed, _inputs(attention), nonce=b"cheat")
     monkeypatch.undo()
-    assert _reason(forged) is Reject.LOOKUP_SUM_MISMATCH
+    assert reason(forged) is Reject.LOOKUP_SUM_MISMATCH
 
 
 class Decoder(nn.Module):
@@ -319,14 +296,12 @@ def test_a_prover_that_lets_later_tokens_into_a_causal_softmax_is_caught(
     model = _compile(Decoder(causal=True), torch.randn(64, TOKENS, WIDTH))
     committed_model = commit_model(model)
     inputs = np.random.default_rng(8).integers(-128, 128, (2, *model.input_shape))
-    trusting = types.SimpleNamespace(**vars(sumcheck_prover.ext))
-    trusting.equal = lambda a, b: True
     monkeypatch.setattr(executor, "causal_mask", lambda shape: np.ones(shape, dtype=bool))
     monkeypatch.setattr(rel_softmax, "reject_identity", lambda ok, detail: None)
-    monkeypatch.setattr(sumcheck_prover, "ext", trusting)
+    skip_claimed_sum_checks(monkeypatch)
     forged = prove(committed_model, inputs, nonce=b"cheat")
     monkeypatch.undo()
-    assert _reason(forged) is Reject.IDENTITY_MISMATCH
+    assert reason(forged) is Reject.IDENTITY_MISMATCH
 
 
 def test_the_ir_refuses_a_causal_softmax_over_rows_of_another_length() -> None:

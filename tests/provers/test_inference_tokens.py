@@ -4,8 +4,6 @@ integer semantics against torch, the compiled block's fidelity, honest proofs, r
 
 from __future__ import annotations
 
-import dataclasses
-
 import numpy as np
 import pytest
 import torch
@@ -16,11 +14,9 @@ from provers.circuit.model import QuantisedModel
 from provers.circuit.ops import OpKind
 from provers.compiler.lower import compile_program, quantise_input
 from provers.container import ProofFile
-from provers.errors import Reject, VerificationError
-from provers.field import base
+from provers.errors import Reject
 from provers.inference import CommittedModel, commit_model, prove, verify_file
-from provers.inference.proof import InferenceProof
-from provers.inference.statement import read_statement
+from tests.provers.cheating import bump_stage_a_final, reason, with_body, with_output_changed
 
 TOKENS, WIDTH = 8, 16
 
@@ -113,37 +109,11 @@ def honest(
     return prove(committed, quantise_input(model, held_out[:2].numpy()), nonce=b"tamper")
 
 
-def _reason(data: bytes) -> Reject:
-    with pytest.raises(VerificationError) as caught:
-        verify_file(ProofFile.from_bytes(data))
-    return caught.value.reason
-
-
-def _with_body(honest: bytes, change: object) -> bytes:
-    proof_file = ProofFile.from_bytes(honest)
-    statement, _ = read_statement(proof_file.statement)
-    proof = InferenceProof.from_bytes(proof_file.body, statement.weight_commitment)
-    return dataclasses.replace(proof_file, body=change(proof).to_bytes()).to_bytes()  # type: ignore[operator]
-
-
-def _bump_stage_a_final(proof: InferenceProof, column: int) -> InferenceProof:
-    finals = np.array(proof.stage_a.finals, copy=True)
-    finals[1, column] = (finals[1, column] + 1) % base.P
-    return dataclasses.replace(proof, stage_a=dataclasses.replace(proof.stage_a, finals=finals))
-
-
 @pytest.mark.parametrize("column", [0, 1, 2, -1])
 def test_verify_rejects_a_changed_claim_of_the_blocks_stage_a(honest: bytes, column: int) -> None:
-    forged = _with_body(honest, lambda p: _bump_stage_a_final(p, column))
-    assert _reason(forged) is Reject.FINAL_EVALUATION_MISMATCH
+    forged = with_body(honest, lambda p: bump_stage_a_final(p, 1, column))
+    assert reason(forged) is Reject.FINAL_EVALUATION_MISMATCH
 
 
 def test_verify_rejects_a_changed_output_of_the_block(honest: bytes) -> None:
-    proof_file = ProofFile.from_bytes(honest)
-    statement, _ = read_statement(proof_file.statement)
-    outputs = np.array(statement.outputs, copy=True)
-    outputs.flat[0] = outputs.flat[0] + 1 if outputs.flat[0] < 127 else 126
-    forged = dataclasses.replace(
-        proof_file, statement=dataclasses.replace(statement, outputs=outputs).to_bytes()
-    )
-    assert _reason(forged.to_bytes()) is Reject.OUTPUT_MISMATCH
+    assert reason(with_output_changed(honest)) is Reject.OUTPUT_MISMATCH
