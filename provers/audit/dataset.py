@@ -33,7 +33,12 @@ from provers.commit.pcs.prover import ProverData
 from provers.encoding import DIGEST_BYTES, Reader, Writer
 from provers.errors import ProverError, VerificationError
 from provers.field import base
-from provers.inference.layout import Dim, TensorLayout, log2_ceil
+from provers.inference.layout import Dim, TensorLayout, UnsupportedCircuit, log2_ceil
+from provers.inference.plan import ProofPlan
+
+ESTIMATE_LIMB_BITS = 12
+"""The range-limb width the chunk estimate plans with (the prover's own choice varies the
+witness by a few percent)."""
 
 DOMAIN = b"veriml/dataset/v1"
 MAGIC = b"VMDS"
@@ -207,12 +212,32 @@ def _commit(table: np.ndarray, params: PCSParams) -> tuple[Commitment, ProverDat
     return pcs.commit(table % base.P, params)
 
 
+WITNESS_BUDGET_LOG = 25
+"""The largest witness a default chunk may need: 2^25 entries keep an audit prover below about
+4 GB (the MLP 784-256-128-10 at 4,096 samples per chunk peaks at 3.7 GB)."""
+
+
+def _witness_log(model: QuantisedModel, samples: int) -> int:
+    """The witness size (log) of a chunk of ``samples``, or a value above any budget when the
+    chunk is outside what one proof supports."""
+    classes = int(model.output_shape()[-1])
+    try:
+        plan = ProofPlan(model, samples, ESTIMATE_LIMB_BITS, PCSParams.default(), classes)
+    except UnsupportedCircuit:
+        return WITNESS_BUDGET_LOG + 1
+    return plan.witness.log_size
+
+
 def default_chunk_samples(model: QuantisedModel, n: int, budget_log: int = 22) -> int:
     """The largest power of two of samples (at most n rounded up) whose input table stays
-    within 2^budget_log entries: one chunk when the whole set is small."""
+    within 2^budget_log entries and whose witness within 2^WITNESS_BUDGET_LOG: one chunk when
+    the whole set is small. A convolutional network's witness per sample is many times its
+    input, so it gets smaller chunks than an MLP of the same input size."""
     features_log = input_layout(model, 1).log_size
-    chunk = 1 << max(0, min(log2_ceil(n), budget_log - features_log, 16))
-    return chunk
+    chunk_log = max(0, min(log2_ceil(n), budget_log - features_log, 16))
+    while chunk_log > 0 and _witness_log(model, 1 << chunk_log) > WITNESS_BUDGET_LOG:
+        chunk_log -= 1
+    return 1 << chunk_log
 
 
 def commit_dataset(

@@ -13,6 +13,7 @@ import pytest
 
 from provers import api, audit
 from provers.audit.argmax import counts, predictions
+from provers.audit.dataset import WITNESS_BUDGET_LOG, default_chunk_samples
 from provers.audit.proof import AuditProof
 from provers.audit.statement import AuditStatement, read_statement
 from provers.circuit import executor
@@ -22,6 +23,7 @@ from provers.errors import ProverError, Reject
 from provers.field import base
 from provers.inference import commit_model, examples
 from provers.inference.model_commitment import CommittedModel
+from provers.inference.plan import ProofPlan
 from provers.inference.proof import StageProof
 from provers.params import ProofParameters
 from provers.sumcheck.proof import SumcheckProof
@@ -473,3 +475,13 @@ def test_random_byte_damage_is_always_a_verification_error(seed: int, honest: by
         damaged[position] ^= int(rng.integers(1, 256))
     result = api.verify(bytes(damaged))
     assert not result.accepted and result.reason is not None
+
+
+def test_the_default_chunk_keeps_a_cnns_witness_within_the_memory_budget() -> None:
+    lenet, mlp = examples.lenet("avg"), examples.mlp()
+    chunk = default_chunk_samples(lenet, 10_000)
+    assert chunk < default_chunk_samples(mlp, 10_000)
+    plan = ProofPlan(lenet, chunk, 12, ProofParameters.default().pcs, 10)
+    assert plan.witness.log_size <= WITNESS_BUDGET_LOG
+    doubled = ProofPlan(lenet, 2 * chunk, 12, ProofParameters.default().pcs, 10)
+    assert doubled.witness.log_size > WITNESS_BUDGET_LOG
