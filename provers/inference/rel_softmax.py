@@ -72,6 +72,7 @@ class SoftmaxRelation:
         self.widths = [w for name, w in softmax_limbs(node, ctx.plan.limb_bits) if name[0] == "q"]
         self.m_value = np.asarray(ext.zero())
         self.p_value = np.asarray(ext.zero())
+        self._tables: dict[str, np.ndarray] = {}
 
     def _limb_names(self, prefix: str) -> list[str]:
         return [f"{prefix}{j}" for j in range(len(self.widths))]
@@ -120,15 +121,21 @@ class SoftmaxRelation:
     # --- the stated values (prover side) --------------------------------------------------
 
     def _rows_eq(self) -> np.ndarray:
-        """eq(ρ_r, x_r) for every x = (x_r, j): (4, 2^n)."""
-        return np.repeat(multilinear.eq_table(self.rho_rows), 1 << self.entry_log, axis=1)
+        """eq(ρ_r, x_r) for every x = (x_r, j): (4, 2^n), built once (stage 0 and stage A)."""
+        if "rows_eq" not in self._tables:
+            eq = multilinear.eq_table(self.rho_rows)
+            self._tables["rows_eq"] = np.repeat(eq, 1 << self.entry_log, axis=1)
+        return self._tables["rows_eq"]
 
     def _scaled_rows(self, res: Any) -> np.ndarray:
-        """z'(x_r) = z + 1 − valid_r on every x = (x_r, j)."""
-        z = res.witness.vector(self.node.name, "z")
-        rows = self.ctx.plan.row_layout(self.node.name)
-        padded_rows = rows.embed(np.ones(rows.real_shape, dtype=np.int64))
-        return np.repeat(z + 1 - padded_rows, 1 << self.entry_log) % base.P
+        """z'(x_r) = z + 1 − valid_r on every x = (x_r, j), built once."""
+        if "scaled_rows" not in self._tables:
+            z = res.witness.vector(self.node.name, "z")
+            rows = self.ctx.plan.row_layout(self.node.name)
+            padded_rows = rows.embed(np.ones(rows.real_shape, dtype=np.int64))
+            scaled = np.repeat(z + 1 - padded_rows, 1 << self.entry_log) % base.P
+            self._tables["scaled_rows"] = scaled
+        return self._tables["scaled_rows"]
 
     def _max_value(self, res: Any) -> np.ndarray:
         h = res.witness.vector(self.node.name, "h")
