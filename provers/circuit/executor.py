@@ -79,6 +79,8 @@ def accumulator(node: Node, values: list[np.ndarray]) -> np.ndarray | None:
     if node.kind in ACTIVATION_PRODUCTS:
         other = values[1] if node.kind is OpKind.MATMUL else np.swapaxes(values[1], -1, -2)
         return np.asarray(np.matmul(x, other))
+    if node.kind is OpKind.LAYERNORM:
+        return layernorm_parts(node, x)["acc"]
     return None
 
 
@@ -104,6 +106,44 @@ def softmax_parts(node: Node, x: np.ndarray) -> dict[str, np.ndarray]:
     return {"m": m, "d": d, "e": e, "z": z, "y": y, "q": q}
 
 
+def _floor_sqrt(values: np.ndarray) -> np.ndarray:
+    """⌊√v⌋ of nonnegative int64 values below 2^52, exactly (float, then corrected)."""
+    root = np.floor(np.sqrt(values.astype(np.float64))).astype(np.int64)
+    root = np.where(root * root > values, root - 1, root)
+    return np.where((root + 1) * (root + 1) <= values, root + 1, root)
+
+
+def layernorm_parts(node: Node, x: np.ndarray) -> dict[str, np.ndarray]:
+    """Every integer of a LAYERNORM over the last axis (ops.py), per row: the row sums s, the
+    mean μ and its remainder r_mu, the variance sum v, Q − 1 and its remainder r_b, R, the
+    slacks C − R²·Q and (R+1)²·Q − C − 1; per entry c and acc."""
+    a, b, k, e = node.layernorm_constants
+    entries = x.shape[-1]
+    full = 1 << (2 * k)
+    s = x.sum(axis=-1)
+    numerator = (s << (a + 1)) + entries
+    mu = numerator // (2 * entries)
+    c = (x << a) - mu[..., None]
+    v = (c * c).sum(axis=-1)
+    q_minus_1 = (v + e) >> b
+    q = q_minus_1 + 1
+    r = _floor_sqrt(full // q)
+    offsets = np.asarray(node.layernorm_offsets, dtype=np.int64)
+    return {
+        "s": s,
+        "mu": mu,
+        "r_mu": numerator - 2 * entries * mu,
+        "c": c,
+        "v": v,
+        "q_minus_1": q_minus_1,
+        "r_b": v + e - (q_minus_1 << b),
+        "r": r,
+        "below": full - r * r * q,
+        "above": (r + 1) * (r + 1) * q - full - 1,
+        "acc": c * r[..., None] + offsets,
+    }
+
+
 def run_node(node: Node, values: list[np.ndarray]) -> np.ndarray:
     acc = accumulator(node, values)
     if acc is not None:
@@ -116,9 +156,10 @@ def run_node(node: Node, values: list[np.ndarray]) -> np.ndarray:
     if node.kind is OpKind.RELU:
         return np.asarray(np.maximum(x, 0))
     if node.kind is OpKind.TABLE:
-        return np.asarray(node.table, dtype=np.int64)[x + 128]
+        table = np.asarray(node.table, dtype=np.int64)
+        return np.asarray(table[x + 128])
     if node.kind in SOFTMAXES:
-        return softmax_parts(node, x)["y"]
+        return np.asarray(softmax_parts(node, x)["y"])
     if node.kind is OpKind.RESHAPE:
         return x.reshape((x.shape[0], *node.output_shape))
     raise ValueError(f"no semantics for {node.kind}")

@@ -15,6 +15,7 @@ does not need the weight values.
 from __future__ import annotations
 
 import hashlib
+import math
 import struct
 from dataclasses import dataclass, field
 
@@ -24,6 +25,12 @@ from provers.circuit.ops import (
     ACTIVATION_PRODUCTS,
     INT8_MAX,
     INT8_MIN,
+    LAYERNORM_CONSTANTS,
+    LAYERNORM_MAX_B,
+    LAYERNORM_MAX_K,
+    LAYERNORM_MAX_OFFSET,
+    LAYERNORM_Q_BITS,
+    LAYERNORM_V_LIMIT,
     MAX_SHIFT1,
     MAX_SHIFT2,
     MULTIPLIER_BITS,
@@ -133,7 +140,7 @@ def _node_bytes(node: Node) -> bytes:
         _ints(node.weight_dims),
         _ints(node.bias_dims),
     ]
-    if node.kind in (OpKind.TABLE, *SOFTMAXES):
+    if node.kind in (OpKind.TABLE, OpKind.LAYERNORM, *SOFTMAXES):
         parts.append(_ints(node.table))
     if node.requant is None:
         parts.append(b"\x00")
@@ -157,6 +164,11 @@ def accumulator_bound(node: Node) -> np.ndarray:
         return np.array([128 * (abs(node.add_multipliers[0]) + abs(node.add_multipliers[1]))])
     if node.kind in ACTIVATION_PRODUCTS:
         return np.array([node.inner_dim * 128 * 128], dtype=np.int64)
+    if node.kind is OpKind.LAYERNORM:
+        # c_j² ≤ V < 2^b·Q and R²·Q ≤ 2^(2K), so |c_j·R| < √(2^(b+2K)).
+        _, b, k, _ = node.layernorm_constants
+        offsets = np.abs(np.asarray(node.layernorm_offsets, dtype=np.int64))
+        return np.asarray(math.isqrt(1 << (b + 2 * k)) + offsets)
     return np.zeros(1, dtype=np.int64)
 
 
@@ -217,9 +229,37 @@ def _check_softmax(node: Node) -> None:
         raise ModelError(f"{node.name}: rows of {node.output_shape[-1]} with E[1] = {table[1]}")
 
 
+def layernorm_variance_bound(node: Node) -> int:
+    """The largest V = Σ_j c_j² of a LAYERNORM row: |c_j| ≤ 2^(a+8) for int8 inputs."""
+    a = node.layernorm_constants[0]
+    return node.output_shape[-1] << (2 * a + 16)
+
+
+def _check_layernorm(node: Node) -> None:
+    """The bounds provers/inference/rel_layernorm.py's soundness argument assumes."""
+    entries = node.output_shape[-1]
+    if len(node.table) != LAYERNORM_CONSTANTS + entries:
+        raise ModelError(f"{node.name}: a layernorm needs (a, b, K, E) and {entries} offsets")
+    a, b, k, e = node.layernorm_constants
+    if a < 0 or not 0 <= b <= LAYERNORM_MAX_B or not 1 <= k <= LAYERNORM_MAX_K or e < 0:
+        raise ModelError(
+            f"{node.name}: layernorm constants (a, b, K, E) = {(a, b, k, e)} need a ≥ 0, "
+            f"0 ≤ b ≤ {LAYERNORM_MAX_B}, 1 ≤ K ≤ {LAYERNORM_MAX_K}, E ≥ 0"
+        )
+    if a > 8 or layernorm_variance_bound(node) + e >= LAYERNORM_V_LIMIT:
+        raise ModelError(f"{node.name}: rows of {entries} with a = {a}, E = {e} overflow V")
+    if (layernorm_variance_bound(node) + e) >> b >= (1 << LAYERNORM_Q_BITS) - 1:
+        raise ModelError(f"{node.name}: b = {b} leaves Q ≥ 2^{LAYERNORM_Q_BITS}")
+    if any(abs(offset) > LAYERNORM_MAX_OFFSET for offset in node.layernorm_offsets):
+        raise ModelError(f"{node.name}: layernorm offsets beyond ±2^24")
+
+
 def _check_table(node: Node) -> None:
     if node.kind in SOFTMAXES:
         _check_softmax(node)
+        return
+    if node.kind is OpKind.LAYERNORM:
+        _check_layernorm(node)
         return
     if node.kind is not OpKind.TABLE:
         if node.table:
@@ -241,6 +281,8 @@ def _check_node(node: Node, in_shapes: list[tuple[int, ...]], require_weights: b
         channels = node.output_shape[node.channel_axis - 1]
         _check_requant(node, channels, check_bound=has_values)
     _check_table(node)
+    if node.kind is OpKind.LAYERNORM:
+        _check_requant(node, node.output_shape[-1])
     if node.kind in (OpKind.AVGPOOL2D, OpKind.ADD, *ACTIVATION_PRODUCTS):
         _check_requant(node, 1)
         if node.requant is not None and len(node.requant.multipliers) != 1:
@@ -289,9 +331,11 @@ def _expected_shape(node: Node, in_shapes: list[tuple[int, ...]]) -> tuple[int, 
         if in_shapes[0] != in_shapes[1]:
             raise ModelError(f"{node.name}: adding shapes {in_shapes[0]} and {in_shapes[1]}")
         return shape
+    if node.kind is OpKind.LAYERNORM and not shape:
+        raise ModelError(f"{node.name}: a layernorm needs samples with a last axis")
     if node.kind is OpKind.SOFTMAX_CAUSAL and (len(shape) < 2 or shape[-1] != shape[-2]):
         raise ModelError(f"{node.name}: a causal softmax needs (…, T, T) samples, not {shape}")
-    if node.kind in (OpKind.RELU, OpKind.TABLE, *SOFTMAXES):
+    if node.kind in (OpKind.RELU, OpKind.TABLE, OpKind.LAYERNORM, *SOFTMAXES):
         return shape
     if node.kind in ACTIVATION_PRODUCTS:
         return _product_shape(node, in_shapes[0], in_shapes[1])
@@ -311,4 +355,10 @@ def _product_shape(node: Node, a: tuple[int, ...], b: tuple[int, ...]) -> tuple[
     return (*a[:-1], cols)
 
 
-__all__ = ["ModelError", "QuantisedModel", "Requant", "accumulator_bound"]
+__all__ = [
+    "ModelError",
+    "QuantisedModel",
+    "Requant",
+    "accumulator_bound",
+    "layernorm_variance_bound",
+]

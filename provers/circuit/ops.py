@@ -40,6 +40,11 @@ Ops (``OpKind``): LINEAR, CONV2D, MAXPOOL2D, AVGPOOL2D, ADD, RELU, RESHAPE, MATM
            the output's scale is 1/127. 512·T·E[1] < p/2 keeps every step exact in the field.
   SOFTMAX_CAUSAL  the same on (…, T, T) samples where row i keeps only the entries j ≤ i (a
            decoder's attention); the others count as absent and their outputs are 0.
+  LAYERNORM  over the last axis (D entries), with ``table`` = (a, b, K, E, B_0, …, B_{D−1}):
+           per row S = Σ_j x_j, μ = ⌊(2^(a+1)·S + D) / (2D)⌋ ≈ 2^a·mean, c_j = 2^a·x_j − μ,
+           V = Σ_j c_j², Q = ⌊(V + E) / 2^b⌋ + 1, R = ⌊√(2^(2K) / Q)⌋, acc_j = c_j·R + B_j and
+           y = requant(acc) per channel j. acc·√(D / 2^(2K+b)) is the normalised value, E the
+           ε in units of V; the circuit's bounds (provers/circuit/model.py) keep every step exact.
 """
 
 from __future__ import annotations
@@ -74,9 +79,11 @@ class OpKind(enum.Enum):
     TABLE = "table"
     SOFTMAX = "softmax"
     SOFTMAX_CAUSAL = "softmax_causal"
+    LAYERNORM = "layernorm"
 
 
 ACTIVATION_PRODUCTS = (OpKind.MATMUL, OpKind.MATMUL_T)
+"""Products of two activation tensors (no weights)."""
 TABLE_ROWS = 256
 """A TABLE op's entries: one per int8 input."""
 SOFTMAXES = (OpKind.SOFTMAX, OpKind.SOFTMAX_CAUSAL)
@@ -84,7 +91,19 @@ SOFTMAX_ROWS = 257
 """A SOFTMAX op's exponential table: E[0] = 0 for padded entries, then one per m − x."""
 SOFTMAX_SCALE = 1.0 / 127
 """The real value of one unit of a SOFTMAX output."""
-"""Products of two activation tensors (no weights)."""
+LAYERNORM_CONSTANTS = 4
+"""A LAYERNORM op's table opens with (a, b, K, E); its per-channel offsets B_j follow."""
+LAYERNORM_V_LIMIT = 1 << 29
+"""D·2^(2a+16) + E stays below this: V and V + E are exact field integers."""
+LAYERNORM_Q_BITS = 14
+"""Q < 2^14 for every input."""
+LAYERNORM_MAX_B = 15
+"""b ≤ 15 keeps 2^b·(Q − 1) + r_b below 2^29."""
+LAYERNORM_MAX_K = 10
+"""K ≤ 10: with R < 2^(K+1) and R·Q < 2^(K+7) the product R·(R·Q) stays below 2^28, so the
+proof's square-root inequalities never wrap around p (provers/inference/rel_layernorm.py)."""
+LAYERNORM_MAX_OFFSET = 1 << 24
+"""|B_j| ≤ 2^24."""
 
 
 @dataclass(frozen=True)
@@ -123,7 +142,7 @@ class Node:
     add_multipliers: tuple[int, int] = (1, 1)
     table: tuple[int, ...] = ()
     """TABLE: the 256 int8 outputs for the inputs −128 … 127; SOFTMAX: its exponential table;
-    empty for every other kind."""
+    LAYERNORM: (a, b, K, E, B_0, …, B_{D−1}); empty for every other kind."""
     source: str = ""
     """Where the op came from (the torch node and source line), for messages."""
     weight_shape: tuple[int, ...] = ()
@@ -135,8 +154,21 @@ class Node:
     @property
     def channel_axis(self) -> int:
         """The axis of the batched output (batch first) whose entries have their own
-        requantisation multiplier: the last for a LINEAR, the channel axis 1 otherwise."""
-        return len(self.output_shape) if self.kind is OpKind.LINEAR else 1
+        requantisation multiplier: the last for a LINEAR or a LAYERNORM, the channel axis 1
+        otherwise."""
+        last = self.kind in (OpKind.LINEAR, OpKind.LAYERNORM)
+        return len(self.output_shape) if last else 1
+
+    @property
+    def layernorm_constants(self) -> tuple[int, int, int, int]:
+        """(a, b, K, E) of a LAYERNORM (ops.py's semantics)."""
+        a, b, k, e = self.table[:LAYERNORM_CONSTANTS]
+        return a, b, k, e
+
+    @property
+    def layernorm_offsets(self) -> tuple[int, ...]:
+        """The per-channel offsets B_j of a LAYERNORM, in accumulator units."""
+        return self.table[LAYERNORM_CONSTANTS:]
 
     @property
     def inner_dim(self) -> int:

@@ -12,7 +12,7 @@ little-endian::
     ints(input_shape) f64(input_scale) text(output) u32(node count) node* u32(label count) text*
     node  = text(name) text(kind) u32(n) text(input)*n ints(output_shape) f64(scale)
             ints(stride) ints(padding) ints(kernel) ints(add_multipliers)
-            ints(weight_shape) ints(bias_shape) [ints(table), TABLE and SOFTMAX nodes only] requant
+            ints(weight_shape) ints(bias_shape) [ints(table), TABLE/SOFTMAX/LAYERNORM only] requant
     requant = 0x00 | 0x01 ints(shift1, shift2, relu) ints(multipliers)
     ints  = u32(count) i64*count          text = u32(length) utf-8 bytes
 
@@ -42,7 +42,15 @@ import struct
 import numpy as np
 
 from provers.circuit.model import _DOMAIN, MAX_DIM, MAX_NODES, ModelError, QuantisedModel
-from provers.circuit.ops import SOFTMAX_ROWS, SOFTMAXES, TABLE_ROWS, Node, OpKind, Requant
+from provers.circuit.ops import (
+    LAYERNORM_CONSTANTS,
+    SOFTMAX_ROWS,
+    SOFTMAXES,
+    TABLE_ROWS,
+    Node,
+    OpKind,
+    Requant,
+)
 
 MODEL_MAGIC = b"VMQM"
 MODEL_VERSION = 1
@@ -230,6 +238,8 @@ def _read_node(reader: _Reader) -> Node:
         if any(not 1 <= dim <= MAX_DIM for dim in shape):
             raise ModelError(f"{name}: weight dimensions must lie in [1, {MAX_DIM}]")
     rows = TABLE_ROWS if kind is OpKind.TABLE else SOFTMAX_ROWS if kind in SOFTMAXES else 0
+    if kind is OpKind.LAYERNORM:
+        rows = LAYERNORM_CONSTANTS + output_shape[-1] if output_shape else 0
     table = reader.ints(f"{name} table", rows, exactly=rows) if rows else ()
     return Node(
         name,

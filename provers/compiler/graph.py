@@ -10,6 +10,7 @@ intermediate values are the calibration statistics.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +34,7 @@ class FloatKind(enum.Enum):
     FUNCTION = "function"
     SOFTMAX = "softmax"
     SOFTMAX_CAUSAL = "softmax_causal"
+    LAYERNORM = "layernorm"
     SCALE = "scale"
     BATCHNORM = "batchnorm"
 
@@ -59,9 +61,9 @@ class FloatNode:
     """One sample's output shape (no batch dimension)."""
     weight: np.ndarray | None = None
     """float64: (out, in) for LINEAR, (out, in, kh, kw) for CONV2D, per-channel factor for
-    BATCHNORM."""
+    BATCHNORM, γ for LAYERNORM."""
     bias: np.ndarray | None = None
-    """float64, one per output channel (BATCHNORM: per-channel offset)."""
+    """float64, one per output channel (BATCHNORM: per-channel offset; LAYERNORM: β)."""
     stride: tuple[int, int] = (1, 1)
     padding: tuple[int, int] = (0, 0)
     kernel: tuple[int, int] = (1, 1)
@@ -72,6 +74,8 @@ class FloatNode:
     """FUNCTION: which elementwise function (a key of :data:`FUNCTIONS`)."""
     factor: float = 1.0
     """SCALE: the positive constant the value is multiplied by (it only changes the scale)."""
+    eps: float = 0.0
+    """LAYERNORM: the ε added to the variance."""
 
 
 @dataclass(frozen=True)
@@ -98,12 +102,32 @@ class FloatGraph:
         return readers
 
 
-FUNCTIONS = {
-    "gelu": lambda x: functional.gelu(x),
-    "gelu_tanh": lambda x: functional.gelu(x, approximate="tanh"),
-    "silu": functional.silu,
-    "sigmoid": torch.sigmoid,
-    "tanh": torch.tanh,
+def _gelu(x: torch.Tensor) -> torch.Tensor:
+    return functional.gelu(x)
+
+
+def _gelu_tanh(x: torch.Tensor) -> torch.Tensor:
+    return functional.gelu(x, approximate="tanh")
+
+
+def _silu(x: torch.Tensor) -> torch.Tensor:
+    return functional.silu(x)
+
+
+def _sigmoid(x: torch.Tensor) -> torch.Tensor:
+    return torch.sigmoid(x)
+
+
+def _tanh(x: torch.Tensor) -> torch.Tensor:
+    return torch.tanh(x)
+
+
+FUNCTIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {
+    "gelu": _gelu,
+    "gelu_tanh": _gelu_tanh,
+    "silu": _silu,
+    "sigmoid": _sigmoid,
+    "tanh": _tanh,
 }
 """Elementwise functions the compiler lowers to a TABLE op."""
 
@@ -147,6 +171,9 @@ def _run(node: FloatNode, values: list[torch.Tensor]) -> torch.Tensor:
     elif node.kind is FloatKind.SOFTMAX_CAUSAL:
         kept = torch.ones(x.shape[-2:], dtype=torch.bool).tril()
         y = torch.softmax(x.masked_fill(~kept, float("-inf")), dim=-1)
+    elif node.kind is FloatKind.LAYERNORM:
+        shape = (x.shape[-1],)
+        y = functional.layer_norm(x, shape, _tensor(node.weight), _tensor(node.bias), node.eps)
     elif node.kind is FloatKind.SCALE:
         y = x * node.factor
     elif node.kind is FloatKind.MATMUL:

@@ -40,6 +40,7 @@ SUPPORTED_OPS: tuple[str, ...] = (
     "aten.transpose / aten.permute swapping the last two axes, as a matmul's second operand",
     "aten.gelu (exact or tanh) / aten.silu / aten.sigmoid / aten.tanh (int8 lookup tables)",
     "aten.softmax / aten._softmax over the last axis (outputs in steps of 1/127)",
+    "aten.layer_norm over the last axis (constant weight γ > 0 and bias)",
     "aten.scaled_dot_product_attention (no mask or dropout; is_causal for decoders)",
     "aten.mul / aten.div of an activation by a positive number (folded into its scale)",
 )
@@ -161,7 +162,7 @@ def _attention(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
     width = shapes[0][-1]
     scale = args.get("scale") or 1.0 / width**0.5
     scores_shape = (*shapes[0][:-1], shapes[1][-2])
-    steps = [
+    steps: list[tuple[FloatKind, tuple[str, ...] | None, tuple[int, ...], dict[str, Any]]] = [
         (FloatKind.MATMUL_T, (query, key), scores_shape, {"kernel": (width, 1)}),
         (FloatKind.SCALE, None, scores_shape, {"factor": float(scale)}),
         (FloatKind.SOFTMAX_CAUSAL if causal else FloatKind.SOFTMAX, None, scores_shape, {}),
@@ -190,6 +191,23 @@ def _softmax(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
     if args["dim"] % rank != rank - 1 or rank < 2:
         raise Unsupported("softmax over an axis other than the last of a sample")
     add_node(walk, node, FloatKind.SOFTMAX, (walk.activation(source),))
+
+
+def _layer_norm(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
+    source = args["input"]
+    shape = walk.shape_of(source)
+    if not shape or list(args["normalized_shape"]) != [shape[-1]]:
+        raise Unsupported("layer_norm over axes other than the last one alone")
+    entries = shape[-1]
+    weight = np.ones(entries) if args["weight"] is None else walk.constant(args["weight"], "weight")
+    bias = np.zeros(entries) if args["bias"] is None else walk.constant(args["bias"], "bias")
+    if weight.shape != (entries,) or bias.shape != (entries,):
+        raise Unsupported(f"layer_norm weight {weight.shape} or bias {bias.shape}")
+    if not np.all(weight > 0):
+        # The integer semantics fold γ into positive per-channel requantisation multipliers.
+        raise Unsupported("layer_norm with a weight γ ≤ 0 somewhere (every γ must be positive)")
+    fields = {"weight": weight.copy(), "bias": bias.copy(), "eps": float(args["eps"])}
+    add_node(walk, node, FloatKind.LAYERNORM, (walk.activation(source),), **fields)
 
 
 def _pool_window(
@@ -456,6 +474,7 @@ HANDLERS: dict[str, Handler] = {
     "aten.mul.Tensor": _scale,
     "aten.div.Tensor": _scale,
     "aten._softmax.default": _softmax,
+    "aten.layer_norm.default": _layer_norm,
     "aten.silu.default": _function,
     "aten.sigmoid.default": _function,
     "aten.tanh.default": _function,

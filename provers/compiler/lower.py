@@ -12,6 +12,7 @@ calibration data.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +22,18 @@ import torch
 
 from provers.circuit import executor
 from provers.circuit.model import ModelError, QuantisedModel
-from provers.circuit.ops import INT8_MAX, INT8_MIN, SOFTMAX_SCALE, Node, OpKind
+from provers.circuit.ops import (
+    INT8_MAX,
+    INT8_MIN,
+    LAYERNORM_MAX_B,
+    LAYERNORM_MAX_K,
+    LAYERNORM_MAX_OFFSET,
+    LAYERNORM_Q_BITS,
+    LAYERNORM_V_LIMIT,
+    SOFTMAX_SCALE,
+    Node,
+    OpKind,
+)
 from provers.compiler.capture import SUPPORTED_OPS, capture
 from provers.compiler.fold import fold
 from provers.compiler.graph import FUNCTIONS, FloatGraph, FloatKind, FloatNode, evaluate
@@ -302,6 +314,47 @@ def _lower_softmax(node: FloatNode, in_scales: list[float], out_scale: float) ->
     )
 
 
+def _layernorm_shifts(entries: int, epsilon: float) -> tuple[int, int, int]:
+    """(a, b, E): the largest a whose worst V = D·2^(2a+16) plus E = ε in units of V (ε·D·2^(2a)
+    with the input's unit 1) fits the circuit's bound, and the smallest b keeping Q < 2^14."""
+    for a in range(8, -1, -1):
+        extra = round(epsilon * entries * 4**a)
+        worst = (entries << (2 * a + 16)) + extra
+        if worst >= LAYERNORM_V_LIMIT:
+            continue
+        for b in range(LAYERNORM_MAX_B + 1):
+            if worst >> b < (1 << LAYERNORM_Q_BITS) - 1:
+                return a, b, extra
+    raise CompileError(f"a layernorm over {entries} entries is too long (or its ε too large)")
+
+
+def _lower_layernorm(node: FloatNode, in_scales: list[float], out_scale: float) -> Node:
+    """acc·κ is the normalised value, κ = √(D / (C·2^b)) (ops.py: c = 2^a·(x − mean) in input
+    units and Q·2^b ≈ V + E = D·2^(2a)·(variance + ε) / s_x², so c/√(Q·2^b/D) ≈ the normalised
+    value and R ≈ √C/√Q): B_j = round(β_j / (κ·γ_j)) and y ≈ acc·κ·γ_j / s_y."""
+    entries = node.output_shape[-1]
+    a, b, extra = _layernorm_shifts(entries, node.eps / in_scales[0] ** 2)
+    k = LAYERNORM_MAX_K
+    kappa = math.sqrt(entries / float(1 << (2 * k + b)))
+    gamma, beta = np.asarray(node.weight), np.asarray(node.bias)
+    offsets = np.round(beta / (kappa * gamma))
+    if np.abs(offsets).max(initial=0) > LAYERNORM_MAX_OFFSET:
+        raise CompileError(f"{node.name}: a layernorm bias β too large against its weight γ")
+    offsets = offsets.astype(np.int64)
+    bound = math.isqrt(1 << (b + 2 * k)) + int(np.abs(offsets).max(initial=0))
+    requant = requant_constants(kappa * gamma / out_scale, bound, node.relu)
+    return Node(
+        node.name,
+        OpKind.LAYERNORM,
+        node.inputs,
+        node.output_shape,
+        out_scale,
+        requant=requant,
+        table=(a, b, k, extra, *(int(v) for v in offsets)),
+        source=node.source,
+    )
+
+
 def _lower_scale(node: FloatNode, in_scales: list[float], out_scale: float) -> Node:
     """The same integers read with the scale times the factor: a reshape to the same shape."""
     return Node(
@@ -350,6 +403,7 @@ LOWERINGS: dict[FloatKind, Callable[[FloatNode, list[float], float], Node]] = {
     FloatKind.FUNCTION: _lower_function,
     FloatKind.SOFTMAX: _lower_softmax,
     FloatKind.SOFTMAX_CAUSAL: _lower_softmax,
+    FloatKind.LAYERNORM: _lower_layernorm,
     FloatKind.SCALE: _lower_scale,
     FloatKind.MATMUL_T: _lower_product,
     FloatKind.BATCHNORM: _lower_unfolded,

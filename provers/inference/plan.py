@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from provers.circuit.model import QuantisedModel
-from provers.circuit.ops import ACTIVATION_PRODUCTS, SOFTMAXES, Node, OpKind
+from provers.circuit.ops import ACTIVATION_PRODUCTS, LAYERNORM_Q_BITS, SOFTMAXES, Node, OpKind
 from provers.commit.pcs import PCSParams
 from provers.inference.layout import TensorLayout, UnsupportedCircuit, tensor_layouts
 from provers.inference.requant import RequantPlan, limb_widths, requant_plan
@@ -34,6 +34,7 @@ REQUANT_KINDS = (
     OpKind.CONV2D,
     OpKind.AVGPOOL2D,
     OpKind.ADD,
+    OpKind.LAYERNORM,
     *ACTIVATION_PRODUCTS,
 )
 MAX_POOL_WINDOW = 16
@@ -55,6 +56,37 @@ def softmax_limbs(node: Node, limb_bits: int) -> list[tuple[str, int]]:
     bits = (2 * node.output_shape[-1] * node.table[1]).bit_length()
     widths = limb_widths(bits, limb_bits)
     return [(f"{prefix}{j}", w) for prefix in ("q", "w") for j, w in enumerate(widths)]
+
+
+LAYERNORM_ROW_VECTORS = ("ln_mu", "ln_v", "ln_q", "ln_r", "ln_u")
+"""A LAYERNORM node's whole per-row vectors: μ + 2^(a+7), V, Q − 1, R and U = R·Q."""
+
+
+def layernorm_limbs(node: Node, limb_bits: int) -> list[tuple[str, tuple[int, ...]]]:
+    """(prefix, limb widths) of every range-checked per-row quantity of a LAYERNORM node
+    (provers/inference/rel_layernorm.py): limb j of prefix P is the vector P + str(j)."""
+    a, b, k, _ = node.layernorm_constants
+    remainder_bits = (2 * node.output_shape[-1] - 1).bit_length()
+    bits = {
+        "ln_mu": a + 8,
+        "ln_q": LAYERNORM_Q_BITS,
+        "ln_r": k + 1,
+        "ln_u": k + 7,
+        "ln_rmu": remainder_bits,
+        "ln_wmu": remainder_bits,
+        "ln_rb": b,
+        "ln_below": k + 16,
+        "ln_above": k + 16,
+    }
+    return [(prefix, limb_widths(width, limb_bits)) for prefix, width in bits.items()]
+
+
+def layernorm_range_vectors(node: Node, limb_bits: int) -> list[tuple[str, int]]:
+    return [
+        (f"{prefix}{j}", width)
+        for prefix, widths in layernorm_limbs(node, limb_bits)
+        for j, width in enumerate(widths)
+    ]
 
 
 def range_vectors(plan: RequantPlan) -> list[tuple[str, int]]:
@@ -133,6 +165,13 @@ class ProofPlan:
                 )
         if node.kind in REQUANT_KINDS and node.requant is None:
             raise UnsupportedCircuit(f"{node.name}: missing requantisation")
+        if node.kind is OpKind.LAYERNORM:
+            if layouts[self.source(node.inputs[0])] != layouts[node.name]:
+                raise UnsupportedCircuit(f"{node.name}: input laid out unlike the output")
+            if self.row_layout(node.name).log_size == 0:
+                raise UnsupportedCircuit(
+                    f"{node.name}: a layernorm over a single row; prove a batch of two or more"
+                )
 
     def _check_classifier(self) -> None:
         dims = self.layouts[self.source(self.model.output)].dims
@@ -184,7 +223,18 @@ class ProofPlan:
                 regions["relu"].append(Entry((name, ""), log, {"relu": (key, 0)}))
             elif node.kind in SOFTMAXES:
                 self._softmax_entries(node, regions)
+            if node.kind is OpKind.LAYERNORM:
+                self._layernorm_entries(node, regions)
         return regions
+
+    def _layernorm_entries(self, node: Node, regions: dict[str, list[Entry]]) -> None:
+        row_log = self.row_layout(node.name).log_size
+        for vector in LAYERNORM_ROW_VECTORS:
+            regions["other"].append(Entry((node.name, vector), row_log))
+        for vector, width in layernorm_range_vectors(node, self.limb_bits):
+            regions["range"].append(
+                Entry((node.name, vector), row_log, {"range": (range_key(1 << width), 0)})
+            )
 
     def _softmax_entries(self, node: Node, regions: dict[str, list[Entry]]) -> None:
         name, layout = node.name, self.layouts[node.name]
@@ -200,11 +250,15 @@ class ProofPlan:
             regions["other"].append(Entry((name, "m"), row_log))
 
     def row_layout(self, name: str) -> TensorLayout:
-        """The layout of a SOFTMAX node's per-row vectors: its output's without the last axis."""
+        """The layout of a SOFTMAX or LAYERNORM node's per-row vectors: its output's without
+        the last axis."""
         return TensorLayout(self.layouts[name].dims[:-1])
 
     def vector_layout(self, node: str, vector: str) -> TensorLayout:
-        if vector in SOFTMAX_ROW_VECTORS and self.model.node(node).kind in SOFTMAXES:
+        kind = self.model.node(node).kind
+        if vector in SOFTMAX_ROW_VECTORS and kind in SOFTMAXES:
+            return self.row_layout(node)
+        if vector.startswith("ln_") and kind is OpKind.LAYERNORM:
             return self.row_layout(node)
         return self.layouts[node]
 

@@ -24,6 +24,7 @@ from provers.inference.context import Context, TermSpec, reject_identity
 from provers.inference.proof import StageProof
 from provers.inference.rel_act_matmul import ActivationMatmulAccumulator
 from provers.inference.rel_bias import bias_terms
+from provers.inference.rel_layernorm import LayerNormAccumulator
 from provers.inference.rel_matmul import MatmulAccumulator
 from provers.inference.rel_pool import (
     AvgPoolAccumulator,
@@ -57,6 +58,8 @@ def _relation(ctx: Context, node: Node, point: np.ndarray) -> Any:
         return RequantRelation(ctx, node, point, AddAccumulator(ctx, node, point))
     if node.kind in ACTIVATION_PRODUCTS:
         return RequantRelation(ctx, node, point, ActivationMatmulAccumulator(ctx, node, point))
+    if node.kind is OpKind.LAYERNORM:
+        return RequantRelation(ctx, node, point, LayerNormAccumulator(ctx, node, point))
     if node.kind is OpKind.MAXPOOL2D:
         return MaxPoolRelation(ctx, node, point)
     if node.kind is OpKind.TABLE:

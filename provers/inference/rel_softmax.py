@@ -29,7 +29,7 @@ the row sum, and 254·e + z = 2z·y + q with 0 ≤ q < 2z and y ∈ [0, 2^8) mak
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -294,15 +294,7 @@ class CausalSoftmaxRelation(SoftmaxRelation):
                 one_hot,
                 1,
                 self._evaluate_one_hot,
-                lambda res: ProverTerm(
-                    one_hot,
-                    [
-                        self._rows_eq(),
-                        res.witness.vector(self.node.name, "h") % base.P,
-                        self._mask_table(),
-                    ],
-                    product_combiner(3),
-                ),
+                lambda res: self._build_one_hot(res, one_hot),
                 lambda finals, point, res: finals[1:2],
             )
         )
@@ -315,15 +307,25 @@ class CausalSoftmaxRelation(SoftmaxRelation):
                     sends,
                     self._masked_evaluator(source, rows_log),
                     self._masked_builder(source, shape),
-                    lambda finals, point, res, sends=sends: finals[1 : 1 + sends],
+                    self._masked_sender(sends),
                 )
             )
         return specs
+
+    def _build_one_hot(self, res: Any, shape: TermShape) -> ProverTerm:
+        h = res.witness.vector(self.node.name, "h") % base.P
+        return ProverTerm(shape, [self._rows_eq(), h, self._mask_table()], product_combiner(3))
 
     def _evaluate_one_hot(self, finals: Finals, point: np.ndarray) -> np.ndarray:
         h = self.ctx.take_vector(self.node.name, "h", point, iter(finals))
         eq = multilinear.eq_eval(self.rho_rows, point[:, : self.row_log])
         return product(eq, h, self._mask(point))
+
+    def _masked_sender(self, sends: int) -> Callable[[Finals, np.ndarray, Any], Finals]:
+        def send(finals: Finals, point: np.ndarray, res: Any) -> Finals:
+            return list(finals[1 : 1 + sends])
+
+        return send
 
     def _masked_evaluator(self, source: str, rows_log: int) -> Any:
         def evaluate(finals: Finals, point: np.ndarray) -> np.ndarray:

@@ -48,8 +48,10 @@ IDENTITIES = {
     OpKind.TABLE: 1,
     OpKind.SOFTMAX: 5,
     OpKind.SOFTMAX_CAUSAL: 5,
+    OpKind.LAYERNORM: 12,
 }
-"""Random-point identity tests per node kind; requantising nodes have two."""
+"""Random-point identity tests per node kind; requantising nodes have two (a LAYERNORM ten
+more, provers/inference/rel_layernorm.py)."""
 
 
 def _compression_degrees(plan: ProofPlan) -> int:

@@ -19,7 +19,7 @@ from provers.circuit.ops import SOFTMAXES, Node, OpKind
 from provers.errors import ProverError
 from provers.field import base
 from provers.inference.layout import TensorLayout
-from provers.inference.plan import ProofPlan, range_vectors, softmax_limbs
+from provers.inference.plan import ProofPlan, layernorm_limbs, range_vectors, softmax_limbs
 from provers.inference.rel_pool import TABLE_SHIFT
 from provers.inference.requant import T_OFFSET, RequantPlan
 from provers.lookup.multiplicities import compute_multiplicities
@@ -104,6 +104,43 @@ def softmax_advice(node: Node, x: np.ndarray, limb_bits: int) -> Vectors:
     return out
 
 
+def check_range(what: str, values: np.ndarray, bits: int) -> None:
+    """Refuse values the plan's range checks would reject (a model outside the IR's bounds)."""
+    if values.size and (values.min() < 0 or values.max() >> bits):
+        raise ProverError(f"{what} outside [0, 2^{bits})")
+
+
+def layernorm_advice(node: Node, x: np.ndarray, limb_bits: int) -> Vectors:
+    """The per-row vectors of a LAYERNORM (provers/inference/rel_layernorm.py): μ + 2^(a+7),
+    V, Q − 1, R, U = R·Q, and the limbs of those and of r_μ, 2D − 1 − r_μ, r_b and the two
+    square-root slacks."""
+    parts = executor.layernorm_parts(node, x)
+    a = node.layernorm_constants[0]
+    entries = node.output_shape[-1]
+    whole = {
+        "ln_mu": parts["mu"] + (1 << (a + 7)),
+        "ln_v": parts["v"],
+        "ln_q": parts["q_minus_1"],
+        "ln_r": parts["r"],
+        "ln_u": parts["r"] * (parts["q_minus_1"] + 1),
+    }
+    checked = {
+        **whole,
+        "ln_rmu": parts["r_mu"],
+        "ln_wmu": 2 * entries - 1 - parts["r_mu"],
+        "ln_rb": parts["r_b"],
+        "ln_below": parts["below"],
+        "ln_above": parts["above"],
+    }
+    out: Vectors = dict(whole)
+    for prefix, widths in layernorm_limbs(node, limb_bits):
+        values = checked[prefix]
+        check_range(f"{node.name}: {prefix}", values, sum(widths))
+        for j, limb in enumerate(_limbs(values, widths)):
+            out[f"{prefix}{j}"] = limb
+    return out
+
+
 def pool_windows(node: Node, x: np.ndarray) -> np.ndarray:
     """(N, C, H', W', kh·kw): window k = i·kw + j of each output position."""
     kh, kw = node.kernel
@@ -144,7 +181,10 @@ def _node_vectors(plan: ProofPlan, node: Node, values: dict[str, np.ndarray]) ->
         acc = executor.accumulator(node, inputs)
         if acc is None:
             raise ProverError(f"{node.name}: no accumulator")
-        return requant_advice(node.name, plan.requant[node.name], acc)
+        advice = requant_advice(node.name, plan.requant[node.name], acc)
+        if node.kind is OpKind.LAYERNORM:
+            advice.update(layernorm_advice(node, inputs[0], plan.limb_bits))
+        return advice
     if node.kind is OpKind.MAXPOOL2D:
         windows = pool_windows(node, inputs[0])
         y = windows.max(axis=-1)
