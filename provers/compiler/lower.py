@@ -280,15 +280,7 @@ def _lower_function(node: FloatNode, in_scales: list[float], out_scale: float) -
     with torch.no_grad():
         outputs = FUNCTIONS[node.function](inputs).numpy() / out_scale
     table = np.clip(np.round(outputs), INT8_MIN, INT8_MAX).astype(np.int64)
-    return Node(
-        node.name,
-        OpKind.TABLE,
-        node.inputs,
-        node.output_shape,
-        out_scale,
-        table=tuple(int(v) for v in table),
-        source=node.source,
-    )
+    return _plain(node, out_scale, OpKind.TABLE, table=tuple(int(v) for v in table))
 
 
 def _lower_softmax(node: FloatNode, in_scales: list[float], out_scale: float) -> Node:
@@ -303,15 +295,7 @@ def _lower_softmax(node: FloatNode, in_scales: list[float], out_scale: float) ->
     steps = np.arange(256, dtype=np.float64) * in_scales[0]
     exponentials = np.round(np.exp(-steps) * (1 << bits)).astype(np.int64)
     table = (0, *(int(v) for v in exponentials))
-    return Node(
-        node.name,
-        OpKind(node.kind.value),
-        node.inputs,
-        node.output_shape,
-        SOFTMAX_SCALE,
-        table=table,
-        source=node.source,
-    )
+    return _plain(node, SOFTMAX_SCALE, table=table)
 
 
 def _layernorm_shifts(entries: int, epsilon: float) -> tuple[int, int, int]:
@@ -343,28 +327,13 @@ def _lower_layernorm(node: FloatNode, in_scales: list[float], out_scale: float) 
     offsets = offsets.astype(np.int64)
     bound = math.isqrt(1 << (b + 2 * k)) + int(np.abs(offsets).max(initial=0))
     requant = requant_constants(kappa * gamma / out_scale, bound, node.relu)
-    return Node(
-        node.name,
-        OpKind.LAYERNORM,
-        node.inputs,
-        node.output_shape,
-        out_scale,
-        requant=requant,
-        table=(a, b, k, extra, *(int(v) for v in offsets)),
-        source=node.source,
-    )
+    table = (a, b, k, extra, *(int(v) for v in offsets))
+    return _plain(node, out_scale, OpKind.LAYERNORM, requant=requant, table=table)
 
 
 def _lower_scale(node: FloatNode, in_scales: list[float], out_scale: float) -> Node:
     """The same integers read with the scale times the factor: a reshape to the same shape."""
-    return Node(
-        node.name,
-        OpKind.RESHAPE,
-        node.inputs,
-        node.output_shape,
-        out_scale,
-        source=node.source,
-    )
+    return _plain(node, out_scale, OpKind.RESHAPE)
 
 
 def _lower_maxpool(node: FloatNode, in_scales: list[float], out_scale: float) -> Node:
@@ -379,10 +348,11 @@ def _lower_unfolded(node: FloatNode, in_scales: list[float], out_scale: float) -
     raise CompileError(f"{node.name}: a batch norm survived folding (a compiler bug)")
 
 
-def _plain(node: FloatNode, scale: float, **fields: Any) -> Node:
+def _plain(node: FloatNode, scale: float, kind: OpKind | None = None, **fields: Any) -> Node:
+    """The IR node of ``node`` (of the same kind unless ``kind`` says otherwise)."""
     return Node(
         node.name,
-        OpKind(node.kind.value),
+        kind or OpKind(node.kind.value),
         node.inputs,
         node.output_shape,
         scale,
