@@ -7,6 +7,11 @@ with a fresh key and counter that live only in this process's memory, and hands 
 that decrypts as it is read; :func:`compliance.hipaa.storage.store_upload` then encrypts those
 bytes for storage. The spool is deleted when the request's files are closed.
 
+The handlers may see a request before DRF has authenticated it (anything that reads the form
+first, such as a middleware), when ``request.user`` does not name an API key's caller yet: the
+organisation is then read from the key's prefix in the ``Authorization`` header, and a request
+whose caller is not known to act only for organisations without PHI is spooled encrypted.
+
 CTR, not GCM: the checks and the storage read the upload at arbitrary offsets (zip archives are
 read from their end), and a counter mode decrypts any offset on its own. The spool needs secrecy
 only; what is stored is authenticated (GCM) and its SHA-256 recorded.
@@ -25,8 +30,9 @@ from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopFutureHandlers
 from django.http import HttpRequest
 
-from veriml.accounts.authentication import ApiKeyPrincipal
-from veriml.accounts.models import Membership
+from veriml.accounts.authentication import ApiKeyAuthentication, ApiKeyPrincipal
+from veriml.accounts.models import ApiKey, Membership
+from veriml.accounts.services import KEY_TAG, is_key_prefix
 
 KEY_BYTES = 32
 BLOCK_BYTES = 16
@@ -45,6 +51,35 @@ def caller_handles_phi(request: HttpRequest) -> bool:
         return bool(user.organisation.handles_phi)
     phi_memberships = Membership.objects.filter(user_id=user.pk, organisation__handles_phi=True)
     return bool(phi_memberships.exists())
+
+
+def _bearer_key_prefix(request: HttpRequest) -> str | None:
+    """The key prefix of an ``Authorization: Bearer vml_<prefix>_<secret>`` header ("" when the
+    header is a bearer token of another form), None without a bearer header."""
+    keyword, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    if keyword.lower() != ApiKeyAuthentication.keyword.lower():
+        return None
+    tag, _, rest = credentials.strip().partition("_")
+    prefix = rest.partition("_")[0]
+    return prefix if tag == KEY_TAG and is_key_prefix(prefix) else ""
+
+
+def spool_encrypted(request: HttpRequest) -> bool:
+    """Whether the request's large files are spooled encrypted: unless its caller is known to
+    act for no organisation that handles PHI.
+
+    An API key not authenticated yet is judged by the organisation its prefix names, without
+    checking its secret (DRF does that next): a valid key's prefix names its own organisation,
+    and a key that fails authentication only spools its own sender's bytes. A malformed or
+    unknown key, and a caller not signed in, are not known: their spool is encrypted."""
+    user: Any = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return caller_handles_phi(request)
+    prefix = _bearer_key_prefix(request)
+    if not prefix:
+        return True
+    found = ApiKey.objects.filter(prefix=prefix).values_list("organisation__handles_phi", flat=True)
+    return bool(next(iter(found), True))
 
 
 class EncryptedSpool:
@@ -143,9 +178,10 @@ class EncryptedSpoolUploadedFile(UploadedFile):  # type: ignore[misc]
 
 
 class PHIUploadHandler(FileUploadHandler):  # type: ignore[misc]
-    """Spools the files of a PHI caller's request encrypted (see the module's docstring); the
-    files of other callers pass on to Django's own temporary-file handler. Placed after
-    Django's memory handler, which keeps small requests in memory for everyone."""
+    """Spools the files of a request encrypted unless its caller is known to handle no PHI
+    (:func:`spool_encrypted`, and the module's docstring); the files of callers known to pass
+    on to Django's own temporary-file handler. Placed after Django's memory handler, which keeps
+    small requests in memory for everyone."""
 
     phi = False
     file: EncryptedSpoolUploadedFile
@@ -158,7 +194,7 @@ class PHIUploadHandler(FileUploadHandler):  # type: ignore[misc]
         boundary: bytes,
         encoding: str | None = None,
     ) -> None:
-        self.phi = caller_handles_phi(self.request)
+        self.phi = spool_encrypted(self.request)
 
     def new_file(self, *args: Any, **kwargs: Any) -> None:
         super().new_file(*args, **kwargs)

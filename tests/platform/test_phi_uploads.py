@@ -17,9 +17,11 @@ from compliance.hipaa.uploads import (
     EncryptedSpool,
     EncryptedSpoolUploadedFile,
     caller_handles_phi,
+    spool_encrypted,
 )
 from tests.platform import factories
 from tests.platform.helpers import bearer
+from veriml.accounts.services import PREFIX_LENGTH
 from veriml.core.files import read_checked
 from veriml.registry import services as registry_services
 from veriml.registry.models import Dataset
@@ -116,6 +118,56 @@ def test_a_phi_caller_is_an_api_key_or_a_member_of_an_organisation_that_handles_
     anonymous = caller_handles_phi(request)
 
     assert (member, outsider, anonymous) == (True, False, False)
+
+
+@pytest.mark.parametrize("phi", [True, False])
+def test_an_upload_read_before_drf_authenticates_the_key_is_spooled_by_the_keys_organisation(
+    rf, alice_org, issue_key, spool_dir, phi
+):
+    alice_org.handles_phi = phi
+    alice_org.save(update_fields=["handles_phi"])
+    data = large_csv()
+    request = rf.post(
+        "/api/v1/datasets/",
+        {"name": "patients", "file": factories.upload("patients.csv", data)},
+        **bearer(issue_key("Alice Labs", scopes=("read", "submit"))),
+    )
+
+    # As a middleware reading the form would: the upload handlers run while request.user names
+    # no caller yet (DRF authenticates the key later, in the view).
+    received = request.FILES["file"]
+    [spool] = [path.read_bytes() for path in spool_dir.iterdir()]
+
+    assert not hasattr(request, "user") and len(data) > 5 * SPOOL_THRESHOLD
+    assert len(spool) == len(data)
+    assert (MARKER in spool) is not phi
+    assert received.read() == data
+    received.close()
+    assert list(spool_dir.iterdir()) == []
+
+
+def test_a_request_whose_caller_is_not_known_to_handle_no_phi_is_spooled_encrypted(
+    rf, alice_org, charlie, issue_key
+):
+    alice_org.handles_phi = True
+    alice_org.save(update_fields=["handles_phi"])
+    unknown_prefix = "z" * PREFIX_LENGTH
+    headers = {
+        "anonymous": {},
+        "malformed key": bearer("vml_short_secret"),
+        "other bearer token": bearer("eyJhbGciOiJIUzI1NiJ9.e30.sig"),
+        "unknown key": bearer(f"vml_{unknown_prefix}_secret"),
+        "key of a PHI organisation": bearer(issue_key("Alice Labs")),
+        "key of an organisation without PHI": bearer(issue_key("Charlie Corp")),
+    }
+    signed_in = rf.post("/")
+    signed_in.user = charlie
+
+    encrypted = {name: spool_encrypted(rf.post("/", **header)) for name, header in headers.items()}
+
+    known_without_phi = "key of an organisation without PHI"
+    assert encrypted == {name: name != known_without_phi for name in headers}
+    assert spool_encrypted(signed_in) is False
 
 
 def test_the_spool_is_ciphertext_that_reads_back_at_any_offset(tmp_path):
