@@ -5,7 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from provers.circuit.model import QuantisedModel
-from provers.circuit.ops import ACTIVATION_PRODUCTS, INT8_MAX, SOFTMAXES, Node, OpKind, Requant
+from provers.circuit.ops import (
+    ACTIVATION_PRODUCTS,
+    INT8_MAX,
+    LAYERNORMS,
+    SOFTMAXES,
+    Node,
+    OpKind,
+    Requant,
+)
 
 
 def rounding_shift(values: np.ndarray, shift: int) -> np.ndarray:
@@ -79,7 +87,7 @@ def accumulator(node: Node, values: list[np.ndarray]) -> np.ndarray | None:
     if node.kind in ACTIVATION_PRODUCTS:
         other = values[1] if node.kind is OpKind.MATMUL else np.swapaxes(values[1], -1, -2)
         return np.asarray(np.matmul(x, other))
-    if node.kind is OpKind.LAYERNORM:
+    if node.kind in LAYERNORMS:
         return layernorm_parts(node, x)["acc"]
     return None
 
@@ -114,21 +122,24 @@ def _floor_sqrt(values: np.ndarray) -> np.ndarray:
 
 
 def layernorm_parts(node: Node, x: np.ndarray) -> dict[str, np.ndarray]:
-    """Every integer of a LAYERNORM over the last axis (ops.py), per row: the row sums s, the
-    mean μ and its remainder r_mu, the variance sum v, Q − 1 and its remainder r_b, R, the
-    slacks C − R²·Q and (R+1)²·Q − C − 1; per entry c and acc."""
+    """Every integer of a LAYERNORM or RMSNORM over the last axis (ops.py), per row: the row
+    sums s, the mean μ (0 for an RMSNORM) and its remainder r_mu, the variance sum v, Q − 1 and
+    its remainder r_b, R, the slacks C − R²·Q and (R+1)²·Q − C − 1; per entry c and acc."""
     a, b, k, e = node.layernorm_constants
     entries = x.shape[-1]
     full = 1 << (2 * k)
     s = x.sum(axis=-1)
     numerator = (s << (a + 1)) + entries
     mu = numerator // (2 * entries)
+    if node.kind is OpKind.RMSNORM:
+        numerator, mu = np.zeros_like(s), np.zeros_like(s)
     c = (x << a) - mu[..., None]
     v = (c * c).sum(axis=-1)
     q_minus_1 = (v + e) >> b
     q = q_minus_1 + 1
     r = _floor_sqrt(full // q)
     offsets = np.asarray(node.layernorm_offsets, dtype=np.int64)
+    signs = np.asarray(node.layernorm_signs, dtype=np.int64)
     return {
         "s": s,
         "mu": mu,
@@ -140,11 +151,24 @@ def layernorm_parts(node: Node, x: np.ndarray) -> dict[str, np.ndarray]:
         "r": r,
         "below": full - r * r * q,
         "above": (r + 1) * (r + 1) * q - full - 1,
-        "acc": c * r[..., None] + offsets,
+        "acc": signs * c * r[..., None] + offsets,
     }
 
 
+def embedding_ids(node: Node, x: np.ndarray) -> np.ndarray:
+    """The ids an EMBEDDING selects rows by, (N, …): its input, or its constant ids for every
+    sample of the batch."""
+    if not node.constant_ids:
+        return x
+    ids = np.asarray(node.table, dtype=np.int64).reshape(node.output_shape[:-1])
+    return np.broadcast_to(ids, (x.shape[0], *ids.shape))
+
+
 def run_node(node: Node, values: list[np.ndarray]) -> np.ndarray:
+    if node.kind is OpKind.EMBEDDING:
+        if node.weight is None:
+            raise ValueError(f"{node.name}: an embedding without its table")
+        return np.asarray(np.asarray(node.weight, dtype=np.int64)[embedding_ids(node, values[0])])
     acc = accumulator(node, values)
     if acc is not None:
         if node.requant is None:
@@ -165,13 +189,30 @@ def run_node(node: Node, values: list[np.ndarray]) -> np.ndarray:
     raise ValueError(f"no semantics for {node.kind}")
 
 
-def execute(model: QuantisedModel, inputs: np.ndarray) -> dict[str, np.ndarray]:
-    """Every node's int8 output for a batch of int8 inputs (N, *model.input_shape)."""
-    x = np.asarray(inputs, dtype=np.int64)
+def check_inputs(model: QuantisedModel, inputs: np.ndarray) -> np.ndarray:
+    """The batch (N, *model.input_shape) as int64, after checking its values are int8 (token
+    ids 0 ≤ id < V for a model whose input feeds an embedding); ValueError otherwise."""
+    x = np.asarray(inputs)
+    if x.dtype.kind not in "iubf" or (
+        x.dtype.kind == "f" and not np.all(np.isfinite(x) & (x == np.round(x)))
+    ):
+        raise ValueError("inputs must be integers")
+    x = x.astype(np.int64)
     if x.shape[1:] != model.input_shape:
         raise ValueError(f"input of shape {x.shape[1:]}, the model takes {model.input_shape}")
-    if x.min(initial=0) < -128 or x.max(initial=0) > INT8_MAX:
+    vocabulary = model.input_vocabulary
+    if vocabulary:
+        if x.size and (x.min() < 0 or x.max() >= vocabulary):
+            raise ValueError(f"token ids must lie in [0, {vocabulary})")
+    elif x.min(initial=0) < -128 or x.max(initial=0) > INT8_MAX:
         raise ValueError("inputs must be int8 values")
+    return x
+
+
+def execute(model: QuantisedModel, inputs: np.ndarray) -> dict[str, np.ndarray]:
+    """Every node's int8 output for a batch of inputs (N, *model.input_shape): int8 values, or
+    token ids when the input feeds an embedding."""
+    x = check_inputs(model, inputs)
     values: dict[str, np.ndarray] = {"input": x}
     for node in model.nodes:
         values[node.name] = run_node(node, [values[name] for name in node.inputs])
@@ -179,5 +220,5 @@ def execute(model: QuantisedModel, inputs: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def run(model: QuantisedModel, inputs: np.ndarray) -> np.ndarray:
-    """The model's int8 output for a batch of int8 inputs."""
+    """The model's int8 output for a batch of inputs (int8 values or token ids)."""
     return execute(model, inputs)[model.output]

@@ -31,6 +31,7 @@ from provers.circuit.ops import (
     LAYERNORM_MAX_OFFSET,
     LAYERNORM_Q_BITS,
     LAYERNORM_V_LIMIT,
+    LAYERNORMS,
     MAX_SHIFT1,
     MAX_SHIFT2,
     MULTIPLIER_BITS,
@@ -81,6 +82,15 @@ class QuantisedModel:
     def output_shape(self) -> tuple[int, ...]:
         return self.node(self.output).output_shape
 
+    @property
+    def input_vocabulary(self) -> int:
+        """V when the input is a tensor of token ids 0 ≤ id < V (it feeds an EMBEDDING that
+        reads its ids from it), 0 when it is int8 values."""
+        for node in self.nodes:
+            if node.kind is OpKind.EMBEDDING and not node.constant_ids and node.weight_dims:
+                return node.vocabulary
+        return 0
+
     def circuit_bytes(self) -> bytes:
         parts = [_DOMAIN, _ints(self.input_shape), struct.pack("<d", self.input_scale)]
         parts.append(_text(self.output))
@@ -114,6 +124,26 @@ class QuantisedModel:
             shapes[node.name] = node.output_shape
         if self.output not in shapes or self.output == "input":
             raise ModelError(f"output {self.output!r} is not a node")
+        self._check_input_readers()
+
+    def _check_input_readers(self) -> None:
+        """An id input is read by EMBEDDINGs of one vocabulary only (any other op would take
+        ids for int8 values); an EMBEDDING reads nothing but the input (a constant-id one for
+        its batch size)."""
+        vocabulary = self.input_vocabulary
+        for node in self.nodes:
+            token = node.kind is OpKind.EMBEDDING and not node.constant_ids
+            if node.kind is OpKind.EMBEDDING and node.inputs != ("input",):
+                raise ModelError(f"{node.name}: an embedding reads the model's input")
+            if vocabulary and "input" in node.inputs and node.kind is not OpKind.EMBEDDING:
+                raise ModelError(
+                    f"{node.name}: a {node.kind.value} reads the input, which holds token ids"
+                )
+            if token and node.vocabulary != vocabulary:
+                raise ModelError(
+                    f"{node.name}: embeddings of {vocabulary} and {node.vocabulary} ids read "
+                    "the same input"
+                )
 
 
 def _ints(values: tuple[int, ...]) -> bytes:
@@ -140,7 +170,7 @@ def _node_bytes(node: Node) -> bytes:
         _ints(node.weight_dims),
         _ints(node.bias_dims),
     ]
-    if node.kind in (OpKind.TABLE, OpKind.LAYERNORM, *SOFTMAXES):
+    if node.kind in (OpKind.TABLE, OpKind.EMBEDDING, *LAYERNORMS, *SOFTMAXES):
         parts.append(_ints(node.table))
     if node.requant is None:
         parts.append(b"\x00")
@@ -164,8 +194,8 @@ def accumulator_bound(node: Node) -> np.ndarray:
         return np.array([128 * (abs(node.add_multipliers[0]) + abs(node.add_multipliers[1]))])
     if node.kind in ACTIVATION_PRODUCTS:
         return np.array([node.inner_dim * 128 * 128], dtype=np.int64)
-    if node.kind is OpKind.LAYERNORM:
-        # c_j² ≤ V < 2^b·Q and R²·Q ≤ 2^(2K), so |c_j·R| < √(2^(b+2K)).
+    if node.kind in LAYERNORMS:
+        # c_j² ≤ V < 2^b·Q and R²·Q ≤ 2^(2K), so |σ_j·c_j·R| < √(2^(b+2K)).
         _, b, k, _ = node.layernorm_constants
         offsets = np.abs(np.asarray(node.layernorm_offsets, dtype=np.int64))
         return np.asarray(math.isqrt(1 << (b + 2 * k)) + offsets)
@@ -230,16 +260,24 @@ def _check_softmax(node: Node) -> None:
 
 
 def layernorm_variance_bound(node: Node) -> int:
-    """The largest V = Σ_j c_j² of a LAYERNORM row: |c_j| ≤ 2^(a+8) for int8 inputs."""
+    """The largest V = Σ_j c_j² of a LAYERNORM row: |c_j| ≤ 2^(a+8) for int8 inputs (an
+    RMSNORM's |c_j| = 2^a·|x_j| ≤ 2^(a+7))."""
     a = node.layernorm_constants[0]
-    return node.output_shape[-1] << (2 * a + 16)
+    return node.output_shape[-1] << (2 * a + (16 if node.kind is OpKind.LAYERNORM else 14))
 
 
 def _check_layernorm(node: Node) -> None:
     """The bounds provers/inference/rel_layernorm.py's soundness argument assumes."""
     entries = node.output_shape[-1]
-    if len(node.table) != LAYERNORM_CONSTANTS + entries:
-        raise ModelError(f"{node.name}: a layernorm needs (a, b, K, E) and {entries} offsets")
+    if len(node.table) not in (LAYERNORM_CONSTANTS + entries, LAYERNORM_CONSTANTS + 2 * entries):
+        raise ModelError(
+            f"{node.name}: a {node.kind.value} needs (a, b, K, E), {entries} offsets and "
+            "optionally as many signs"
+        )
+    signs = node.table[LAYERNORM_CONSTANTS + entries :]
+    if signs and (any(s not in (-1, 0, 1) for s in signs) or all(s == 1 for s in signs)):
+        # All-one signs are the table without signs: one encoding per model.
+        raise ModelError(f"{node.name}: signs must lie in {{−1, 0, 1}}, not all 1")
     a, b, k, e = node.layernorm_constants
     if a < 0 or not 0 <= b <= LAYERNORM_MAX_B or not 1 <= k <= LAYERNORM_MAX_K or e < 0:
         raise ModelError(
@@ -258,8 +296,11 @@ def _check_table(node: Node) -> None:
     if node.kind in SOFTMAXES:
         _check_softmax(node)
         return
-    if node.kind is OpKind.LAYERNORM:
+    if node.kind in LAYERNORMS:
         _check_layernorm(node)
+        return
+    if node.kind is OpKind.EMBEDDING:
+        _check_embedding(node)
         return
     if node.kind is not OpKind.TABLE:
         if node.table:
@@ -267,6 +308,28 @@ def _check_table(node: Node) -> None:
         return
     if len(node.table) != TABLE_ROWS or not all(INT8_MIN <= v <= INT8_MAX for v in node.table):
         raise ModelError(f"{node.name}: a table op needs {TABLE_ROWS} int8 outputs")
+
+
+def _check_embedding(node: Node) -> None:
+    """Constant ids, when stated, are one per output row and each below V."""
+    rows = int(np.prod(node.output_shape[:-1]))
+    vocabulary = node.vocabulary
+    if node.table and len(node.table) != rows:
+        raise ModelError(f"{node.name}: {len(node.table)} constant ids for {rows} output rows")
+    if node.table and (min(node.table) < 0 or max(node.table) >= vocabulary):
+        raise ModelError(f"{node.name}: constant ids outside [0, {vocabulary})")
+    if node.requant is not None or node.bias_dims:
+        raise ModelError(f"{node.name}: an embedding has no bias and no requantisation")
+
+
+def _check_embedding_table(node: Node, require_weights: bool) -> None:
+    if node.weight is None and not require_weights:
+        return
+    _check_int_range(node, node.weight, INT8_MIN, INT8_MAX, "embedding table")
+    if node.weight_shape and node.weight is not None and node.weight.shape != node.weight_shape:
+        raise ModelError(
+            f"{node.name}: recorded shape {node.weight_shape}, array {node.weight.shape}"
+        )
 
 
 def _check_node(node: Node, in_shapes: list[tuple[int, ...]], require_weights: bool) -> None:
@@ -280,8 +343,10 @@ def _check_node(node: Node, in_shapes: list[tuple[int, ...]], require_weights: b
         has_values = node.weight is not None and node.bias is not None
         channels = node.output_shape[node.channel_axis - 1]
         _check_requant(node, channels, check_bound=has_values)
+    if node.kind is OpKind.EMBEDDING:
+        _check_embedding_table(node, require_weights)
     _check_table(node)
-    if node.kind is OpKind.LAYERNORM:
+    if node.kind in LAYERNORMS:
         _check_requant(node, node.output_shape[-1])
     if node.kind in (OpKind.AVGPOOL2D, OpKind.ADD, *ACTIVATION_PRODUCTS):
         _check_requant(node, 1)
@@ -331,11 +396,13 @@ def _expected_shape(node: Node, in_shapes: list[tuple[int, ...]]) -> tuple[int, 
         if in_shapes[0] != in_shapes[1]:
             raise ModelError(f"{node.name}: adding shapes {in_shapes[0]} and {in_shapes[1]}")
         return shape
-    if node.kind is OpKind.LAYERNORM and not shape:
-        raise ModelError(f"{node.name}: a layernorm needs samples with a last axis")
+    if node.kind is OpKind.EMBEDDING:
+        return _embedding_shape(node, shape)
+    if node.kind in LAYERNORMS and not shape:
+        raise ModelError(f"{node.name}: a {node.kind.value} needs samples with a last axis")
     if node.kind is OpKind.SOFTMAX_CAUSAL and (len(shape) < 2 or shape[-1] != shape[-2]):
         raise ModelError(f"{node.name}: a causal softmax needs (…, T, T) samples, not {shape}")
-    if node.kind in (OpKind.RELU, OpKind.TABLE, OpKind.LAYERNORM, *SOFTMAXES):
+    if node.kind in (OpKind.RELU, OpKind.TABLE, *LAYERNORMS, *SOFTMAXES):
         return shape
     if node.kind in ACTIVATION_PRODUCTS:
         return _product_shape(node, in_shapes[0], in_shapes[1])
@@ -344,6 +411,16 @@ def _expected_shape(node: Node, in_shapes: list[tuple[int, ...]]) -> tuple[int, 
             raise ModelError(f"{node.name}: reshape {shape} to {node.output_shape}")
         return node.output_shape
     raise ModelError(f"{node.name}: unknown op {node.kind}")
+
+
+def _embedding_shape(node: Node, ids_shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The ids' shape (the input's, or the constant ids' as the output states it) and D."""
+    weight_shape = node.weight_dims
+    if len(weight_shape) != 2:
+        raise ModelError(f"{node.name}: an embedding table of shape {weight_shape}")
+    if node.constant_ids:
+        ids_shape = node.output_shape[:-1]
+    return (*ids_shape, weight_shape[1])
 
 
 def _product_shape(node: Node, a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:

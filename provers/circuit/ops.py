@@ -16,7 +16,8 @@ so y ≈ acc·m_c / 2^(s1+s2). The compiler picks s1 from the worst-case accumul
 every possible int8 input, not just calibration data) so that |t| < 2^15 always, and
 1 ≤ m_c < 2^15, so |t·m_c| < 2^30 < p/2: every intermediate is an exact integer in the field.
 
-Ops (``OpKind``): LINEAR, CONV2D, MAXPOOL2D, AVGPOOL2D, ADD, RELU, RESHAPE, MATMUL, MATMUL_T.
+Ops (``OpKind``): LINEAR, CONV2D, MAXPOOL2D, AVGPOOL2D, ADD, RELU, RESHAPE, MATMUL, MATMUL_T,
+TABLE, SOFTMAX, SOFTMAX_CAUSAL, LAYERNORM, RMSNORM, EMBEDDING.
   LINEAR   acc[n, o] = Σ_i x[n, i]·W[o, i] + b[o];  y = requant(acc) per output o. On a
            sample of several axes (tokens, features) it acts on the last one:
            acc[n, …, o] = Σ_i x[n, …, i]·W[o, i] + b[o].
@@ -45,6 +46,18 @@ Ops (``OpKind``): LINEAR, CONV2D, MAXPOOL2D, AVGPOOL2D, ADD, RELU, RESHAPE, MATM
            V = Σ_j c_j², Q = ⌊(V + E) / 2^b⌋ + 1, R = ⌊√(2^(2K) / Q)⌋, acc_j = c_j·R + B_j and
            y = requant(acc) per channel j. acc·√(D / 2^(2K+b)) is the normalised value, E the
            ε in units of V; the circuit's bounds (provers/circuit/model.py) keep every step exact.
+           The table may go on with one sign σ_j ∈ {−1, 0, 1} per channel (then some σ_j ≠ 1):
+           acc_j = σ_j·c_j·R + B_j, so a negative γ_j keeps a positive multiplier and a γ_j = 0
+           channel outputs requant(B_j), its quantised β_j. Without signs every σ_j = 1.
+  RMSNORM  LAYERNORM without the mean: μ = 0, c_j = 2^a·x_j, the same table and the same steps.
+  EMBEDDING  y[…, d] = W[id_…, d]: the rows of an int8 table W (V, D) selected by token ids
+           0 ≤ id < V, no requantisation (the output's scale is the table's). The ids are the
+           model's input (then an id tensor of the input's shape, not int8 values) or, with a
+           non-empty ``table``, constant ids fixed by the circuit (``table`` holds them
+           row-major; a position embedding), the same for every sample of the batch, the input
+           then named only for the batch size; the output's shape is the ids' shape followed
+           by D. A model whose input feeds a token EMBEDDING takes ids, and only EMBEDDINGs may
+           read that input.
 """
 
 from __future__ import annotations
@@ -80,6 +93,8 @@ class OpKind(enum.Enum):
     SOFTMAX = "softmax"
     SOFTMAX_CAUSAL = "softmax_causal"
     LAYERNORM = "layernorm"
+    RMSNORM = "rmsnorm"
+    EMBEDDING = "embedding"
 
 
 ACTIVATION_PRODUCTS = (OpKind.MATMUL, OpKind.MATMUL_T)
@@ -91,6 +106,8 @@ SOFTMAX_ROWS = 257
 """A SOFTMAX op's exponential table: E[0] = 0 for padded entries, then one per m − x."""
 SOFTMAX_SCALE = 1.0 / 127
 """The real value of one unit of a SOFTMAX output."""
+LAYERNORMS = (OpKind.LAYERNORM, OpKind.RMSNORM)
+"""Normalisations over the last axis sharing one table layout and one relation."""
 LAYERNORM_CONSTANTS = 4
 """A LAYERNORM op's table opens with (a, b, K, E); its per-channel offsets B_j follow."""
 LAYERNORM_V_LIMIT = 1 << 29
@@ -142,7 +159,8 @@ class Node:
     add_multipliers: tuple[int, int] = (1, 1)
     table: tuple[int, ...] = ()
     """TABLE: the 256 int8 outputs for the inputs −128 … 127; SOFTMAX: its exponential table;
-    LAYERNORM: (a, b, K, E, B_0, …, B_{D−1}); empty for every other kind."""
+    LAYERNORM and RMSNORM: (a, b, K, E, B_0, …, B_{D−1}[, σ_0, …, σ_{D−1}]); EMBEDDING: its
+    constant ids, or empty when the ids are the model's input; empty for every other kind."""
     source: str = ""
     """Where the op came from (the torch node and source line), for messages."""
     weight_shape: tuple[int, ...] = ()
@@ -156,19 +174,37 @@ class Node:
         """The axis of the batched output (batch first) whose entries have their own
         requantisation multiplier: the last for a LINEAR or a LAYERNORM, the channel axis 1
         otherwise."""
-        last = self.kind in (OpKind.LINEAR, OpKind.LAYERNORM)
+        last = self.kind in (OpKind.LINEAR, *LAYERNORMS, OpKind.EMBEDDING)
         return len(self.output_shape) if last else 1
 
     @property
     def layernorm_constants(self) -> tuple[int, int, int, int]:
-        """(a, b, K, E) of a LAYERNORM (ops.py's semantics)."""
+        """(a, b, K, E) of a LAYERNORM or RMSNORM (ops.py's semantics)."""
         a, b, k, e = self.table[:LAYERNORM_CONSTANTS]
         return a, b, k, e
 
     @property
     def layernorm_offsets(self) -> tuple[int, ...]:
-        """The per-channel offsets B_j of a LAYERNORM, in accumulator units."""
-        return self.table[LAYERNORM_CONSTANTS:]
+        """The per-channel offsets B_j of a LAYERNORM or RMSNORM, in accumulator units."""
+        entries = self.output_shape[-1]
+        return self.table[LAYERNORM_CONSTANTS : LAYERNORM_CONSTANTS + entries]
+
+    @property
+    def layernorm_signs(self) -> tuple[int, ...]:
+        """σ_j of a LAYERNORM or RMSNORM: the stated signs, or all 1 when none are stated."""
+        entries = self.output_shape[-1]
+        stated = self.table[LAYERNORM_CONSTANTS + entries :]
+        return stated if stated else (1,) * entries
+
+    @property
+    def constant_ids(self) -> bool:
+        """An EMBEDDING whose ids the circuit fixes (a position embedding)."""
+        return self.kind is OpKind.EMBEDDING and bool(self.table)
+
+    @property
+    def vocabulary(self) -> int:
+        """V, the rows of an EMBEDDING's table."""
+        return int(self.weight_dims[0])
 
     @property
     def inner_dim(self) -> int:

@@ -12,12 +12,13 @@ little-endian::
     ints(input_shape) f64(input_scale) text(output) u32(node count) node* u32(label count) text*
     node  = text(name) text(kind) u32(n) text(input)*n ints(output_shape) f64(scale)
             ints(stride) ints(padding) ints(kernel) ints(add_multipliers)
-            ints(weight_shape) ints(bias_shape) [ints(table), TABLE/SOFTMAX/LAYERNORM only] requant
+            ints(weight_shape) ints(bias_shape)
+            [ints(table), TABLE/SOFTMAX/LAYERNORM/RMSNORM/EMBEDDING only] requant
     requant = 0x00 | 0x01 ints(shift1, shift2, relu) ints(multipliers)
     ints  = u32(count) i64*count          text = u32(length) utf-8 bytes
 
-:func:`circuit_from_bytes` returns a *bare circuit*: a ``QuantisedModel`` whose LINEAR and
-CONV2D nodes have ``weight`` and ``bias`` set to None and carry ``weight_shape`` and
+:func:`circuit_from_bytes` returns a *bare circuit*: a ``QuantisedModel`` whose LINEAR,
+CONV2D and EMBEDDING nodes have ``weight`` and ``bias`` set to None and carry ``weight_shape`` and
 ``bias_shape`` instead. It has passed ``validate(require_weights=False)`` (shapes, op
 parameters, requantisation constant ranges; not the worst-case accumulator bounds, which need
 the weight values) and its ``circuit_digest`` equals the original model's. This is what the
@@ -28,6 +29,7 @@ Model file (:func:`model_to_bytes`)::
 
     "VMQM" u16(version = 1) u64(circuit length) circuit
     (int8 weight[prod(weight_shape)] int32 bias[prod(bias_shape)]) for each LINEAR/CONV2D node
+    and int8 table[prod(weight_shape)] for each EMBEDDING (no bias), in node order
     text(source) for each node
 
 :func:`model_from_bytes` returns the full model after ``validate()``.
@@ -44,6 +46,7 @@ import numpy as np
 from provers.circuit.model import _DOMAIN, MAX_DIM, MAX_NODES, ModelError, QuantisedModel
 from provers.circuit.ops import (
     LAYERNORM_CONSTANTS,
+    LAYERNORMS,
     SOFTMAX_ROWS,
     SOFTMAXES,
     TABLE_ROWS,
@@ -60,7 +63,8 @@ MAX_SOURCE_BYTES = 4096
 MAX_LABELS = 1 << 16
 MAX_WEIGHT_ELEMENTS = 1 << 28
 """Bound on all weights and biases of one model together."""
-_WEIGHTED = (OpKind.LINEAR, OpKind.CONV2D)
+_WEIGHTED = (OpKind.LINEAR, OpKind.CONV2D, OpKind.EMBEDDING)
+_BIASED = (OpKind.LINEAR, OpKind.CONV2D)
 _WINDOW_FIELDS = 2
 
 
@@ -141,8 +145,9 @@ def model_to_bytes(model: QuantisedModel) -> bytes:
     circuit = model.circuit_bytes()
     parts = [MODEL_MAGIC, struct.pack("<HQ", MODEL_VERSION, len(circuit)), circuit]
     for node in model.nodes:
-        if node.kind in _WEIGHTED and node.weight is not None and node.bias is not None:
+        if node.kind in _WEIGHTED and node.weight is not None:
             parts.append(np.asarray(node.weight, dtype=np.int64).astype(np.int8).tobytes())
+        if node.kind in _BIASED and node.bias is not None:
             parts.append(np.asarray(node.bias, dtype=np.int64).astype("<i4").tobytes())
     for node in model.nodes:
         source = node.source.encode()
@@ -178,11 +183,14 @@ def _read_weights(reader: _Reader, node: Node) -> Node:
     weight_count = math.prod(node.weight_shape)
     bias_count = math.prod(node.bias_shape)
     weight = np.frombuffer(reader.take(weight_count, f"{node.name} weights"), dtype=np.int8)
-    bias = np.frombuffer(reader.take(4 * bias_count, f"{node.name} bias"), dtype="<i4")
+    bias = None
+    if node.kind in _BIASED:
+        raw = np.frombuffer(reader.take(4 * bias_count, f"{node.name} bias"), dtype="<i4")
+        bias = raw.astype(np.int64).reshape(node.bias_shape)
     return dataclasses.replace(
         node,
         weight=weight.astype(np.int64).reshape(node.weight_shape),
-        bias=bias.astype(np.int64).reshape(node.bias_shape),
+        bias=bias,
         weight_shape=(),
         bias_shape=(),
     )
@@ -232,15 +240,23 @@ def _read_node(reader: _Reader) -> Node:
     ]
     weight_shape = reader.ints(f"{name} weight shape", MAX_RANK)
     bias_shape = reader.ints(f"{name} bias shape", MAX_RANK)
-    if (kind in _WEIGHTED) != bool(weight_shape) or bool(weight_shape) != bool(bias_shape):
+    if (kind in _WEIGHTED) != bool(weight_shape) or (kind in _BIASED) != bool(bias_shape):
         raise ModelError(f"{name}: weights recorded for a {kind.value} node (or missing)")
     for shape in (weight_shape, bias_shape):
         if any(not 1 <= dim <= MAX_DIM for dim in shape):
             raise ModelError(f"{name}: weight dimensions must lie in [1, {MAX_DIM}]")
     rows = TABLE_ROWS if kind is OpKind.TABLE else SOFTMAX_ROWS if kind in SOFTMAXES else 0
-    if kind is OpKind.LAYERNORM:
-        rows = LAYERNORM_CONSTANTS + output_shape[-1] if output_shape else 0
-    table = reader.ints(f"{name} table", rows, exactly=rows) if rows else ()
+    exactly: int | None = rows
+    if kind in LAYERNORMS:
+        # The offsets, then optionally one sign per channel: _check_layernorm decides.
+        rows, exactly = LAYERNORM_CONSTANTS + 2 * output_shape[-1] if output_shape else 0, None
+    if kind is OpKind.EMBEDDING:
+        # Constant ids (one per output row) or none: _check_embedding decides.
+        rows, exactly = math.prod(output_shape[:-1]) if output_shape else 0, None
+    if kind in (*LAYERNORMS, OpKind.EMBEDDING):
+        table = reader.ints(f"{name} table", rows, exactly=exactly)
+    else:
+        table = reader.ints(f"{name} table", rows, exactly=rows) if rows else ()
     return Node(
         name,
         kind,
@@ -276,6 +292,6 @@ def _check_weight_total(nodes: tuple[Node, ...]) -> None:
     for node in nodes:
         if node.kind not in _WEIGHTED:
             continue
-        total += math.prod(node.weight_shape) + math.prod(node.bias_shape)
+        total += math.prod(node.weight_shape) + math.prod(node.bias_shape or (0,))
         if total > MAX_WEIGHT_ELEMENTS:
             raise ModelError(f"more than {MAX_WEIGHT_ELEMENTS} weights")

@@ -73,7 +73,9 @@ class CommittedModel:
         return view.reshape(1 << block.rows_log, 1 << block.cols_log)
 
     def bias(self, name: str) -> np.ndarray:
-        return np.asarray(self.model.node(name).bias, dtype=np.int64)
+        """A layer's bias (empty for an EMBEDDING, which has none)."""
+        bias = self.model.node(name).bias
+        return np.zeros(0, dtype=np.int64) if bias is None else np.asarray(bias, dtype=np.int64)
 
     def row_fold(self, eq_low: np.ndarray) -> np.ndarray:
         """g = M·eq(r_lo) over every row of the weight table, exactly: (4, rows)."""

@@ -12,7 +12,14 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from provers.circuit.model import QuantisedModel
-from provers.circuit.ops import ACTIVATION_PRODUCTS, LAYERNORM_Q_BITS, SOFTMAXES, Node, OpKind
+from provers.circuit.ops import (
+    ACTIVATION_PRODUCTS,
+    LAYERNORM_Q_BITS,
+    LAYERNORMS,
+    SOFTMAXES,
+    Node,
+    OpKind,
+)
 from provers.commit.pcs import PCSParams
 from provers.inference.layout import TensorLayout, UnsupportedCircuit, tensor_layouts
 from provers.inference.requant import RequantPlan, limb_widths, requant_plan
@@ -34,7 +41,7 @@ REQUANT_KINDS = (
     OpKind.CONV2D,
     OpKind.AVGPOOL2D,
     OpKind.ADD,
-    OpKind.LAYERNORM,
+    *LAYERNORMS,
     *ACTIVATION_PRODUCTS,
 )
 MAX_POOL_WINDOW = 16
@@ -60,11 +67,20 @@ def softmax_limbs(node: Node, limb_bits: int) -> list[tuple[str, int]]:
 
 LAYERNORM_ROW_VECTORS = ("ln_mu", "ln_v", "ln_q", "ln_r", "ln_u")
 """A LAYERNORM node's whole per-row vectors: μ + 2^(a+7), V, Q − 1, R and U = R·Q."""
+_MEAN_VECTORS = ("ln_mu", "ln_rmu", "ln_wmu")
+"""The per-row quantities of the mean, which an RMSNORM has not."""
+
+
+def layernorm_row_vectors(node: Node) -> tuple[str, ...]:
+    """The whole per-row vectors of a LAYERNORM (an RMSNORM: the same without μ)."""
+    if node.kind is OpKind.RMSNORM:
+        return tuple(v for v in LAYERNORM_ROW_VECTORS if v not in _MEAN_VECTORS)
+    return LAYERNORM_ROW_VECTORS
 
 
 def layernorm_limbs(node: Node, limb_bits: int) -> list[tuple[str, tuple[int, ...]]]:
-    """(prefix, limb widths) of every range-checked per-row quantity of a LAYERNORM node
-    (provers/inference/rel_layernorm.py): limb j of prefix P is the vector P + str(j)."""
+    """(prefix, limb widths) of every range-checked per-row quantity of a LAYERNORM or RMSNORM
+    node (provers/inference/rel_layernorm.py): limb j of prefix P is the vector P + str(j)."""
     a, b, k, _ = node.layernorm_constants
     remainder_bits = (2 * node.output_shape[-1] - 1).bit_length()
     bits = {
@@ -78,6 +94,8 @@ def layernorm_limbs(node: Node, limb_bits: int) -> list[tuple[str, tuple[int, ..
         "ln_below": k + 16,
         "ln_above": k + 16,
     }
+    if node.kind is OpKind.RMSNORM:
+        bits = {prefix: width for prefix, width in bits.items() if prefix not in _MEAN_VECTORS}
     return [(prefix, limb_widths(width, limb_bits)) for prefix, width in bits.items()]
 
 
@@ -165,7 +183,12 @@ class ProofPlan:
                 )
         if node.kind in REQUANT_KINDS and node.requant is None:
             raise UnsupportedCircuit(f"{node.name}: missing requantisation")
-        if node.kind is OpKind.LAYERNORM:
+        if node.kind is OpKind.EMBEDDING and self.audit_classes and not node.constant_ids:
+            raise UnsupportedCircuit(
+                f"{node.name}: an accuracy audit of a model whose input is token ids (the "
+                "embedding proof reads public ids)"
+            )
+        if node.kind in LAYERNORMS:
             if layouts[self.source(node.inputs[0])] != layouts[node.name]:
                 raise UnsupportedCircuit(f"{node.name}: input laid out unlike the output")
             if self.row_layout(node.name).log_size == 0:
@@ -223,13 +246,15 @@ class ProofPlan:
                 regions["relu"].append(Entry((name, ""), log, {"relu": (key, 0)}))
             elif node.kind in SOFTMAXES:
                 self._softmax_entries(node, regions)
-            if node.kind is OpKind.LAYERNORM:
+            if node.kind in LAYERNORMS:
                 self._layernorm_entries(node, regions)
+            if node.kind is OpKind.EMBEDDING:
+                regions["other"].append(Entry((name, "y"), log))
         return regions
 
     def _layernorm_entries(self, node: Node, regions: dict[str, list[Entry]]) -> None:
         row_log = self.row_layout(node.name).log_size
-        for vector in LAYERNORM_ROW_VECTORS:
+        for vector in layernorm_row_vectors(node):
             regions["other"].append(Entry((node.name, vector), row_log))
         for vector, width in layernorm_range_vectors(node, self.limb_bits):
             regions["range"].append(
@@ -258,7 +283,7 @@ class ProofPlan:
         kind = self.model.node(node).kind
         if vector in SOFTMAX_ROW_VECTORS and kind in SOFTMAXES:
             return self.row_layout(node)
-        if vector.startswith("ln_") and kind is OpKind.LAYERNORM:
+        if vector.startswith("ln_") and kind in LAYERNORMS:
             return self.row_layout(node)
         return self.layouts[node]
 

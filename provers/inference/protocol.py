@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from provers.circuit.ops import ACTIVATION_PRODUCTS, Node, OpKind
+from provers.circuit.ops import ACTIVATION_PRODUCTS, LAYERNORMS, Node, OpKind
 from provers.errors import Reject, VerificationError
 from provers.field import ext
 from provers.inference.batched import check_final, prove_batched, verify_batched
@@ -24,6 +24,7 @@ from provers.inference.context import Context, TermSpec, reject_identity
 from provers.inference.proof import StageProof
 from provers.inference.rel_act_matmul import ActivationMatmulAccumulator
 from provers.inference.rel_bias import bias_terms
+from provers.inference.rel_embedding import EmbeddingRelation
 from provers.inference.rel_layernorm import LayerNormAccumulator
 from provers.inference.rel_matmul import MatmulAccumulator
 from provers.inference.rel_pool import (
@@ -58,8 +59,10 @@ def _relation(ctx: Context, node: Node, point: np.ndarray) -> Any:
         return RequantRelation(ctx, node, point, AddAccumulator(ctx, node, point))
     if node.kind in ACTIVATION_PRODUCTS:
         return RequantRelation(ctx, node, point, ActivationMatmulAccumulator(ctx, node, point))
-    if node.kind is OpKind.LAYERNORM:
+    if node.kind in LAYERNORMS:
         return RequantRelation(ctx, node, point, LayerNormAccumulator(ctx, node, point))
+    if node.kind is OpKind.EMBEDDING:
+        return EmbeddingRelation(ctx, node, point)
     if node.kind is OpKind.MAXPOOL2D:
         return MaxPoolRelation(ctx, node, point)
     if node.kind is OpKind.TABLE:

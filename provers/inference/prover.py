@@ -105,7 +105,8 @@ def prove(
     claimed_outputs: np.ndarray | None = None,
     private: frozenset[str] = frozenset(),
 ) -> bytes:
-    """A proof file that ``committed`` maps ``inputs`` (N, *input_shape) int8 to its outputs.
+    """A proof file that ``committed`` maps ``inputs`` (N, *input_shape: int8 values, or token
+    ids 0 ≤ id < V for a model whose input feeds an embedding) to its outputs.
 
     ``claimed_outputs``, if given, must be what the model computes (else ProverError).
     ``private`` (a subset of {"weights", "input", "output"}) must be empty: the private mode is
@@ -115,9 +116,13 @@ def prove(
         raise ProverError(f"private {sorted(private)}: inference proofs are public-mode only")
     report = progress or (lambda stage, fraction: None)
     params = params or ProofParameters.default()
-    inputs = np.asarray(inputs, dtype=np.int64)
+    inputs = np.asarray(inputs)
     if inputs.ndim == len(committed.model.input_shape):
         inputs = inputs[None]
+    try:
+        inputs = executor.check_inputs(committed.model, inputs)
+    except ValueError as error:
+        raise ProverError(f"the input: {error}") from None
     nonce = os.urandom(16) if nonce is None else nonce
     if committed.commitment.params != params.pcs:
         raise ProverError("the model was committed under other PCS parameters")
@@ -137,6 +142,7 @@ def prove(
         inputs,
         outputs,
         nonce,
+        committed.model.input_vocabulary,
     )
     statement_bytes = statement.to_bytes()
     parameter_bytes = write_parameters(params)

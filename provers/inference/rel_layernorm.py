@@ -1,4 +1,5 @@
-"""LAYERNORM over the last axis: the accumulator relation that binds acc to the input.
+"""LAYERNORM and RMSNORM over the last axis: the accumulator relation that binds acc to the
+input.
 
 Semantics (provers/circuit/ops.py), per row of D entries x_j with the node's (a, b, K, E, B):
 μ = ⌊(2^(a+1)·S + D) / (2D)⌋ for S = Σ_j x_j, c_j = 2^a·x_j − μ, V = Σ_j c_j²,
@@ -45,6 +46,22 @@ s₊ < (2R + 1)·Q < 2^(K+16). Finally acc is an integer of size < √(2^(b+2K))
 2^b·Q and R²Q ≤ C), the bound the requantisation's shift is chosen for. On a padded row S = 0,
 so (μ) reads 2D·μ' + r_μ = 0 with both terms nonnegative: μ' = 0 there, and c and acc vanish
 on every padded position, as the requantisation's identities expect.
+
+RMSNORM (the variant ``centred`` = False). μ = 0, so c = 2^a·x, which the verifier evaluates
+from the claim on x alone: μ', r_μ, w_μ and their identities are dropped, and the (μ) step of
+the argument with them; every other step stands as written, with |c| ≤ 2^(a+7) and the true
+V ≤ D·2^(2a+14) < 2^29 (the circuit's bound for an RMSNORM). On a padded row or entry x = 0, so
+c = 0 there and acc = 0 on padded positions as before.
+
+Signs (any sign of γ). When the node states signs σ_j ∈ {−1, 0, 1}, acc_j = σ_j·c_j·R + B_j
+and T_CR becomes Σ_x eq(ρ, x)·σ(x_j)·c(x)·R(x_r) = CR: the public factor g(x) = eq(ρ, x)·σ(x_j)
+is one table for the prover (degree 3 still), and the verifier evaluates its multilinear
+extension at the final point s as eq(ρ_r, s_r)·Σ_{j<D} σ_j·eq(ρ_j, j)·eq(s_j, j) in O(D)
+(σ = 0 on padded entries). That value is exact, so the term proves
+CR = Σ_x eq(ρ, x)·σ(x_j)·c(x)·R(x_r) = (σ·c·R)(ρ) with the same error as before, and acc's
+integer bound holds
+because |σ_j·c_j·R| ≤ |c_j·R|. A negative γ_j keeps a positive multiplier (its sign is σ_j);
+a γ_j = 0 channel has σ_j = 0 and acc_j = B_j, the quantised β_j, requantised like any other.
 """
 
 from __future__ import annotations
@@ -54,13 +71,13 @@ from typing import Any
 
 import numpy as np
 
-from provers.circuit.ops import Node
+from provers.circuit.ops import LAYERNORM_CONSTANTS, Node, OpKind
 from provers.field import base, ext
 from provers.inference.batched import ProverTerm, TermShape
 from provers.inference.claims import Request, evaluate_signed
 from provers.inference.context import Context, Finals, TermSpec, lin, product, reject_identity
 from provers.inference.layout import prefix_eq_sum, validity_of
-from provers.inference.plan import LAYERNORM_ROW_VECTORS, layernorm_limbs
+from provers.inference.plan import layernorm_limbs, layernorm_row_vectors
 from provers.poly import multilinear
 from provers.sumcheck.combiners import product as product_combiner
 
@@ -69,7 +86,8 @@ HALF = (base.P + 1) // 2
 
 
 class LayerNormAccumulator:
-    """acc = c·R + B of a LAYERNORM node: stage-0 identities and four stage-A terms."""
+    """acc = σ·c·R + B of a LAYERNORM or RMSNORM node: stage-0 identities and four stage-A
+    terms."""
 
     def __init__(self, ctx: Context, node: Node, point: np.ndarray) -> None:
         self.ctx, self.node, self.point = ctx, node, point
@@ -85,6 +103,10 @@ class LayerNormAccumulator:
         self.limbs = layernorm_limbs(node, ctx.plan.limb_bits)
         self.a, self.b, self.k, self.e = node.layernorm_constants
         self.entries = node.output_shape[-1]
+        self.centred = node.kind is OpKind.LAYERNORM
+        """False for an RMSNORM: μ = 0, and nothing of the mean is committed."""
+        self.signed = len(node.table) > LAYERNORM_CONSTANTS + self.entries
+        """Signs σ_j are stated: T_CR carries them in its public eq·σ factor."""
         self.claims: dict[str, np.ndarray] = {}
 
     # --- stage 0 ---------------------------------------------------------------------------
@@ -94,9 +116,10 @@ class LayerNormAccumulator:
 
     def requests(self) -> list[Request]:
         ctx, name = self.ctx, self.node.name
-        vectors = [*LAYERNORM_ROW_VECTORS, *self._limb_names()]
+        vectors = [*layernorm_row_vectors(self.node), *self._limb_names()]
         out = [ctx.vector_request(v, name, v, self.rho_rows) for v in vectors]
-        out.append(ctx.request("ln_x_half", self.node.inputs[0], self.half_point))
+        if self.centred:
+            out.append(ctx.request("ln_x_half", self.node.inputs[0], self.half_point))
         out.append(Request("ln_cr", "value", 0, self.point, self._cr_value))
         out.append(Request("ln_ru", "value", 0, self.rho_rows, self._ru_value))
         return out
@@ -122,19 +145,21 @@ class LayerNormAccumulator:
         full = 1 << (2 * self.k)
         valid = validity_of(self.row_dims, self.rho_rows)
         limbs = {prefix: self._limb_sum(values, prefix) for prefix, _ in self.limbs}
-        row_sum = ext.scale(values["ln_x_half"], pow(2, self.entry_log, base.P))
-        mean = lin((1, values["ln_mu"]), (-(1 << (a + 7)), valid))
         q, u, ru = values["ln_q"], values["ln_u"], values["ln_ru"]
-        checks = [
-            (values[f"ln_{v}"], limbs[f"ln_{v}"], f"{v} = Σ limbs") for v in ("mu", "q", "r", "u")
-        ]
+        whole = ("mu", "q", "r", "u") if self.centred else ("q", "r", "u")
+        checks = [(values[f"ln_{v}"], limbs[f"ln_{v}"], f"{v} = Σ limbs") for v in whole]
+        if self.centred:
+            row_sum = ext.scale(values["ln_x_half"], pow(2, self.entry_log, base.P))
+            mean = lin((1, values["ln_mu"]), (-(1 << (a + 7)), valid))
+            checks += [
+                (
+                    lin((1 << (a + 1), row_sum), (entries, valid)),
+                    lin((2 * entries, mean), (1, limbs["ln_rmu"])),
+                    "2^(a+1)·S + D = 2D·μ + r_μ",
+                ),
+                (limbs["ln_wmu"], lin((2 * entries - 1, valid), (-1, limbs["ln_rmu"])), "w_μ"),
+            ]
         checks += [
-            (
-                lin((1 << (a + 1), row_sum), (entries, valid)),
-                lin((2 * entries, mean), (1, limbs["ln_rmu"])),
-                "2^(a+1)·S + D = 2D·μ + r_μ",
-            ),
-            (limbs["ln_wmu"], lin((2 * entries - 1, valid), (-1, limbs["ln_rmu"])), "w_μ"),
             (
                 lin((1, values["ln_v"]), (e, valid)),
                 lin((1 << b, q), (1, limbs["ln_rb"])),
@@ -145,7 +170,7 @@ class LayerNormAccumulator:
             (
                 acc,
                 ext.add(values["ln_cr"], self._offsets_at(self.rho_entry, self.rho_rows)),
-                "acc = c·R + B",
+                "acc = σ·c·R + B",
             ),
         ]
         for left, right, what in checks:
@@ -159,9 +184,35 @@ class LayerNormAccumulator:
     def _broadcast(self, rows: np.ndarray) -> np.ndarray:
         return np.repeat(rows, 1 << self.entry_log)
 
+    def _sign_table(self) -> np.ndarray:
+        """σ_j on every entry j of the padded last axis (0 on padded entries)."""
+        signs = np.zeros(1 << self.entry_log, dtype=np.int64)
+        signs[: self.entries] = self.node.layernorm_signs
+        return signs
+
+    def _signed_eq_at(self, point: np.ndarray) -> np.ndarray:
+        """The MLE of x ↦ eq(ρ, x)·σ(x_j) at s: eq(ρ_r, s_r)·Σ_{j<D} σ_j·eq(ρ_j, j)·eq(s_j, j)
+        (the product's own extension, not the product of the two extensions)."""
+        rows = multilinear.eq_eval(self.rho_rows, point[:, : self.row_log])
+        both = ext.mul(
+            multilinear.eq_table(self.rho_entry), multilinear.eq_table(point[:, self.row_log :])
+        )
+        per_entry = ext.inner_product_base(both, self._sign_table() % base.P)
+        return np.asarray(ext.mul(rows, per_entry))
+
+    def _cr_eq_table(self) -> np.ndarray:
+        """eq(ρ, x), times σ(x_j) when signs are stated: T_CR's public factor."""
+        eq = np.asarray(multilinear.eq_table(self.point))
+        if not self.signed:
+            return eq
+        signs = np.tile(self._sign_table() % base.P, 1 << self.row_log)
+        return np.asarray(eq * signs[None, :] % base.P)
+
     def _c_table(self, res: Any) -> np.ndarray:
-        """c = 2^a·x − μ·valid_j on every position (signed)."""
+        """c = 2^a·x − μ·valid_j on every position (signed; 2^a·x for an RMSNORM)."""
         x = np.asarray(res.witness.activation(self.node.inputs[0]), dtype=np.int64)
+        if not self.centred:
+            return np.asarray(x << self.a)
         valid_rows = self.rows.embed(np.ones(self.rows.real_shape, dtype=np.int64))
         mean = self._row_table(res, "ln_mu") - (valid_rows << (self.a + 7))
         valid_entries = (np.arange(1 << self.entry_log) < self.entries).astype(np.int64)
@@ -170,8 +221,7 @@ class LayerNormAccumulator:
 
     def _cr_value(self, res: Any) -> np.ndarray:
         weights = (self._c_table(res) % base.P) * self._broadcast(self._row_table(res, "ln_r"))
-        eq = multilinear.eq_table(self.point)
-        return np.asarray(ext.inner_product_base(eq, weights % base.P))
+        return np.asarray(ext.inner_product_base(self._cr_eq_table(), weights % base.P))
 
     def _ru_value(self, res: Any) -> np.ndarray:
         weights = self._row_table(res, "ln_r") * self._row_table(res, "ln_u") % base.P
@@ -181,10 +231,10 @@ class LayerNormAccumulator:
 
     def terms_a(self) -> list[TermSpec]:
         log, rows = self.layout.log_size, self.row_log
-        sends_x = 0 if self.ctx.is_public(self.node.inputs[0]) else 1
+        sends_c = (0 if self.ctx.is_public(self.node.inputs[0]) else 1) + int(self.centred)
         return [
-            self._term(TermShape(log, 3, self.claims["ln_v"]), sends_x + 1, self._v_parts()),
-            self._term(TermShape(log, 3, self.claims["ln_cr"]), sends_x + 2, self._cr_parts()),
+            self._term(TermShape(log, 3, self.claims["ln_v"]), sends_c, self._v_parts()),
+            self._term(TermShape(log, 3, self.claims["ln_cr"]), sends_c + 1, self._cr_parts()),
             self._term(TermShape(rows, 3, self.claims["ln_u"]), 2, self._u_parts()),
             self._term(TermShape(rows, 3, self.claims["ln_ru"]), 2, self._ru_parts()),
         ]
@@ -205,11 +255,14 @@ class LayerNormAccumulator:
         out: Finals = []
         if not self.ctx.is_public(self.node.inputs[0]):
             out.append(evaluate_signed(res.witness.activation(self.node.inputs[0]), point))
-        out.append(evaluate_signed(self._row_table(res, "ln_mu"), point[:, : self.row_log]))
+        if self.centred:
+            out.append(evaluate_signed(self._row_table(res, "ln_mu"), point[:, : self.row_log]))
         return out
 
     def _take_c(self, point: np.ndarray, stream: Iterator[np.ndarray]) -> np.ndarray:
         x = self.ctx.take(self.node.inputs[0], point, stream)
+        if not self.centred:
+            return np.asarray(ext.scale(x, 1 << self.a))
         rows = point[:, : self.row_log]
         shifted = self.ctx.take_vector(self.node.name, "ln_mu", rows, stream)
         mean = lin((1, shifted), (-(1 << (self.a + 7)), validity_of(self.row_dims, rows)))
@@ -240,11 +293,15 @@ class LayerNormAccumulator:
             c = self._take_c(point, stream)
             rows = point[:, : self.row_log]
             r = self.ctx.take_vector(self.node.name, "ln_r", rows, stream)
-            return product(multilinear.eq_eval(self.point, point), c, r)
+            if self.signed:
+                eq = self._signed_eq_at(point)
+            else:
+                eq = multilinear.eq_eval(self.point, point)
+            return product(eq, c, r)
 
         def tables(res: Any) -> list[np.ndarray]:
             r = self._broadcast(self._row_table(res, "ln_r"))
-            return [multilinear.eq_table(self.point), self._c_table(res), r]
+            return [self._cr_eq_table(), self._c_table(res), r]
 
         def send(finals: Finals, point: np.ndarray, res: Any) -> Finals:
             return [*self._send_c(point, res), finals[2]]

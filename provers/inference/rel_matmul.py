@@ -116,12 +116,15 @@ class MatmulAccumulator:
 
     # --- stage A: one term per block -------------------------------------------------------
 
+    def _sends_input(self) -> bool:
+        """Whether a block's term ends with a sent claim on its input (not a public input)."""
+        return self.conv or not self.ctx.is_public(self.node.inputs[0])
+
     def terms_a(self) -> list[TermSpec]:
-        public = not self.conv and self.ctx.is_public(self.node.inputs[0])
         specs = []
         for b in self.blocks:
             shape = TermShape(b.num_vars, 3 if b.low else 2, b.sum)
-            sends_input = not public
+            sends_input = self._sends_input()
             specs.append(
                 TermSpec(
                     shape,
@@ -142,8 +145,7 @@ class MatmulAccumulator:
             self.patches[b.index] = (features, x_value)
         else:
             start = _start_bits(b.block.start >> cols, self.layer.feature_log - cols)
-            x_point = np.concatenate([self.rho_batch, start, features], axis=1)
-            x_value = self.ctx.take(self.node.inputs[0], x_point, stream)
+            x_value = self._input_value(np.concatenate([start, features], axis=1), stream)
         weight = next(stream)
         block_point = np.concatenate([b.rho_high, point], axis=1)
         self.ctx.sink.add_weight(b.block.offset, b.block.log_size, block_point, weight)
@@ -151,6 +153,12 @@ class MatmulAccumulator:
         if b.low:
             factors.append(multilinear.eq_eval(b.rho_low, low))
         return product(*factors)
+
+    def _input_value(self, feature_point: np.ndarray, stream: Iterator[np.ndarray]) -> np.ndarray:
+        """X(ρ_rows, f) of a LINEAR at a point of its feature index: from the public input, or
+        the next sent value."""
+        x_point = np.concatenate([self.rho_batch, feature_point], axis=1)
+        return self.ctx.take(self.node.inputs[0], x_point, stream)
 
     def _input_fold(self, res: Any) -> np.ndarray:
         """Σ_rows eq(ρ_rows, row)·X[row, f] over the feature space: (4, 2^feature_log)."""
@@ -163,7 +171,9 @@ class MatmulAccumulator:
             eq = multilinear.eq_table(self.rho_batch)
             fold = vector_times_matrix(eq, table.reshape(rows, -1))
         else:
-            x = witness.values[self.ctx.plan.source(self.node.inputs[0])]
+            # Read with the input's own axes: it may view its source with added unit axes.
+            in_shape = self.ctx.plan.layouts[self.node.inputs[0]].real_shape
+            x = witness.values[self.ctx.plan.source(self.node.inputs[0])].reshape(in_shape)
             node = self.node
             patches, out_h, out_w = executor.im2col(x, node.kernel, node.stride, node.padding)
             eq_rows = _real_eq([self.rho_batch, *self.rho_space], (x.shape[0], out_h, out_w))

@@ -49,9 +49,13 @@ IDENTITIES = {
     OpKind.SOFTMAX: 5,
     OpKind.SOFTMAX_CAUSAL: 5,
     OpKind.LAYERNORM: 12,
+    OpKind.RMSNORM: 12,
+    OpKind.EMBEDDING: 1,
 }
 """Random-point identity tests per node kind; requantising nodes have two (a LAYERNORM ten
-more, provers/inference/rel_layernorm.py)."""
+more, an RMSNORM seven, counted as ten; provers/inference/rel_layernorm.py); an EMBEDDING one,
+its output against the product of its one-hot ids and its table
+(provers/inference/rel_embedding.py)."""
 
 
 def _compression_degrees(plan: ProofPlan) -> int:

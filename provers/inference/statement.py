@@ -6,6 +6,11 @@ Statement bytes (canonical, provers/encoding.py), all absorbed before any challe
     ‖  input (blob: N·|input| int8 bytes)  ‖  output (blob: N·|output| int8 bytes)
     ‖  nonce (blob, at most 64 bytes)
 
+When the circuit's input is token ids (it feeds an embedding, ``input_vocabulary`` V > 0) the
+input blob holds them as u32 little-endian, N·|input|·4 bytes, and the reader refuses any id
+outside [0, V) (STATEMENT_MISMATCH): the circuit, read first, says which form to expect, and
+models with an int8 input keep their bytes.
+
 model digest = SHA-256("veriml/model/v1" ‖ circuit digest ‖ weight commitment bytes); the
 verifier recomputes it from the circuit and the commitment and rejects a mismatch
 (STATEMENT_MISMATCH); a caller expecting another model gets WRONG_MODEL from provers.api.
@@ -42,10 +47,12 @@ class Statement:
     batch: int
     limb_bits: int
     inputs: np.ndarray
-    """(N, *input_shape) int64 values in [−128, 127]."""
+    """(N, *input_shape) int64 values in [−128, 127], or token ids in [0, V)."""
     outputs: np.ndarray
     """(N, *output_shape)."""
     nonce: bytes
+    input_vocabulary: int = 0
+    """V when the inputs are token ids (the circuit's ``input_vocabulary``), else 0."""
 
     def to_bytes(self) -> bytes:
         w = Writer()
@@ -54,7 +61,8 @@ class Statement:
         self.weight_commitment.write_to(w)
         w.u32(self.batch)
         w.u8(self.limb_bits)
-        w.blob(np.asarray(self.inputs, dtype=np.int64).astype(np.int8).tobytes())
+        inputs = np.asarray(self.inputs, dtype=np.int64)
+        w.blob(inputs.astype("<u4" if self.input_vocabulary else np.int8).tobytes())
         w.blob(np.asarray(self.outputs, dtype=np.int64).astype(np.int8).tobytes())
         w.blob(self.nonce)
         return w.getvalue()
@@ -67,6 +75,24 @@ def _tensor(data: bytes, batch: int, shape: tuple[int, ...], what: str) -> np.nd
             Reject.STATEMENT_MISMATCH, f"{what}: {len(data)} values, expected {expected}"
         )
     return np.frombuffer(data, dtype=np.int8).astype(np.int64).reshape((batch, *shape))
+
+
+def _ids(data: bytes, batch: int, shape: tuple[int, ...], vocabulary: int) -> np.ndarray:
+    expected = batch * int(np.prod(shape))
+    if len(data) != 4 * expected:
+        raise VerificationError(
+            Reject.STATEMENT_MISMATCH,
+            f"input: {len(data)} bytes, expected {expected} token ids of 4 bytes",
+        )
+    ids = np.frombuffer(data, dtype="<u4").astype(np.int64).reshape((batch, *shape))
+    if ids.size and int(ids.max()) >= vocabulary:
+        position = np.unravel_index(int(ids.argmax()), ids.shape)
+        raise VerificationError(
+            Reject.STATEMENT_MISMATCH,
+            f"input: token id {int(ids.max())} at {tuple(int(i) for i in position)} outside "
+            f"[0, {vocabulary})",
+        )
+    return ids
 
 
 def read_statement(data: bytes) -> tuple[Statement, QuantisedModel]:
@@ -89,7 +115,13 @@ def read_statement(data: bytes) -> tuple[Statement, QuantisedModel]:
         raise VerificationError(
             Reject.STATEMENT_MISMATCH, "the model digest does not name this circuit and commitment"
         )
-    inputs = _tensor(input_bytes, batch, model.input_shape, "input")
+    vocabulary = model.input_vocabulary
+    if vocabulary:
+        inputs = _ids(input_bytes, batch, model.input_shape, vocabulary)
+    else:
+        inputs = _tensor(input_bytes, batch, model.input_shape, "input")
     outputs = _tensor(output_bytes, batch, model.output_shape(), "output")
-    statement = Statement(digest, circuit, commitment, batch, limb_bits, inputs, outputs, nonce)
+    statement = Statement(
+        digest, circuit, commitment, batch, limb_bits, inputs, outputs, nonce, vocabulary
+    )
     return statement, model

@@ -12,6 +12,10 @@ offset), proven by one term for all layers (:mod:`.rel_bias`). Each block is a m
 above column bits) of the weight table of 2^Mw entries, which the PCS reads as rows of 2^c
 columns.
 
+An EMBEDDING's table E (V rows of D) is a layer too, stored transposed, Eᵀ (D × V): its output
+channels are the D columns and its features the V ids (cut into column blocks like any other),
+so its output is the product of the one-hot ids by Eᵀ (:mod:`.rel_embedding`). It has no bias.
+
 Every block has at least 2^c entries (its rows are padded until rows + cols ≥ c), and the
 matrix-product sumcheck of a block runs over its last k = max(cols, c) index bits (the column
 bits, plus the low output bits when cols < c). Run as one batched sumcheck aligned at the last
@@ -64,6 +68,8 @@ class LayerLayout:
     """The feature blocks, in feature order."""
     bias_offset: int = 0
     """Where the layer's bias (2^out_log entries, zero-padded) starts in the weight table."""
+    has_bias: bool = True
+    """False for an EMBEDDING, which has no bias (and no place in the bias block)."""
 
 
 def feature_split(count: int) -> list[tuple[int, int]]:
@@ -83,6 +89,8 @@ def feature_split(count: int) -> list[tuple[int, int]]:
 def _layer(node: Node, in_layout: TensorLayout, token_wise: bool) -> LayerLayout:
     """``token_wise``: a LINEAR on samples of several axes, whose features are the last axis
     (otherwise a LINEAR reading a flattened tensor takes every axis as its features)."""
+    if node.kind is OpKind.EMBEDDING:
+        return _embedding_layer(node)
     out_channels = int(node.weight_dims[0])
     out_log = log2_ceil(out_channels)
     if node.kind is OpKind.LINEAR and len(in_layout.dims) > 2 and not token_wise:
@@ -99,6 +107,20 @@ def _layer(node: Node, in_layout: TensorLayout, token_wise: bool) -> LayerLayout
             split = [(0, feature_log)]
     blocks = tuple(ColumnBlock(start, cols, out_log) for start, cols in split)
     return LayerLayout(node.name, out_channels, out_log, feature_log, positions, blocks)
+
+
+def _embedding_layer(node: Node) -> LayerLayout:
+    vocabulary, width = (int(d) for d in node.weight_dims)
+    out_log, feature_log = log2_ceil(width), log2_ceil(vocabulary)
+    split = feature_split(vocabulary)
+    if ((1 << feature_log) - sum(1 << bits for _, bits in split)) * width < MIN_SAVING:
+        split = [(0, feature_log)]
+    blocks = tuple(ColumnBlock(start, cols, out_log) for start, cols in split)
+    positions = np.arange(vocabulary, dtype=np.int64)
+    return LayerLayout(node.name, width, out_log, feature_log, positions, blocks, has_bias=False)
+
+
+WEIGHTED_KINDS = (OpKind.LINEAR, OpKind.CONV2D, OpKind.EMBEDDING)
 
 
 @dataclass(frozen=True)
@@ -133,7 +155,7 @@ def weight_layout(model: QuantisedModel, params: PCSParams | None = None) -> Wei
     raw = [
         _layer(node, layouts[node.inputs[0]], len(shapes[node.inputs[0]]) > 1)
         for node in model.nodes
-        if node.kind in (OpKind.LINEAR, OpKind.CONV2D)
+        if node.kind in WEIGHTED_KINDS
     ]
     if not raw:
         raise UnsupportedCircuit("the model has no weighted layer")
@@ -154,7 +176,8 @@ def _place(raw: list[LayerLayout], column_log: int) -> WeightLayout:
     bias_position, bias_offsets = 0, {}
     for layer in sorted(raw, key=lambda item: -item.out_log):
         bias_offsets[layer.node] = bias_position
-        bias_position += 1 << layer.out_log
+        if layer.has_bias:
+            bias_position += 1 << layer.out_log
     bias_log = max(log2_ceil(bias_position), column_log)
     sized = [
         [replace(b, rows_log=max(b.rows_log, column_log - b.cols_log)) for b in layer.blocks]
@@ -179,10 +202,13 @@ def _place(raw: list[LayerLayout], column_log: int) -> WeightLayout:
 
 
 def layer_arrays(layer: LayerLayout, node: Node) -> tuple[list[np.ndarray], np.ndarray]:
-    """(each feature block as an int64 2^rows × 2^cols matrix, the bias)."""
-    if node.weight is None or node.bias is None:
+    """(each feature block as an int64 2^rows × 2^cols matrix, the bias: empty for an
+    EMBEDDING, whose matrix is its table transposed)."""
+    embedding = node.kind is OpKind.EMBEDDING
+    if node.weight is None or (node.bias is None and not embedding):
         raise ValueError(f"{node.name}: weights are needed to build the weight table")
-    weight = np.asarray(node.weight, dtype=np.int64).reshape(layer.out_channels, -1)
+    weight = np.asarray(node.weight, dtype=np.int64)
+    weight = weight.T if embedding else weight.reshape(layer.out_channels, -1)
     full = np.zeros((layer.out_channels, 1 << layer.feature_log), dtype=np.int64)
     full[:, layer.positions] = weight
     matrices = []
@@ -191,7 +217,8 @@ def layer_arrays(layer: LayerLayout, node: Node) -> tuple[list[np.ndarray], np.n
         columns = full[:, block.start : block.start + (1 << block.cols_log)]
         matrix[: layer.out_channels, : columns.shape[1]] = columns
         matrices.append(matrix)
-    return matrices, np.asarray(node.bias, dtype=np.int64)
+    bias = np.zeros(0, dtype=np.int64) if embedding else np.asarray(node.bias, dtype=np.int64)
+    return matrices, bias
 
 
 def weight_table(model: QuantisedModel, layout: WeightLayout) -> np.ndarray:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from provers.circuit import executor
-from provers.circuit.ops import SOFTMAXES, Node, OpKind
+from provers.circuit.ops import LAYERNORMS, SOFTMAXES, Node, OpKind
 from provers.errors import ProverError
 from provers.field import base
 from provers.inference.layout import TensorLayout
@@ -113,7 +113,7 @@ def check_range(what: str, values: np.ndarray, bits: int) -> None:
 def layernorm_advice(node: Node, x: np.ndarray, limb_bits: int) -> Vectors:
     """The per-row vectors of a LAYERNORM (provers/inference/rel_layernorm.py): μ + 2^(a+7),
     V, Q − 1, R, U = R·Q, and the limbs of those and of r_μ, 2D − 1 − r_μ, r_b and the two
-    square-root slacks."""
+    square-root slacks (an RMSNORM: the same without μ, r_μ and 2D − 1 − r_μ)."""
     parts = executor.layernorm_parts(node, x)
     a = node.layernorm_constants[0]
     entries = node.output_shape[-1]
@@ -132,6 +132,8 @@ def layernorm_advice(node: Node, x: np.ndarray, limb_bits: int) -> Vectors:
         "ln_below": parts["below"],
         "ln_above": parts["above"],
     }
+    if node.kind is OpKind.RMSNORM:
+        del whole["ln_mu"]
     out: Vectors = dict(whole)
     for prefix, widths in layernorm_limbs(node, limb_bits):
         values = checked[prefix]
@@ -182,9 +184,11 @@ def _node_vectors(plan: ProofPlan, node: Node, values: dict[str, np.ndarray]) ->
         if acc is None:
             raise ProverError(f"{node.name}: no accumulator")
         advice = requant_advice(node.name, plan.requant[node.name], acc)
-        if node.kind is OpKind.LAYERNORM:
+        if node.kind in LAYERNORMS:
             advice.update(layernorm_advice(node, inputs[0], plan.limb_bits))
         return advice
+    if node.kind is OpKind.EMBEDDING:
+        return {"y": executor.run_node(node, inputs)}
     if node.kind is OpKind.MAXPOOL2D:
         windows = pool_windows(node, inputs[0])
         y = windows.max(axis=-1)
