@@ -6,8 +6,9 @@ data key, with the organisation bound in as associated data, so a file moved to 
 organisation's folder does not decrypt. The stored file's SHA-256 is the ciphertext's: storage
 integrity is checked on every read before decryption, and GCM's tag checks the plaintext.
 
-``veriml.core.files`` calls :func:`plaintext_of` and :func:`decrypt_in_place` on every checked
-read; both return at once for a file that is not encrypted.
+``veriml.core.files`` calls :func:`plaintext_of` on every checked read (it returns at once for
+a file that is not encrypted) and refuses to copy an encrypted file to a local path; a worker
+holds a PHI file's plaintext in memory only (``veriml.core.workspace``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -40,7 +40,7 @@ MAGIC = b"VMLPHI1\n"
 NONCE_BYTES = 12
 WORKER_PURPOSE = "read by a worker to process the {what}"
 # Storage folders (veriml.core.files categories) and what their files are.
-CATEGORY_NAMES = {"datasets": "dataset", "inputs": "input"}
+CATEGORY_NAMES = {"datasets": "dataset", "inputs": "input", "calibration": "calibration"}
 
 
 @dataclass(frozen=True)
@@ -176,14 +176,9 @@ def plaintext_of(stored: StoredFile, data: bytes) -> bytes:
     return plaintext
 
 
-def decrypt_in_place(stored: StoredFile, path: Path) -> None:
-    """Replaces a checked local copy of an encrypted file with its plaintext; logs the access."""
-    encryption = _encryption_of(stored)
-    if encryption is None:
-        return
-    plaintext = decrypt(encryption.organisation_id, path.read_bytes())
-    path.write_bytes(plaintext)
-    log_access(encryption.organisation_id, _what(stored), str(stored.pk))
+def is_encrypted(stored: StoredFile) -> bool:
+    """Whether the stored file is PHI ciphertext, whose plaintext must never reach a disk."""
+    return _encryption_of(stored) is not None
 
 
 def delete_bytes(stored: StoredFile) -> None:

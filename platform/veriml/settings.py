@@ -397,6 +397,9 @@ PHI_MASTER_KEYS = env_secret("PHI_MASTER_KEYS")
 PHI_MASTER_KEYS_GENERATE = DEBUG or "pytest" in sys.modules
 PHI_MASTER_KEYS_PATH = VAR_DIR / "phi-master-keys"
 PHI_BREAK_GLASS_MAX_MINUTES = env_int("PHI_BREAK_GLASS_MAX_MINUTES", 240)
+# A folder on a memory file system (tmpfs) for what a worker's prover writes from PHI; a worker
+# refuses PHI work whose folder is on a disk (veriml.core.workspace).
+PHI_WORK_DIR = env_str("PHI_WORK_DIR", "/dev/shm")
 # Beat deletes data past its region's retention period (compliance/policy/regions.py) this often.
 RETENTION_ENFORCE_SECONDS = env_int("RETENTION_ENFORCE_SECONDS", 24 * 3600)
 if RETENTION_ENFORCE_SECONDS <= 0:

@@ -10,6 +10,7 @@ from datetime import timedelta
 from io import StringIO
 from pathlib import Path
 
+import numpy as np
 import pytest
 from celery.signals import before_task_publish
 from django.core.management import call_command
@@ -23,7 +24,7 @@ from tests.platform import factories
 from tests.platform.helpers import bearer, wait_until
 from veriml.core.files import StoredFileError, read_checked, store_bytes
 from veriml.proving.models import Job
-from veriml.registry.models import Dataset
+from veriml.registry.models import Dataset, RegisteredModel
 
 # A test set whose values are easy to find in any text: the patients' measurements.
 PHI_VALUES = ("98213.377", "77142.619", "65390.254", "54871.903")
@@ -34,6 +35,10 @@ PHI_CSV = (
     "120.5,80.25,1\n"
     "118.0,79.5,0\n"
 ).encode()
+
+PHI_CALIBRATION = factories.npz_bytes(
+    inputs=np.array([[float(value) for value in PHI_VALUES]], dtype=np.float32)
+)
 
 
 @pytest.fixture
@@ -138,6 +143,62 @@ def test_rotating_the_master_key_rewraps_data_keys_and_data_stays_readable(phi_o
     with pytest.raises(keys.MasterKeyMissing):
         read_checked(stored)
     assert AuditEntry.objects.filter(action="phi.data_key_rewrapped").count() == 1
+
+
+def upload_model(api_client, key, calibration: bytes = PHI_CALIBRATION):
+    response = api_client.post(
+        "/api/v1/models/",
+        {
+            "name": "triage",
+            "file": factories.model_upload(),
+            "calibration": factories.upload("calibration.npz", calibration),
+        },
+        format="multipart",
+        **bearer(key),
+    )
+    assert response.status_code == 201, response.json()
+    return RegisteredModel.objects.select_related("calibration").get(pk=response.json()["id"])
+
+
+@pytest.mark.parametrize("phi", [True, False])
+def test_a_phi_models_calibration_set_is_ciphertext_at_rest_and_its_reads_are_logged(
+    api_client, alice_org, alice_key, media_root, phi
+):
+    alice_org.handles_phi = phi
+    alice_org.save(update_fields=["handles_phi"])
+    model = upload_model(api_client, alice_key)
+
+    at_rest = (media_root / model.calibration.storage_name).read_bytes()
+    read_back = read_checked(model.calibration)
+
+    assert read_back == PHI_CALIBRATION
+    assert EncryptedFile.objects.filter(stored_file=model.calibration).exists() is phi
+    if not phi:
+        assert at_rest == PHI_CALIBRATION and not PHIAccess.objects.exists()
+        return
+    assert at_rest.startswith(storage.MAGIC)
+    assert not any(np.float32(value).tobytes() in at_rest for value in PHI_VALUES)
+    [access] = PHIAccess.objects.all()
+    assert (access.what_type, access.what_id) == ("calibration", str(model.calibration.pk))
+    assert access.actor == "system"
+    entry = AuditEntry.objects.get(action="phi.accessed")
+    assert entry.target_type == "calibration" and entry.target_id == str(model.calibration.pk)
+    uploaded = AuditEntry.objects.get(action="model.uploaded")
+    assert uploaded.details["calibration_sha256"] == model.calibration.sha256
+
+
+def test_rotating_the_master_key_keeps_a_calibration_set_readable(
+    api_client, phi_org, alice_key, settings
+):
+    first, second = keys.new_entry("k1"), keys.new_entry("k2")
+    settings.PHI_MASTER_KEYS = first
+    model = upload_model(api_client, alice_key)
+    settings.PHI_MASTER_KEYS = f"{first},{second}"
+
+    call_command("rotate_phi_master_key", stdout=StringIO())
+
+    settings.PHI_MASTER_KEYS = second
+    assert read_checked(model.calibration) == PHI_CALIBRATION
 
 
 def test_every_phi_read_is_logged_with_who_what_when_and_why(api_client, phi_org, alice, admin_key):

@@ -175,9 +175,20 @@ def read_checked(stored: StoredFile) -> bytes:
     return plaintext_of(stored, data)
 
 
+class PlaintextRefused(Exception):
+    """A PHI file was to be copied to a local path, where its plaintext would reach a disk."""
+
+
 def copy_checked(stored: StoredFile, destination: Path) -> Path:
     """Copies the file to a local path (the prover reads paths), checking its digest on the way;
-    a file that fails the check is removed again."""
+    a file that fails the check is removed again. An encrypted (PHI) file is refused: a worker
+    holds its plaintext in memory only (:mod:`veriml.core.workspace`)."""
+    from compliance.hipaa.storage import is_encrypted
+
+    if is_encrypted(stored):
+        raise PlaintextRefused(
+            f"stored file {stored.pk} holds PHI, which is never copied to a disk in plaintext"
+        )
     hasher = hashlib.sha256()
     size = 0
     with _open(stored) as source, destination.open("wb") as target:
@@ -185,11 +196,8 @@ def copy_checked(stored: StoredFile, destination: Path) -> Path:
             hasher.update(chunk)
             size += len(chunk)
             target.write(chunk)
-    from compliance.hipaa.storage import decrypt_in_place
-
     try:
         _check(stored, hasher.hexdigest(), size)
-        decrypt_in_place(stored, destination)
     except StoredFileCorrupted:
         destination.unlink(missing_ok=True)
         raise

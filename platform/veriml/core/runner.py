@@ -30,6 +30,7 @@ from veriml.core.worker import (
     device,
     memory_limit,
 )
+from veriml.core.workspace import Workspace
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class WorkSteps:
     on_end: Callable[[], object] | None = None
 
 
-Body = Callable[[Attempt, Path, ProgressReporter], bool]
+Body = Callable[[Attempt, Workspace, ProgressReporter], bool]
 
 
 def classify(error: BaseException, steps: WorkSteps) -> tuple[str, str]:
@@ -89,9 +90,10 @@ def run_work(task: Task, steps: WorkSteps, body: Body) -> str:
         with (
             Heartbeat(lambda: steps.beat(attempt), settings.WORK_HEARTBEAT_SECONDS),
             tempfile.TemporaryDirectory(prefix="veriml-work-") as workdir,
+            Workspace(Path(workdir)) as workspace,
             memory_limit(steps.memory_limit_mb * MIB, device()),
         ):
-            held = body(attempt, Path(workdir), reporter)
+            held = body(attempt, workspace, reporter)
     except WorkAbandoned:
         return "abandoned"
     except Exception as error:

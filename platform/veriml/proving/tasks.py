@@ -15,20 +15,16 @@ from django.conf import settings
 
 from provers import api as prover_api
 from veriml.accounts.services import callback_secret_of
-from veriml.core.files import copy_checked, discard_file, write_path
-from veriml.core.models import StoredFile
+from veriml.core.files import discard_file, write_path
 from veriml.core.runner import WorkSteps, run_work
 from veriml.core.work import Attempt, stale_ids
 from veriml.core.worker import ProgressReporter, WorkFailed, device, prover_function
+from veriml.core.workspace import Workspace
 from veriml.proving import callbacks, services
 from veriml.proving.models import Job
 from veriml.verification.services import verify_stored_proof
 
 logger = logging.getLogger(__name__)
-
-
-def _local_copy(stored: StoredFile, workdir: Path, stem: str) -> Path:
-    return copy_checked(stored, workdir / f"{stem}{Path(stored.storage_name).suffix}")
 
 
 def _load_job(job_id: str) -> Job:
@@ -37,10 +33,10 @@ def _load_job(job_id: str) -> Job:
     ).get(pk=job_id)
 
 
-def _compiled_model(job: Job, workdir: Path) -> Path:
+def _compiled_model(job: Job, workspace: Workspace) -> Path:
     if job.model.compiled is None:
         raise WorkFailed("model_not_ready", "The model has no compiled form.")
-    return _local_copy(job.model.compiled, workdir, "model")
+    return workspace.local_copy(job.model.compiled, "model")
 
 
 def _store_and_verify(attempt: Attempt, job: Job, out_path: Path, result: Any) -> bool:
@@ -85,15 +81,15 @@ def _callback_if_asked(job_id: str) -> None:
 def prove_inference(self: Task, job_id: str) -> str:
     """Proves that the job's model, run on its input, gives the stated output."""
 
-    def body(attempt: Attempt, workdir: Path, progress: ProgressReporter) -> bool:
+    def body(attempt: Attempt, workspace: Workspace, progress: ProgressReporter) -> bool:
         job = _load_job(job_id)
         progress("preparing", 0.0)
-        model_path = _compiled_model(job, workdir)
+        model_path = _compiled_model(job, workspace)
         if job.input is None:
             raise WorkFailed("invalid_input", "The job has no input.")
-        input_path = _local_copy(job.input, workdir, "input")
+        input_path = workspace.local_copy(job.input, "input")
         prove = prover_function("prove_inference", "prover_error")
-        out_path = workdir / "proof.vmp"
+        out_path = workspace.path / "proof.vmp"
         result = prove(
             str(model_path),
             str(input_path),
@@ -118,19 +114,20 @@ def prove_inference(self: Task, job_id: str) -> str:
 def prove_accuracy(self: Task, job_id: str) -> str:
     """Commits the job's test set against its model and proves the model's accuracy on it."""
 
-    def body(attempt: Attempt, workdir: Path, progress: ProgressReporter) -> bool:
+    def body(attempt: Attempt, workspace: Workspace, progress: ProgressReporter) -> bool:
         job = _load_job(job_id)
         progress("preparing", 0.0)
-        model_path = _compiled_model(job, workdir)
+        model_path = _compiled_model(job, workspace)
         if job.dataset is None:
             raise WorkFailed("invalid_input", "The job has no test set.")
-        dataset_path = _local_copy(job.dataset.file, workdir, "dataset")
+        dataset_path = workspace.local_copy(job.dataset.file, "dataset")
         commit_dataset = prover_function("commit_dataset", "invalid_dataset")
         prove_audit = prover_function("prove_audit", "prover_error")
-        commitment_path = workdir / "dataset.vdc"
+        # The committed test set holds its quantised samples: PHI of a PHI organisation.
+        commitment_path = workspace.output_path("dataset.vdc")
         progress("committing test set", 0.0)
         commit_dataset(str(model_path), str(dataset_path), str(commitment_path))
-        out_path = workdir / "proof.vmp"
+        out_path = workspace.path / "proof.vmp"
         result = prove_audit(
             str(model_path),
             str(commitment_path),

@@ -57,7 +57,8 @@ def register_model(
     actor: str = "system",
     card: dict[str, str] | None = None,
 ) -> RegisteredModel:
-    """Stores the files, records the next version of ``name`` and queues its compilation.
+    """Stores the files (the calibration set encrypted when the organisation handles PHI),
+    records the next version of ``name`` and queues its compilation.
 
     ``card`` holds the optional model-card texts ``intended_use`` and ``limitations``."""
     policy.enforce(organisation, "upload", target=("model", name), actor=actor)
@@ -66,8 +67,11 @@ def register_model(
     stored: list[StoredFile] = []
     try:
         stored.append(store_file(organisation, "models", source, source.name or "model.pt2"))
+        # Calibration inputs are samples of the organisation's data: PHI where it handles PHI.
         stored.append(
-            store_file(organisation, "calibration", calibration, calibration.name or "calibration")
+            phi_storage.store_upload(
+                organisation, "calibration", calibration, calibration.name or "calibration"
+            )
         )
         with transaction.atomic():
             # Locking the organisation serialises version numbers of concurrent uploads.

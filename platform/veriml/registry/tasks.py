@@ -10,17 +10,13 @@ from django.conf import settings
 
 from provers import api as prover_api
 from provers.tensors import TensorFileError, load_dataset
-from veriml.core.files import copy_checked, discard_file, write_path
-from veriml.core.models import StoredFile
+from veriml.core.files import discard_file, write_path
 from veriml.core.runner import WorkSteps, run_work
 from veriml.core.work import Attempt, stale_ids
 from veriml.core.worker import ProgressReporter, WorkFailed, device, prover_function
+from veriml.core.workspace import Workspace
 from veriml.registry import services
 from veriml.registry.models import Dataset, RegisteredModel
-
-
-def _local_copy(stored: StoredFile, workdir: Path, stem: str) -> Path:
-    return copy_checked(stored, workdir / f"{stem}{Path(stored.storage_name).suffix}")
 
 
 def read_test_set(path: Path) -> services.DatasetSummary:
@@ -43,17 +39,18 @@ def read_test_set(path: Path) -> services.DatasetSummary:
 def compile_model(self: Task, model_id: str) -> str:
     """Checks and compiles the model; it becomes ready with its digest and report, or failed."""
 
-    def body(attempt: Attempt, workdir: Path, progress: ProgressReporter) -> bool:
+    def body(attempt: Attempt, workspace: Workspace, progress: ProgressReporter) -> bool:
         model = RegisteredModel.objects.select_related("organisation", "source", "calibration").get(
             pk=model_id
         )
-        source = _local_copy(model.source, workdir, "model")
-        calibration = _local_copy(model.calibration, workdir, "calibration")
+        source = workspace.local_copy(model.source, "model")
+        # A PHI organisation's calibration set stays in memory (veriml.core.workspace).
+        calibration = workspace.local_copy(model.calibration, "calibration")
         check_model = prover_function("check_model", "compile_error")
         compile_ = prover_function("compile_model", "compile_error")
         progress("checking", 0.0)
         support = check_model(str(source))
-        out_path = workdir / "model.vmc"
+        out_path = workspace.path / "model.vmc"
         report = compile_(str(source), str(calibration), str(out_path), progress=progress)
         if not isinstance(report, dict) or not report.get("digest"):
             raise WorkFailed("compile_error", "The compiler returned no model digest.")
@@ -89,12 +86,12 @@ def compile_model(self: Task, model_id: str) -> str:
 def validate_dataset(self: Task, dataset_id: str) -> str:
     """Reads the test set and records its size; it becomes ready, or failed with the reason."""
 
-    def body(attempt: Attempt, workdir: Path, progress: ProgressReporter) -> bool:
+    def body(attempt: Attempt, workspace: Workspace, progress: ProgressReporter) -> bool:
         dataset = Dataset.objects.select_related("file").get(pk=dataset_id)
         progress("reading", 0.0)
         # The reader's messages name the file: name the copy as its uploader did.
         stem = Path(dataset.file.original_name).stem or "dataset"
-        local = _local_copy(dataset.file, workdir, stem)
+        local = workspace.local_copy(dataset.file, stem)
         try:
             summary = read_test_set(local)
         except TensorFileError as error:
