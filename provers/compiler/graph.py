@@ -35,6 +35,8 @@ class FloatKind(enum.Enum):
     SOFTMAX = "softmax"
     SOFTMAX_CAUSAL = "softmax_causal"
     LAYERNORM = "layernorm"
+    RMSNORM = "rmsnorm"
+    EMBEDDING = "embedding"
     SCALE = "scale"
     BATCHNORM = "batchnorm"
 
@@ -61,7 +63,7 @@ class FloatNode:
     """One sample's output shape (no batch dimension)."""
     weight: np.ndarray | None = None
     """float64: (out, in) for LINEAR, (out, in, kh, kw) for CONV2D, per-channel factor for
-    BATCHNORM, γ for LAYERNORM."""
+    BATCHNORM, γ for LAYERNORM and RMSNORM, the table (V, D) for EMBEDDING."""
     bias: np.ndarray | None = None
     """float64, one per output channel (BATCHNORM: per-channel offset; LAYERNORM: β)."""
     stride: tuple[int, int] = (1, 1)
@@ -75,7 +77,10 @@ class FloatNode:
     factor: float = 1.0
     """SCALE: the positive constant the value is multiplied by (it only changes the scale)."""
     eps: float = 0.0
-    """LAYERNORM: the ε added to the variance."""
+    """LAYERNORM, RMSNORM: the ε added to the variance (the mean square)."""
+    ids: tuple[int, ...] = ()
+    """EMBEDDING: constant ids (row-major over ``output_shape[:-1]``), the same for every
+    sample; empty when the ids are the input."""
 
 
 @dataclass(frozen=True)
@@ -174,6 +179,15 @@ def _run(node: FloatNode, values: list[torch.Tensor]) -> torch.Tensor:
     elif node.kind is FloatKind.LAYERNORM:
         shape = (x.shape[-1],)
         y = functional.layer_norm(x, shape, _tensor(node.weight), _tensor(node.bias), node.eps)
+    elif node.kind is FloatKind.RMSNORM:
+        y = functional.rms_norm(x, (x.shape[-1],), _tensor(node.weight), node.eps)
+    elif node.kind is FloatKind.EMBEDDING:
+        table = _tensor(node.weight)
+        if node.ids:
+            rows = table[torch.tensor(node.ids)].reshape(node.output_shape)
+            y = rows.expand(x.shape[0], *node.output_shape)
+        else:
+            y = functional.embedding(x.long(), table)
     elif node.kind is FloatKind.SCALE:
         y = x * node.factor
     elif node.kind is FloatKind.MATMUL:

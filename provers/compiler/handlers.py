@@ -32,6 +32,8 @@ SUPPORTED_OPS: tuple[str, ...] = (
     "aten.max_pool2d (no padding, dilation 1)",
     "aten.avg_pool2d (no padding, ceil_mode False)",
     "aten.adaptive_avg_pool2d (output size dividing the input size), aten.mean over H and W",
+    "aten.mean over the tokens of (tokens, features) samples (mean pooling)",
+    "aten.select of one token of (tokens, features) samples (x[:, i])",
     "aten.flatten / aten.view / aten.reshape (batch dimension kept)",
     "aten.add.Tensor (two activations of the same shape, alpha 1)",
     "aten.batch_norm (eval mode; folded into the preceding conv/linear)",
@@ -265,9 +267,13 @@ def _adaptive_avg_pool2d(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) 
 
 
 def _mean(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
-    """A mean over both spatial dimensions (global average pooling) is one average pool."""
+    """A mean over both spatial dimensions (global average pooling) is one average pool; so is
+    a mean over the tokens of (tokens, features) samples (:func:`_token_mean`)."""
     in_shape = walk.shape_of(args["self"])
     dims = {int(dim) % (len(in_shape) + 1) for dim in (args["dim"] or [])}
+    if len(in_shape) == 2 and dims == {1} and args.get("dtype") is None:
+        _token_mean(walk, node, args)
+        return
     if len(in_shape) != 3 or dims != {2, 3} or args.get("dtype") is not None:
         raise Unsupported("a mean other than over both spatial dimensions of an image")
     x = walk.activation(args["self"])
@@ -284,6 +290,63 @@ def _mean(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
     walk.values[node.name] = pooled.name
     if not args["keepdim"]:
         add_node(walk, node, FloatKind.RESHAPE, (pooled.name,))
+
+
+def _token_rows(walk: Walk, node: torch.fx.Node, source: Any) -> tuple[str, int, int]:
+    """(tokens, features) samples viewed as one-channel (1, tokens, features) images, so a
+    window of k×1 spans k tokens of one feature; the view is a RESHAPE (the same row-major
+    values)."""
+    tokens, features = walk.shape_of(source)
+    name = walk.unique_name(f"{node.name}_rows")
+    x = walk.activation(source)
+    walk.nodes.append(
+        FloatNode(name, FloatKind.RESHAPE, (x,), (1, tokens, features), source=describe(node))
+    )
+    return name, tokens, features
+
+
+def _token_mean(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
+    """x.mean(dim=1) of (tokens, features) samples (mean pooling): an average pool whose
+    window is every token of one feature, then the view back to (features,) or (1, features)."""
+    rows, tokens, features = _token_rows(walk, node, args["self"])
+    pooled = FloatNode(
+        walk.unique_name(f"{node.name}_pool"),
+        FloatKind.AVGPOOL2D,
+        (rows,),
+        (1, 1, features),
+        kernel=(tokens, 1),
+        stride=(tokens, 1),
+        source=describe(node),
+    )
+    walk.nodes.append(pooled)
+    add_node(walk, node, FloatKind.RESHAPE, (pooled.name,))
+
+
+def _select(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
+    """x[:, i] of (tokens, features) samples (a decoder's last position, an encoder's first):
+    a 1-channel convolution whose tokens×1 kernel is 1 at token i and 0 elsewhere, so its
+    output is exactly row i (the int8 weight 127 and a requantisation by 1/127)."""
+    source = args["self"]
+    shape = walk.shape_of(source)
+    rank = len(shape) + 1
+    if len(shape) != 2 or args["dim"] % rank != 1:
+        raise Unsupported("select of anything but one token of (tokens, features) samples")
+    index = int(args["index"]) % shape[0]
+    rows, tokens, features = _token_rows(walk, node, source)
+    weight = np.zeros((1, 1, tokens, 1))
+    weight[0, 0, index, 0] = 1.0
+    picked = FloatNode(
+        walk.unique_name(f"{node.name}_pick"),
+        FloatKind.CONV2D,
+        (rows,),
+        (1, 1, features),
+        weight=weight,
+        bias=np.zeros(1),
+        kernel=(tokens, 1),
+        source=describe(node),
+    )
+    walk.nodes.append(picked)
+    add_node(walk, node, FloatKind.RESHAPE, (picked.name,))
 
 
 def _reshape(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
@@ -452,6 +515,7 @@ HANDLERS: dict[str, Handler] = {
     "aten.adaptive_avg_pool2d.default": _adaptive_avg_pool2d,
     "aten._adaptive_avg_pool2d.default": _adaptive_avg_pool2d,
     "aten.mean.dim": _mean,
+    "aten.select.int": _select,
     "aten.flatten.using_ints": _flatten,
     "aten.view.default": _reshape,
     "aten.reshape.default": _reshape,

@@ -89,12 +89,23 @@ def float_graph(program: torch.export.ExportedProgram) -> FloatGraph:
 
 def quantise_input(model: QuantisedModel, x: np.ndarray) -> np.ndarray:
     """The int8 inputs of a float batch (N, *input_shape): round(x / input_scale), half to
-    even, clamped to [−128, 127]."""
+    even, clamped to [−128, 127]. A model whose input is token ids takes them as they are
+    (int64), each an integer in [0, V)."""
     values = np.asarray(x, dtype=np.float64)
     if values.shape[1:] != model.input_shape:
         raise CompileError(
             f"inputs of shape {values.shape[1:]}, the model takes {model.input_shape}"
         )
+    vocabulary = model.input_vocabulary
+    if vocabulary:
+        if not np.all(np.isfinite(values)) or np.any(values != np.round(values)):
+            raise CompileError("token ids must be integers")
+        if values.size and (values.min() < 0 or values.max() >= vocabulary):
+            raise CompileError(
+                f"token ids from {int(values.min())} to {int(values.max())}; the model's "
+                f"vocabulary is [0, {vocabulary})"
+            )
+        return values.astype(np.int64)
     return quantise_tensor(values, model.input_scale).astype(np.int8)
 
 
@@ -104,9 +115,13 @@ def calibrate(
     """The scale of every value: the input's and each requantising node's from the data, the
     others' inherited from their input."""
     peaks = _value_ranges(graph, inputs, percentile)
-    scales = {"input": peaks["input"]}
+    # Token ids are not quantised: their "scale" is a placeholder the circuit records.
+    token_ids = any(n.kind is FloatKind.EMBEDDING and not n.ids for n in graph.nodes)
+    scales = {"input": 1.0 if token_ids else peaks["input"]}
     for node in graph.nodes:
-        if node.kind in _PASS_THROUGH:
+        if node.kind is FloatKind.EMBEDDING:
+            scales[node.name] = activation_scale(np.asarray(node.weight))
+        elif node.kind in _PASS_THROUGH:
             scales[node.name] = scales[node.inputs[0]]
         elif node.kind in (FloatKind.SOFTMAX, FloatKind.SOFTMAX_CAUSAL):
             scales[node.name] = SOFTMAX_SCALE
@@ -164,16 +179,27 @@ def run_program(program: torch.export.ExportedProgram, inputs: np.ndarray) -> np
     module = program.module()
     placeholder = [n for n in program.graph.nodes if n.op == "placeholder"]
     batch = _exported_batch(program, placeholder)
+    dtype = _input_dtype(program, placeholder)
     outputs = []
     with torch.no_grad():
         for start in range(0, inputs.shape[0], batch):
-            chunk = torch.from_numpy(np.asarray(inputs[start : start + batch], dtype=np.float32))
+            chunk = torch.from_numpy(np.asarray(inputs[start : start + batch], dtype=dtype))
             rows = chunk.shape[0]
             if rows < batch:
                 padding = torch.zeros((batch - rows, *chunk.shape[1:]), dtype=chunk.dtype)
                 chunk = torch.cat([chunk, padding])
             outputs.append(module(chunk)[:rows].to(torch.float64).numpy())
     return np.concatenate(outputs)
+
+
+def _input_dtype(program: torch.export.ExportedProgram, placeholders: list[Any]) -> Any:
+    """int64 for a program whose input is integer (token ids), float32 otherwise."""
+    user_inputs = set(program.graph_signature.user_inputs)
+    for node in placeholders:
+        value = node.meta.get("val")
+        if node.name in user_inputs and isinstance(value, torch.Tensor):
+            return np.int64 if not value.dtype.is_floating_point else np.float32
+    return np.float32
 
 
 def _exported_batch(program: torch.export.ExportedProgram, placeholders: list[Any]) -> int:
@@ -298,12 +324,13 @@ def _lower_softmax(node: FloatNode, in_scales: list[float], out_scale: float) ->
     return _plain(node, SOFTMAX_SCALE, table=table)
 
 
-def _layernorm_shifts(entries: int, epsilon: float) -> tuple[int, int, int]:
-    """(a, b, E): the largest a whose worst V = D·2^(2a+16) plus E = ε in units of V (ε·D·2^(2a)
-    with the input's unit 1) fits the circuit's bound, and the smallest b keeping Q < 2^14."""
+def _layernorm_shifts(entries: int, epsilon: float, centred: bool) -> tuple[int, int, int]:
+    """(a, b, E): the largest a whose worst V = D·2^(2a+16) (an RMSNORM's D·2^(2a+14)) plus
+    E = ε in units of V (ε·D·2^(2a) with the input's unit 1) fits the circuit's bound, and the
+    smallest b keeping Q < 2^14."""
     for a in range(8, -1, -1):
         extra = round(epsilon * entries * 4**a)
-        worst = (entries << (2 * a + 16)) + extra
+        worst = (entries << (2 * a + (16 if centred else 14))) + extra
         if worst >= LAYERNORM_V_LIMIT:
             continue
         for b in range(LAYERNORM_MAX_B + 1):
@@ -314,21 +341,45 @@ def _layernorm_shifts(entries: int, epsilon: float) -> tuple[int, int, int]:
 
 def _lower_layernorm(node: FloatNode, in_scales: list[float], out_scale: float) -> Node:
     """acc·κ is the normalised value, κ = √(D / (C·2^b)) (ops.py: c = 2^a·(x − mean) in input
-    units and Q·2^b ≈ V + E = D·2^(2a)·(variance + ε) / s_x², so c/√(Q·2^b/D) ≈ the normalised
-    value and R ≈ √C/√Q): B_j = round(β_j / (κ·γ_j)) and y ≈ acc·κ·γ_j / s_y."""
+    units, or 2^a·x for an RMSNORM, and Q·2^b ≈ V + E = D·2^(2a)·(variance + ε) / s_x², so
+    c/√(Q·2^b/D) ≈ the normalised value and R ≈ √C/√Q). With σ_j = sign(γ_j):
+    B_j = round(β_j / (κ·|γ_j|)) and y ≈ acc·κ·|γ_j| / s_y; a channel with γ_j = 0 outputs
+    β_j alone, acc_j = B_j = round(β_j / (s_y·M_j)) for a multiplier ratio M_j (the others'
+    largest, raised so that |B_j| ≤ 2^(K + b/2), the size of σ·c·R)."""
     entries = node.output_shape[-1]
-    a, b, extra = _layernorm_shifts(entries, node.eps / in_scales[0] ** 2)
+    centred = node.kind is FloatKind.LAYERNORM
+    a, b, extra = _layernorm_shifts(entries, node.eps / in_scales[0] ** 2, centred)
     k = LAYERNORM_MAX_K
     kappa = math.sqrt(entries / float(1 << (2 * k + b)))
-    gamma, beta = np.asarray(node.weight), np.asarray(node.bias)
-    offsets = np.round(beta / (kappa * gamma))
+    gamma = np.asarray(node.weight, dtype=np.float64)
+    beta = np.zeros(entries) if node.bias is None else np.asarray(node.bias, dtype=np.float64)
+    signs = np.sign(gamma).astype(np.int64)
+    live = signs != 0
+    ratios = np.zeros(entries)
+    ratios[live] = kappa * np.abs(gamma[live]) / out_scale
+    offsets = np.zeros(entries)
+    offsets[live] = beta[live] / (kappa * np.abs(gamma[live]))
+    if not live.all():
+        largest = float(ratios.max()) if live.any() else 0.0
+        wanted = np.abs(beta[~live]) / out_scale / 2.0 ** (k + b // 2)
+        ratios[~live] = np.maximum(np.maximum(wanted, largest), 1e-12)
+        offsets[~live] = beta[~live] / (out_scale * ratios[~live])
+    offsets = np.round(offsets)
     if np.abs(offsets).max(initial=0) > LAYERNORM_MAX_OFFSET:
-        raise CompileError(f"{node.name}: a layernorm bias β too large against its weight γ")
+        raise CompileError(f"{node.name}: a {node.kind.value} bias β too large against its γ")
     offsets = offsets.astype(np.int64)
     bound = math.isqrt(1 << (b + 2 * k)) + int(np.abs(offsets).max(initial=0))
-    requant = requant_constants(kappa * gamma / out_scale, bound, node.relu)
-    table = (a, b, k, extra, *(int(v) for v in offsets))
-    return _plain(node, out_scale, OpKind.LAYERNORM, requant=requant, table=table)
+    requant = requant_constants(ratios, bound, node.relu)
+    stated = () if np.all(signs == 1) else tuple(int(v) for v in signs)
+    table = (a, b, k, extra, *(int(v) for v in offsets), *stated)
+    kind = OpKind.LAYERNORM if centred else OpKind.RMSNORM
+    return _plain(node, out_scale, kind, requant=requant, table=table)
+
+
+def _lower_embedding(node: FloatNode, in_scales: list[float], out_scale: float) -> Node:
+    """The table quantised with one scale (the output's: max|E| / 127), and the constant ids."""
+    table = quantise_tensor(np.asarray(node.weight), out_scale)
+    return _plain(node, out_scale, weight=table, table=node.ids)
 
 
 def _lower_scale(node: FloatNode, in_scales: list[float], out_scale: float) -> Node:
@@ -374,6 +425,8 @@ LOWERINGS: dict[FloatKind, Callable[[FloatNode, list[float], float], Node]] = {
     FloatKind.SOFTMAX: _lower_softmax,
     FloatKind.SOFTMAX_CAUSAL: _lower_softmax,
     FloatKind.LAYERNORM: _lower_layernorm,
+    FloatKind.RMSNORM: _lower_layernorm,
+    FloatKind.EMBEDDING: _lower_embedding,
     FloatKind.SCALE: _lower_scale,
     FloatKind.MATMUL_T: _lower_product,
     FloatKind.BATCHNORM: _lower_unfolded,

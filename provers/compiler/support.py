@@ -137,6 +137,9 @@ def _multiplications(node: FloatNode) -> int:
         return per_output * int(np.prod(node.output_shape))
     if node.kind in (FloatKind.MATMUL, FloatKind.MATMUL_T):
         return node.kernel[0] * int(np.prod(node.output_shape))
+    if node.kind is FloatKind.EMBEDDING and node.weight is not None:
+        # The proof's sumcheck runs over the whole table, whatever the ids select.
+        return int(node.weight.size)
     return 0
 
 

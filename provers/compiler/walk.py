@@ -55,10 +55,20 @@ class Walk:
     (as MATMUL_T), so no node ever materialises a transposed activation."""
     nodes: list[FloatNode] = field(default_factory=list)
     names: set[str] = field(default_factory=lambda: {"input"})
+    unbatched: set[str] = field(default_factory=set)
+    """fx nodes computed from constants alone (a position embedding): the activation holds them
+    for every sample, and their traced shape has no batch dimension."""
 
-    def activation(self, argument: Any, what: str = "input") -> str:
+    def activation(self, argument: Any, what: str = "input", unbatched: bool = False) -> str:
+        """The value an argument became; ``unbatched``: the reader (an add) also takes a
+        constant-id embedding, the same for every sample."""
         if not isinstance(argument, torch.fx.Node):
             raise Unsupported(f"its {what} must be a tensor computed by the model")
+        if argument.name in self.unbatched and not unbatched:
+            raise Unsupported(
+                f"its {what} is a constant-id embedding (positions), which only an add to an "
+                "activation may read"
+            )
         if argument.name in self.constants:
             raise Unsupported(f"its {what} is a constant tensor, not an activation")
         if argument.name in self.transposed:
@@ -90,6 +100,8 @@ class Walk:
         """One sample's shape of a tensor argument."""
         if not isinstance(argument, torch.fx.Node):
             raise Unsupported("its input is not a tensor")
+        if argument.name in self.unbatched:
+            return full_shape(argument)
         return sample_shape(argument)
 
 
@@ -124,6 +136,14 @@ def sample_shape(node: torch.fx.Node) -> tuple[int, ...]:
     if not all(isinstance(dim, int) for dim in dims):
         raise Unsupported("only the batch dimension may be dynamic")
     return tuple(int(dim) for dim in dims)
+
+
+def full_shape(node: torch.fx.Node) -> tuple[int, ...]:
+    """The whole traced shape of a tensor node with no batch dimension."""
+    value = node.meta.get("val")
+    if not isinstance(value, torch.Tensor) or not all(isinstance(d, int) for d in value.shape):
+        raise Unsupported(f"{node.name} is not a tensor of a static shape")
+    return tuple(int(dim) for dim in value.shape)
 
 
 def batch_dim(node: torch.fx.Node) -> str:

@@ -9,7 +9,9 @@ in O(Σ 2^b_i).
 
 A flatten (RESHAPE to one axis) keeps its input's layout: the flat index f of a real element
 is mapped to its padded multi-axis index, and a LINEAR that reads it has its weight columns
-laid out the same way. Other reshapes are not supported (they would move data).
+laid out the same way. So does a reshape that only adds or drops axes of size 1 (a size-1 axis
+takes no index bits), read with the new axes. Other reshapes are not supported (they would move
+data).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from provers.circuit.model import QuantisedModel
-from provers.circuit.ops import SOFTMAXES, OpKind
+from provers.circuit.ops import SOFTMAXES, Node, OpKind
 from provers.field import ext
 from provers.poly import multilinear
 
@@ -128,11 +130,14 @@ def tensor_layouts(model: QuantisedModel, batch: int) -> dict[str, TensorLayout]
     logical = {"input": tuple(model.input_shape)}
     for node in model.nodes:
         source = layouts[node.inputs[0]]
-        if node.kind is OpKind.RESHAPE:
+        if node.kind is OpKind.RESHAPE and _unit_axes_only(logical[node.inputs[0]], node):
+            # Axes of size 1 take no index bits: the same table read with the new axes.
+            layouts[node.name] = TensorLayout((batch_dim, *(Dim.of(d) for d in node.output_shape)))
+        elif node.kind is OpKind.RESHAPE:
             if len(node.output_shape) != 1 and tuple(node.output_shape) != logical[node.inputs[0]]:
                 raise UnsupportedCircuit(
-                    f"{node.name}: only flattening reshapes are supported, not "
-                    f"{logical[node.inputs[0]]} → {node.output_shape}"
+                    f"{node.name}: only flattening reshapes and ones that add or drop axes of "
+                    f"size 1 are supported, not {logical[node.inputs[0]]} → {node.output_shape}"
                 )
             layouts[node.name] = source
         elif node.kind in (OpKind.ADD, OpKind.RELU, OpKind.TABLE, *SOFTMAXES):
@@ -141,6 +146,13 @@ def tensor_layouts(model: QuantisedModel, batch: int) -> dict[str, TensorLayout]
             layouts[node.name] = TensorLayout((batch_dim, *(Dim.of(d) for d in node.output_shape)))
         logical[node.name] = tuple(node.output_shape)
     return layouts
+
+
+def _unit_axes_only(before: tuple[int, ...], node: Node) -> bool:
+    """The reshape only adds or drops axes of size 1 (and is no plain identity)."""
+    after = tuple(node.output_shape)
+    kept = tuple(d for d in after if d != 1)
+    return after != before and kept == tuple(d for d in before if d != 1)
 
 
 def aligned_chunks(start: int, stop: int) -> list[tuple[int, int]]:

@@ -1,6 +1,6 @@
-"""LAYERNORM over the last axis: the integer semantics against torch, a Linear → LayerNorm →
-Linear block compiled and proven, the IR's and the compiler's refusals, and the rejection of
-proofs whose square root, mean or variance was changed."""
+"""LAYERNORM over the last axis: the integer semantics against torch (γ of every sign too), a
+Linear → LayerNorm → Linear block compiled and proven, the IR's refusals, and the rejection of
+proofs whose square root, mean, variance or signs were changed."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from provers.circuit.ops import Node, OpKind, Requant
 from provers.circuit.serialize import circuit_from_bytes
 from provers.compiler.lower import compile_program, quantise_input
 from provers.container import ProofFile
-from provers.errors import CompileError, ProverError, Reject, VerificationError
+from provers.errors import ProverError, Reject, VerificationError
 from provers.inference import CommittedModel, commit_model, prove, rel_layernorm, verify_file
 from provers.inference import witness as witness_module
 from tests.provers.cheating import reason, skip_claimed_sum_checks
@@ -166,13 +166,66 @@ def test_the_ir_accepts_the_reference_layernorm() -> None:
     _layernorm_node().validate()
 
 
-def test_a_layernorm_with_a_negative_weight_gets_a_clear_error() -> None:
-    norm = nn.LayerNorm(WIDTH)
+def _signed_affine(norm: nn.LayerNorm, seed: int) -> None:
+    """γ of every sign: a third negative, two channels exactly 0."""
+    _affine(norm, seed)
+    generator = torch.Generator().manual_seed(seed + 1)
+    entries = norm.weight.shape[0]
     with torch.no_grad():
-        norm.weight[3] = -0.5
-    program = torch.export.export(norm.eval(), (torch.randn(2, TOKENS, WIDTH),))
-    with pytest.raises(CompileError, match="γ ≤ 0"):
-        compile_program(program, np.random.default_rng(0).normal(size=(4, TOKENS, WIDTH)))
+        flip = torch.rand(entries, generator=generator) < 0.35
+        norm.weight[flip] = -norm.weight[flip]
+        norm.weight[1] = 0.0
+        norm.weight[entries - 2] = 0.0
+
+
+@pytest.mark.parametrize("entries", [24, 65])
+def test_a_layernorm_with_weights_of_every_sign_matches_torch(entries: int) -> None:
+    torch.manual_seed(entries)
+    norm = nn.LayerNorm(entries)
+    _signed_affine(norm, entries)
+    inputs = torch.randn(64, 4, entries) * 2 + torch.randn(64, 4, 1)
+    model = _compile(norm, inputs)
+    node = model.nodes[0]
+    signs = node.layernorm_signs
+    assert node.kind is OpKind.LAYERNORM and -1 in signs and signs[1] == 0
+    quantised = quantise_input(model, inputs.numpy())
+    real = executor.run(model, quantised) * node.scale
+    with torch.no_grad():
+        reference = nn.functional.layer_norm(
+            torch.from_numpy(quantised * model.input_scale),
+            (entries,),
+            norm.weight.double(),
+            norm.bias.double(),
+            norm.eps,
+        ).numpy()
+    # As with γ > 0, up to about two steps (the floor of R; here a row near the clamp).
+    assert np.abs(real - reference).max() <= 2.5 * node.scale
+    # A γ = 0 channel is its quantised β on every row.
+    expected = np.round(norm.bias[1].item() / node.scale)
+    assert np.abs(real[..., 1] / node.scale - expected).max() <= 1
+
+
+def test_a_layernorm_with_weights_of_every_sign_proves() -> None:
+    torch.manual_seed(4)
+    module = nn.Sequential(nn.Linear(FEATURES, WIDTH), nn.LayerNorm(WIDTH), nn.Linear(WIDTH, 3))
+    _signed_affine(module[1], 4)
+    inputs = torch.randn(96, TOKENS, FEATURES)
+    model = _compile(module.eval(), inputs)
+    circuit = circuit_from_bytes(model.circuit_bytes())
+    assert circuit.circuit_bytes() == model.circuit_bytes()
+    quantised = quantise_input(model, inputs[:2].numpy())
+    statement = verify_file(ProofFile.from_bytes(prove(commit_model(model), quantised, b"sg")))
+    assert statement["output"] == executor.run(model, quantised).tolist()
+
+
+@pytest.mark.parametrize(
+    ("signs", "message"),
+    [((1,) * 16, "not all 1"), ((2,) + (1,) * 15, "signs must lie"), ((0,) * 15, "offsets")],
+)
+def test_the_ir_refuses_malformed_layernorm_signs(signs: tuple[int, ...], message: str) -> None:
+    table = (3, 15, 10, 40, *range(-8, 8), *signs)
+    with pytest.raises(ModelError, match=message):
+        _layernorm_node(table=table).validate()
 
 
 # --- cheating provers -----------------------------------------------------------------------
@@ -268,3 +321,32 @@ def test_a_proof_with_a_wrong_layernorm_variance_is_rejected(
     assert reason(_forge(committed, _inputs(block), monkeypatch, variance_step=1)) is (
         Reject.ROUND_SUM_MISMATCH
     )
+
+
+def test_a_proof_that_ignores_the_layernorm_signs_is_rejected(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """acc = c·R + B where the circuit says σ·c·R + B (every γ taken as positive): the
+    requantised output follows the wrong acc and acc(ρ) = CR + B fails at the random point."""
+    torch.manual_seed(5)
+    norm = nn.LayerNorm(WIDTH)
+    _signed_affine(norm, 5)
+    module = nn.Sequential(nn.Linear(FEATURES, WIDTH), norm, nn.Linear(WIDTH, 3)).eval()
+    inputs = torch.randn(96, TOKENS, FEATURES)
+    model = _compile(module, inputs)
+    committed = commit_model(model)
+    honest_parts = executor.layernorm_parts
+
+    def unsigned(node: Node, x: np.ndarray) -> dict[str, np.ndarray]:
+        parts = honest_parts(node, x)
+        offsets = np.asarray(node.layernorm_offsets, dtype=np.int64)
+        parts["acc"] = parts["c"] * parts["r"][..., None] + offsets
+        return parts
+
+    monkeypatch.setattr(executor, "layernorm_parts", unsigned)
+    monkeypatch.setattr(rel_layernorm, "reject_identity", lambda ok, detail: None)
+    forged = prove(committed, quantise_input(model, inputs[:2].numpy()), nonce=b"signs")
+    monkeypatch.undo()
+    error = _rejection(forged)
+    assert error.reason is Reject.IDENTITY_MISMATCH
+    assert "acc = σ·c·R + B" in str(error)
