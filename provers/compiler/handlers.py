@@ -42,7 +42,10 @@ SUPPORTED_OPS: tuple[str, ...] = (
     "aten.transpose / aten.permute swapping the last two axes, as a matmul's second operand",
     "aten.gelu (exact or tanh) / aten.silu / aten.sigmoid / aten.tanh (int8 lookup tables)",
     "aten.softmax / aten._softmax over the last axis (outputs in steps of 1/127)",
-    "aten.layer_norm over the last axis (constant weight γ > 0 and bias)",
+    "aten.layer_norm over the last axis (constant weight γ of any sign, and bias)",
+    "aten.rms_norm over the last axis (constant weight γ of any sign)",
+    "aten.embedding of the model's input (token ids) or of constant ids (aten.arange: "
+    "positions), the constant-id one added to an activation",
     "aten.scaled_dot_product_attention (no mask or dropout; is_causal for decoders)",
     "aten.mul / aten.div of an activation by a positive number (folded into its scale)",
 )
@@ -205,11 +208,70 @@ def _layer_norm(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
     bias = np.zeros(entries) if args["bias"] is None else walk.constant(args["bias"], "bias")
     if weight.shape != (entries,) or bias.shape != (entries,):
         raise Unsupported(f"layer_norm weight {weight.shape} or bias {bias.shape}")
-    if not np.all(weight > 0):
-        # The integer semantics fold γ into positive per-channel requantisation multipliers.
-        raise Unsupported("layer_norm with a weight γ ≤ 0 somewhere (every γ must be positive)")
     fields = {"weight": weight.copy(), "bias": bias.copy(), "eps": float(args["eps"])}
     add_node(walk, node, FloatKind.LAYERNORM, (walk.activation(source),), **fields)
+
+
+def _rms_norm(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
+    source = args["input"]
+    shape = walk.shape_of(source)
+    if not shape or list(args["normalized_shape"]) != [shape[-1]]:
+        raise Unsupported("rms_norm over axes other than the last one alone")
+    entries = shape[-1]
+    weight = np.ones(entries) if args["weight"] is None else walk.constant(args["weight"], "weight")
+    if weight.shape != (entries,):
+        raise Unsupported(f"rms_norm weight {weight.shape}")
+    eps = args["eps"]
+    if eps is None:
+        # torch's default: the machine ε of the input's type.
+        eps = torch.finfo(source.meta["val"].dtype).eps
+    fields = {"weight": weight.copy(), "eps": float(eps)}
+    add_node(walk, node, FloatKind.RMSNORM, (walk.activation(source),), **fields)
+
+
+def _arange(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
+    """torch.arange with constant bounds: constant ids (the positions of a position
+    embedding)."""
+    start = args.get("start") or 0
+    end, step = args.get("end"), args.get("step") or 1
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end, step)):
+        raise Unsupported("arange with bounds that are not constant integers")
+    walk.constants[node.name] = np.arange(start, end, step, dtype=np.float64)
+
+
+def _embedding(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
+    """Rows of a table by ids: the model's input (token ids), or constant ids (positions),
+    whose output holds the same rows for every sample (traced without a batch dimension)."""
+    table = walk.constant(args["weight"], "table")
+    if table.ndim != 2:
+        raise Unsupported(f"an embedding table of shape {table.shape}")
+    indices = args["indices"]
+    if isinstance(indices, torch.fx.Node) and indices.name in walk.constants:
+        ids = walk.constants[indices.name]
+        if ids.size == 0 or np.any(ids != np.round(ids)) or ids.min() < 0:
+            raise Unsupported("constant ids that are not nonnegative integers")
+        if ids.max() >= table.shape[0]:
+            raise Unsupported(f"constant ids up to {int(ids.max())} for {table.shape[0]} rows")
+        shape = (*ids.shape, int(table.shape[1]))
+        name = walk.unique_name(node.name)
+        walk.add(
+            node,
+            FloatNode(
+                name,
+                FloatKind.EMBEDDING,
+                ("input",),
+                shape,
+                weight=table.copy(),
+                ids=tuple(int(i) for i in ids.reshape(-1)),
+                source=describe(node),
+            ),
+        )
+        walk.unbatched.add(node.name)
+        return
+    x = walk.activation(indices, "ids")
+    if x != "input":
+        raise Unsupported("an embedding of ids the model computes (only its input or constants)")
+    add_node(walk, node, FloatKind.EMBEDDING, (x,), weight=table.copy())
 
 
 def _pool_window(
@@ -368,8 +430,10 @@ def _reshape(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
 def _add(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
     if args.get("alpha", 1) != 1:
         raise Unsupported("add with alpha other than 1")
-    first = walk.activation(args["self"], "first operand")
-    second = walk.activation(args["other"], "second operand (adding a constant)")
+    first = walk.activation(args["self"], "first operand", unbatched=True)
+    second = walk.activation(args["other"], "second operand (adding a constant)", unbatched=True)
+    if {args["self"].name, args["other"].name} <= walk.unbatched:
+        raise Unsupported("a sum of two constant-id embeddings (add one to an activation)")
     shapes = (walk.shape_of(args["self"]), walk.shape_of(args["other"]))
     if shapes[0] != shapes[1] or sample_shape(node) != shapes[0]:
         raise Unsupported(f"add with broadcasting ({shapes[0]} and {shapes[1]})")
@@ -539,6 +603,11 @@ HANDLERS: dict[str, Handler] = {
     "aten.div.Tensor": _scale,
     "aten._softmax.default": _softmax,
     "aten.layer_norm.default": _layer_norm,
+    "aten.rms_norm.default": _rms_norm,
+    "aten.embedding.default": _embedding,
+    "aten.arange.default": _arange,
+    "aten.arange.start": _arange,
+    "aten.arange.start_step": _arange,
     "aten.silu.default": _function,
     "aten.sigmoid.default": _function,
     "aten.tanh.default": _function,
