@@ -164,8 +164,19 @@ def _draw_rho(transcript: Transcript, label: str) -> np.ndarray:
     return rho
 
 
+class RoundState(Protocol):
+    """A sumcheck prover driven one round at a time (``SumcheckProverState`` and the batched
+    state of :mod:`provers.sumcheck.batched_zk`)."""
+
+    num_vars: int
+
+    def first_message(self) -> np.ndarray: ...
+
+    def receive_challenge(self, challenge: np.ndarray) -> np.ndarray | None: ...
+
+
 def masked_rounds(
-    state: SumcheckProverState,
+    state: RoundState,
     mask: MaskPolynomial,
     rho: np.ndarray,
     transcript: Transcript,
@@ -197,6 +208,38 @@ def mask_values(mask: MaskPolynomial, point: np.ndarray) -> np.ndarray:
     return np.stack(columns, axis=1)
 
 
+def prove_zk_state(
+    state: RoundState,
+    degree: int,
+    claimed_sum: np.ndarray,
+    transcript: Transcript,
+    scheme: MaskCommitmentScheme | None = None,
+    rng: np.random.Generator | None = None,
+    label: str = "zk_sumcheck",
+) -> tuple[ZkSumcheckProof, np.ndarray]:
+    """The masked sumcheck of whatever ``state`` proves; (proof, point r). Absorbs what
+    :func:`prove_zk` absorbs."""
+    scheme = scheme or default_scheme()
+    num_vars = state.num_vars
+    if num_vars == 0:
+        raise ProverError("a zero-knowledge sumcheck needs at least one variable")
+    absorb_header(transcript, label, num_vars, degree, claimed_sum)
+    mask = MaskPolynomial.sample(num_vars, degree, rng)
+    commitment, prover_data = scheme.commit(mask.commitment_vector(), num_vars, rng)
+    scheme.absorb_commitment(transcript, f"{label}/mask_commitment", commitment)
+    mask_sum = mask.cube_sum()
+    transcript.absorb_ext(f"{label}/mask_sum", mask_sum)
+    rho = _draw_rho(transcript, label)
+    masked_claim = ext.add(np.asarray(claimed_sum, np.int64), ext.mul(rho, mask_sum))
+    absorb_header(transcript, f"{label}/masked", num_vars, degree, masked_claim)
+    sumcheck, point = masked_rounds(state, mask, rho, transcript, f"{label}/masked")
+    values = mask_values(mask, point)
+    transcript.absorb_ext(f"{label}/mask_values", values)
+    points = MaskLayout(num_vars, degree).opening_points(point)
+    opening = scheme.open(prover_data, points, values, transcript)
+    return ZkSumcheckProof(commitment, mask_sum, sumcheck, values, opening), point
+
+
 def prove_zk(
     tables: list[Array],
     combine: Combiner,
@@ -215,26 +258,8 @@ def prove_zk(
     own messages. ``rng`` None (the default) takes the mask from the OS CSPRNG; ``scheme``
     None means the hiding tensor-code PCS with default parameters.
     """
-    scheme = scheme or default_scheme()
     state = SumcheckProverState(tables, combine, degree, claimed_sum)
-    if state.num_vars == 0:
-        raise ProverError("a zero-knowledge sumcheck needs at least one variable")
-    num_vars = state.num_vars
-    absorb_header(transcript, label, num_vars, degree, claimed_sum)
-    mask = MaskPolynomial.sample(num_vars, degree, rng)
-    commitment, prover_data = scheme.commit(mask.commitment_vector(), num_vars, rng)
-    scheme.absorb_commitment(transcript, f"{label}/mask_commitment", commitment)
-    mask_sum = mask.cube_sum()
-    transcript.absorb_ext(f"{label}/mask_sum", mask_sum)
-    rho = _draw_rho(transcript, label)
-    masked_claim = ext.add(np.asarray(claimed_sum, np.int64), ext.mul(rho, mask_sum))
-    absorb_header(transcript, f"{label}/masked", num_vars, degree, masked_claim)
-    sumcheck, point = masked_rounds(state, mask, rho, transcript, f"{label}/masked")
-    values = mask_values(mask, point)
-    transcript.absorb_ext(f"{label}/mask_values", values)
-    points = MaskLayout(num_vars, degree).opening_points(point)
-    opening = scheme.open(prover_data, points, values, transcript)
-    proof = ZkSumcheckProof(commitment, mask_sum, sumcheck, values, opening)
+    proof, point = prove_zk_state(state, degree, claimed_sum, transcript, scheme, rng, label)
     return ZkSumcheckResult(proof, point, state.final_values())
 
 
