@@ -15,8 +15,8 @@
 Both write attention head by head (:class:`HeadAttention`): the IR's products take samples of
 the same leading axes, and it has no transpose of the token and head axes, so a fused d → 3d
 projection split into (heads, tokens, d/h) cannot be lowered; per-head projections and a sum of
-per-head output projections are the same function. Until token ids can be a model input, the
-exported programs start from the embeddings (token + position [+ type]) as a float input.
+per-head output projections are the same function. The exported programs take token ids: the
+embeddings are lookups into committed tables (the positions constant ids).
 """
 
 from __future__ import annotations
@@ -168,7 +168,7 @@ class DecoderBlock(nn.Module):
 class NanoGPT(nn.Module):
     """Token and position embeddings, pre-LN decoder blocks, a final LayerNorm, an untied LM
     head. ``forward`` gives every position's logits (for training); ``last_logits`` the last
-    position's from the embeddings, the function the proof states."""
+    position's, the function the proof states."""
 
     def __init__(self, shape: GPTShape) -> None:
         super().__init__()
@@ -191,19 +191,19 @@ class NanoGPT(nn.Module):
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         return self.head(self.stack(self.embed(ids)))
 
-    def last_logits(self, h: torch.Tensor) -> torch.Tensor:
-        return self.head(self.stack(h)[:, -1])
+    def last_logits(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.head(self.stack(self.embed(ids))[:, -1])
 
 
 class LastLogits(nn.Module):
-    """The exported program: embeddings (N, T, d) → the logits of position T − 1."""
+    """The exported program: token ids (N, T) → the logits of position T − 1."""
 
     def __init__(self, model: NanoGPT) -> None:
         super().__init__()
         self.model = model
 
-    def forward(self, h: torch.Tensor) -> torch.Tensor:
-        return self.model.last_logits(h)
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.model.last_logits(ids)
 
 
 def corpus_text() -> str:
@@ -297,9 +297,9 @@ class EncoderLayer(nn.Module):
 
 
 class MiniLM(nn.Module):
-    """BERT embeddings (word + position + token type 0), their LayerNorm, the encoder layers
-    and mean pooling over every token. ``forward`` takes token ids; ``encode`` the summed
-    embeddings, the function the proof states."""
+    """BERT embeddings (word + position + token type), their LayerNorm, the encoder layers and
+    mean pooling over every token; every token is of segment 0, so the token-type row is a
+    constant-id lookup like the positions."""
 
     def __init__(self, shape: BertShape = BertShape()) -> None:
         super().__init__()
@@ -310,9 +310,12 @@ class MiniLM(nn.Module):
         self.norm = nn.LayerNorm(shape.width, eps=shape.eps)
         self.layers = nn.ModuleList(EncoderLayer(shape) for _ in range(shape.layers))
 
-    def embed(self, ids: torch.Tensor) -> torch.Tensor:
+    def embed(self, ids: torch.Tensor, segments: torch.Tensor | None = None) -> torch.Tensor:
+        """``segments``: the token-type ids of the positions (all 0 when not given)."""
         positions = torch.arange(ids.shape[1], device=ids.device)
-        return self.word(ids) + self.position(positions) + self.token_type.weight[0]
+        if segments is None:
+            segments = torch.zeros_like(positions)
+        return self.word(ids) + self.position(positions) + self.token_type(segments)
 
     def hidden_states(self, embeddings: torch.Tensor) -> torch.Tensor:
         h = self.norm(embeddings)
@@ -320,22 +323,21 @@ class MiniLM(nn.Module):
             h = layer(h)
         return h
 
-    def encode(self, embeddings: torch.Tensor) -> torch.Tensor:
-        return self.hidden_states(embeddings).mean(dim=1)
-
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        return self.encode(self.embed(ids))
+    def forward(self, ids: torch.Tensor, segments: torch.Tensor | None = None) -> torch.Tensor:
+        return self.hidden_states(self.embed(ids, segments)).mean(dim=1)
 
 
 class Pooled(nn.Module):
-    """The exported program: summed embeddings (N, T, 384) → the mean-pooled embedding."""
+    """The exported program: token ids (N, length) → the mean-pooled embedding. The segment
+    ids (all 0) are a buffer, so they export as constant ids."""
 
-    def __init__(self, model: MiniLM) -> None:
+    def __init__(self, model: MiniLM, length: int = 32) -> None:
         super().__init__()
         self.model = model
+        self.register_buffer("segments", torch.zeros(length, dtype=torch.int64))
 
-    def forward(self, embeddings: torch.Tensor) -> torch.Tensor:
-        return self.model.encode(embeddings)
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.model(ids, self.segments)
 
 
 def minilm_files() -> tuple[Path, Path]:
@@ -481,6 +483,8 @@ class CompiledCase:
 
 
 def compile_module(module: nn.Module, calibration: torch.Tensor) -> QuantisedModel:
+    """Export ``module`` on two samples of ``calibration`` (float inputs or token ids) and
+    compile it with all of them."""
     program = torch.export.export(module.eval(), (calibration[:2],))
     return compile_program(program, calibration.numpy().astype(np.float64)).model
 
@@ -528,8 +532,8 @@ def nanogpt_case(
     model, train, test = train_nanogpt(shape, steps)
     program = LastLogits(model).eval()
     with torch.no_grad():
-        calibrating = model.embed(contexts(train, shape.context, calibration, seed=1))
-        testing = model.embed(contexts(test, shape.context, held_out, seed=2))
+        calibrating = contexts(train, shape.context, calibration, seed=1)
+        testing = contexts(test, shape.context, held_out, seed=2)
         expected = program(testing).double().numpy()
     compiled = compile_module(program, calibrating)
     fidelity = agreement(expected, quantised_outputs(compiled, testing))
@@ -550,26 +554,24 @@ def minilm_case(
     close the unmasked float embedding stays to sentence-transformers' masked one (1 when no
     sentence needs padding)."""
     model = load_minilm() if model is None else model
-    program = Pooled(model).eval()
+    program = Pooled(model, length).eval()
     words = corpus_text().split()
     step = max(length, len(words) // calibration)
     passages = [" ".join(words[i : i + length]) for i in range(0, step * calibration, step)]
     calibrating_ids, _ = token_ids(passages, length)
     ids, mask = token_ids(SENTENCES, length)
     with torch.no_grad():
-        calibrating = model.embed(calibrating_ids)
-        embeddings = model.embed(ids)
-        expected = program(embeddings).double().numpy()
+        expected = program(ids).double().numpy()
         masked = masked_embedding(model, ids, mask).double().numpy()
-    compiled = compile_module(program, calibrating)
-    fidelity = agreement(expected, quantised_outputs(compiled, embeddings))
+    compiled = compile_module(program, calibrating_ids)
+    fidelity = agreement(expected, quantised_outputs(compiled, ids))
     del fidelity["top1_agreement"]
     fidelity["float_vs_masked_cosine_min"] = agreement(masked, expected)["cosine_min"]
     return CompiledCase(
         compiled,
-        quantise_input(compiled, embeddings[:batch].numpy()),
+        quantise_input(compiled, ids[:batch].numpy()),
         fidelity,
-        float_seconds(program, embeddings[:batch]),
+        float_seconds(program, ids[:batch]),
         sum(parameter.numel() for parameter in model.parameters()),
     )
 

@@ -97,17 +97,15 @@ def test_a_small_decoder_keeps_its_last_logits_and_proves() -> None:
     program = transformers.LastLogits(decoder).eval()
     ids = torch.randint(0, shape.vocab, (96, TOKENS))
     with torch.no_grad():
-        embeddings = decoder.embed(ids)
-        expected = program(embeddings[64:]).double().numpy()
-    model = transformers.compile_module(program, embeddings[:64])
+        expected = program(ids[64:]).double().numpy()
+    model = transformers.compile_module(program, ids[:64])
     kinds = [node.kind for node in model.nodes]
     assert kinds.count(OpKind.SOFTMAX_CAUSAL) == 4 and kinds.count(OpKind.LAYERNORM) == 5
+    assert kinds.count(OpKind.EMBEDDING) == 2
     assert model.node(model.output).output_shape == (shape.vocab,)
-    fidelity = transformers.agreement(
-        expected, transformers.quantised_outputs(model, embeddings[64:])
-    )
+    fidelity = transformers.agreement(expected, transformers.quantised_outputs(model, ids[64:]))
     assert fidelity["cosine_min"] >= 0.95
-    _prove_and_check(model, quantise_input(model, embeddings[64:65].numpy()))
+    _prove_and_check(model, quantise_input(model, ids[64:65].numpy()))
 
 
 def _small_encoder() -> transformers.MiniLM:
@@ -126,19 +124,17 @@ def _small_encoder() -> transformers.MiniLM:
 
 def test_a_small_encoder_keeps_its_pooled_embedding_and_proves() -> None:
     encoder = _small_encoder()
-    program = transformers.Pooled(encoder).eval()
+    program = transformers.Pooled(encoder, TOKENS).eval()
     ids = torch.randint(0, 40, (96, TOKENS))
     with torch.no_grad():
-        embeddings = encoder.embed(ids)
-        expected = program(embeddings[64:]).double().numpy()
-    model = transformers.compile_module(program, embeddings[:64])
-    assert OpKind.SOFTMAX in [node.kind for node in model.nodes]
+        expected = program(ids[64:]).double().numpy()
+    model = transformers.compile_module(program, ids[:64])
+    kinds = [node.kind for node in model.nodes]
+    assert OpKind.SOFTMAX in kinds and kinds.count(OpKind.EMBEDDING) == 3
     assert model.node(model.output).output_shape == (WIDTH,)
-    fidelity = transformers.agreement(
-        expected, transformers.quantised_outputs(model, embeddings[64:])
-    )
+    fidelity = transformers.agreement(expected, transformers.quantised_outputs(model, ids[64:]))
     assert fidelity["cosine_min"] >= 0.95
-    _prove_and_check(model, quantise_input(model, embeddings[64:66].numpy()))
+    _prove_and_check(model, quantise_input(model, ids[64:66].numpy()))
 
 
 def test_head_by_head_attention_is_the_fused_attention() -> None:
