@@ -1,5 +1,6 @@
 """Every HIPAA control that changes state: reading PHI for a person, break-glass access,
-erasure (on request, or when a retention period ends), master-key rotation.
+erasure of test sets, models and job files (on request, or when a retention period ends),
+master-key rotation.
 
 Who may read a PHI test set: the organisation's owners (the ``admin`` right), always with a
 stated purpose; a member with the ``read`` right only under an open break-glass grant of their
@@ -23,7 +24,7 @@ from veriml.core.errors import ServiceConflict, ServiceError
 from veriml.core.files import discard_file, read_checked
 from veriml.core.models import StoredFile
 from veriml.proving.models import Job
-from veriml.registry.models import Dataset
+from veriml.registry.models import Dataset, RegisteredModel
 
 REASON_MAX = 2000
 
@@ -159,6 +160,50 @@ def erase_dataset(dataset: Dataset, actor: str, reason: str) -> None:
         else:
             locked.delete()
             transaction.on_commit(lambda: discard_file(stored))
+
+
+MODEL_FILES = ("source", "calibration", "compiled")
+
+
+def erase_model(model: RegisteredModel, actor: str, reason: str) -> None:
+    """Deletes a registered model's files (the uploaded ``.pt2``, its calibration set, the
+    compiled model) and leaves a tombstone in the audit log.
+
+    The row stays, marked erased, with its digest, so the jobs made with it keep their history
+    and the proofs already issued stay verifiable against that digest; no new job can use it,
+    and a compile still running for it is abandoned (its result is discarded)."""
+    reason = _reason(reason, "Erasing a model")
+    with transaction.atomic():
+        locked = RegisteredModel.objects.select_for_update().get(pk=model.pk)
+        if locked.error_code == "erased":
+            raise ServiceConflict("The model has already been erased.")
+        files = {
+            part: stored for part in MODEL_FILES if (stored := getattr(locked, part)) is not None
+        }
+        audit_log.record(
+            "model.erased",
+            actor=actor,
+            organisation=locked.organisation_id,
+            target=("model", str(locked.pk)),
+            details={
+                "tombstone": True,
+                "reason": reason,
+                "name": locked.name,
+                "version": locked.version,
+                "digest": locked.digest,
+                **{f"{part}_sha256": stored.sha256 for part, stored in files.items()},
+                "size": sum(stored.size for stored in files.values()),
+                "jobs": locked.jobs.count(),
+            },
+        )
+        locked.status = RegisteredModel.Status.FAILED
+        locked.error_code = "erased"
+        locked.error_message = (
+            "The model's files were deleted; its digest and the history of its jobs are kept."
+        )
+        locked.save(update_fields=["status", "error_code", "error_message"])
+        for stored in files.values():
+            transaction.on_commit(lambda stored=stored: storage.delete_bytes(stored))
 
 
 def erase_job_files(job: Job, actor: str, reason: str) -> None:

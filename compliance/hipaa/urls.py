@@ -5,6 +5,7 @@ from compliance.hipaa.views import (
     BreakGlassView,
     DatasetDownloadView,
     DatasetEraseView,
+    ModelEraseView,
     PHIAccessLogView,
 )
 
@@ -16,4 +17,5 @@ urlpatterns = [
     path("phi/access-log", PHIAccessLogView.as_view(), name="access-log"),
     path("datasets/<str:pk>/download", DatasetDownloadView.as_view(), name="dataset-download"),
     path("datasets/<str:pk>/erase", DatasetEraseView.as_view(), name="dataset-erase"),
+    path("models/<str:pk>/erase", ModelEraseView.as_view(), name="model-erase"),
 ]

@@ -1,5 +1,5 @@
-"""HIPAA controls through the API: break-glass access, reading and erasing test sets, the PHI
-access log."""
+"""HIPAA controls through the API: break-glass access, reading and erasing test sets, erasing
+models, the PHI access log."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ from veriml.accounts.access import (
     require_any,
 )
 from veriml.core.api import StrictSerializer, query_value, requested_organisation, visible_object
-from veriml.registry.models import Dataset
+from veriml.registry.models import Dataset, RegisteredModel
 
 
 class BreakGlassSerializer(StrictSerializer):
@@ -117,6 +117,22 @@ class DatasetEraseView(APIView):  # type: ignore[misc]
         form = ReasonSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         services.erase_dataset(dataset, caller.actor, form.validated_data["reason"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class ModelEraseView(APIView):  # type: ignore[misc]
+    @extend_schema(
+        summary="Delete a model's files on request (its digest stays), leaving a tombstone",
+        request=ReasonSerializer,
+        responses={204: None},
+    )
+    def post(self, request: Request, pk: str) -> Response:
+        caller = caller_of(request)
+        queryset = RegisteredModel.objects.select_related("organisation")
+        model: RegisteredModel = visible_object(queryset, pk, caller, Right.ADMIN, "model")
+        form = ReasonSerializer(data=request.data)
+        form.is_valid(raise_exception=True)
+        services.erase_model(model, caller.actor, form.validated_data["reason"])
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -1,11 +1,12 @@
 """What the region policies' retention periods have run out for.
 
 A region's ``retention_days`` counts from the last time the platform used the data: for a test
-set, its upload or the end of the latest job that used it; for a job's input and proof files,
-the end of the job. Data a queued or running job still needs is never expired, nor is data of
-an organisation whose region has no policy (nothing states its period). Audit records (the
-audit log, PHI accesses, policy decisions, privacy changes) are never expired: they are kept at
-least ``AUDIT_RETENTION_DAYS`` and are append-only.
+set or a registered model (its uploaded ``.pt2``, calibration set and compiled model), its
+upload or the end of the latest job that used it; for a job's input and proof files, the end of
+the job. Data a queued or running job still needs is never expired, nor a model still
+compiling, nor data of an organisation whose region has no policy (nothing states its period).
+Audit records (the audit log, PHI accesses, policy decisions, privacy changes) are never
+expired: they are kept at least ``AUDIT_RETENTION_DAYS`` and are append-only.
 """
 
 from __future__ import annotations
@@ -19,15 +20,15 @@ from django.db.models.functions import Coalesce
 from compliance.policy.regions import POLICIES, RegionPolicy
 from veriml.accounts.models import Organisation
 from veriml.proving.models import Job
-from veriml.registry.models import Dataset
+from veriml.registry.models import Dataset, RegisteredModel
 
 ACTIVE_JOB_STATES = (Job.Status.QUEUED, Job.Status.RUNNING)
 
 
 @dataclass(frozen=True)
 class Expired:
-    """One item whose retention period is over: ``kind`` is ``dataset`` or ``job`` (its
-    files)."""
+    """One item whose retention period is over: ``kind`` is ``dataset``, ``model`` (its files)
+    or ``job`` (its files)."""
 
     kind: str
     pk: str
@@ -52,6 +53,23 @@ def _datasets(policy: RegionPolicy, cutoff: datetime) -> list[Expired]:
     ]
 
 
+def _models(policy: RegionPolicy, cutoff: datetime) -> list[Expired]:
+    rows = (
+        RegisteredModel.objects.filter(organisation__region=policy.region, created_at__lt=cutoff)
+        .exclude(error_code="erased")
+        .exclude(status=RegisteredModel.Status.COMPILING)
+        .exclude(jobs__status__in=ACTIVE_JOB_STATES)
+        .annotate(last_job=Max(Coalesce("jobs__finished_at", "jobs__created_at")))
+        .filter(Q(last_job__isnull=True) | Q(last_job__lt=cutoff))
+        .select_related("organisation")
+        .order_by("created_at")
+    )
+    return [
+        Expired("model", str(row.pk), row.organisation, policy, row.last_job or row.created_at)
+        for row in rows
+    ]
+
+
 def _job_files(policy: RegionPolicy, cutoff: datetime) -> list[Expired]:
     rows = (
         Job.objects.filter(organisation__region=policy.region, status__in=Job.FINAL)
@@ -69,5 +87,5 @@ def expired(now: datetime) -> list[Expired]:
     found: list[Expired] = []
     for policy in POLICIES.values():
         cutoff = now - timedelta(days=policy.retention_days)
-        found += _datasets(policy, cutoff) + _job_files(policy, cutoff)
+        found += _datasets(policy, cutoff) + _models(policy, cutoff) + _job_files(policy, cutoff)
     return found

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import transaction
 from django.utils import timezone
 
@@ -23,7 +24,7 @@ from compliance.policy.regions import POLICIES, RegionPolicy
 from veriml.accounts.models import Organisation
 from veriml.core.errors import ServiceConflict, ServiceError
 from veriml.proving.models import Job
-from veriml.registry.models import Dataset
+from veriml.registry.models import Dataset, RegisteredModel
 
 ACTIONS = ("upload", "compile", "prove", "verify", "download", "report", "transfer", "erase")
 STORAGE_ACTIONS = frozenset({"upload"})
@@ -224,7 +225,11 @@ def record_transfer_basis(
     return basis
 
 
-RETAINED_WHAT = {"dataset": "the test set", "job": "the input and proof files of the job"}
+RETAINED_WHAT = {
+    "dataset": "the test set",
+    "model": "the model's files (its upload, calibration set and compiled model)",
+    "job": "the input and proof files of the job",
+}
 
 
 def _erase(item: retention.Expired, reason: str) -> None:
@@ -232,6 +237,8 @@ def _erase(item: retention.Expired, reason: str) -> None:
         hipaa.erase_dataset(
             Dataset.objects.select_related("file").get(pk=item.pk), "system", reason
         )
+    elif item.kind == "model":
+        hipaa.erase_model(RegisteredModel.objects.get(pk=item.pk), "system", reason)
     else:
         hipaa.erase_job_files(Job.objects.get(pk=item.pk), "system", reason)
 
@@ -259,7 +266,7 @@ def enforce_retention(now: datetime | None = None) -> list[PolicyDecision]:
                     target=(item.kind, item.pk),
                 )
                 _erase(item, reason)
-        except (ServiceConflict, Dataset.DoesNotExist, Job.DoesNotExist):
+        except (ServiceConflict, ObjectDoesNotExist):
             continue
         decisions.append(decision)
     return decisions

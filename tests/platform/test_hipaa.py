@@ -25,6 +25,7 @@ from tests.platform.helpers import bearer, wait_until
 from veriml.core.files import StoredFileError, read_checked, store_bytes
 from veriml.proving.models import Job
 from veriml.registry.models import Dataset, RegisteredModel
+from veriml.verification.services import verify_proof_bytes
 
 # A test set whose values are easy to find in any text: the patients' measurements.
 PHI_VALUES = ("98213.377", "77142.619", "65390.254", "54871.903")
@@ -319,6 +320,84 @@ def test_erasing_a_test_set_that_jobs_used_keeps_its_row_but_not_its_data(
     assert not path.exists()
     with pytest.raises(StoredFileError):
         read_checked(dataset.file)
+
+
+def test_erasing_a_model_deletes_its_files_and_keeps_its_digest_and_issued_proofs(
+    api_client,
+    alice_org,
+    bob,
+    charlie,
+    alice_key,
+    admin_key,
+    media_root,
+    django_capture_on_commit_callbacks,
+):
+    job = factories.succeeded_job(alice_org)
+    model = job.model
+    files = {part: getattr(model, part) for part in ("source", "calibration", "compiled")}
+    path = f"/api/v1/compliance/models/{model.pk}/erase"
+    reason = {"reason": "Patient withdrew consent"}
+    api_client.force_authenticate(bob)
+    as_member = api_client.post(path, reason, format="json")
+    api_client.force_authenticate(charlie)
+    as_outsider = api_client.post(path, reason, format="json")
+    api_client.force_authenticate(None)
+    without_admin = api_client.post(path, reason, format="json", **bearer(alice_key))
+    without_reason = api_client.post(path, {"reason": ""}, format="json", **bearer(admin_key))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        erased = api_client.post(path, reason, format="json", **bearer(admin_key))
+    again = api_client.post(path, reason, format="json", **bearer(admin_key))
+
+    assert (as_member.status_code, as_outsider.status_code) == (403, 404)
+    assert (without_admin.status_code, without_reason.status_code) == (403, 400)
+    assert erased.status_code == 204 and again.status_code == 409
+    model.refresh_from_db()
+    assert (model.status, model.error_code) == ("failed", "erased")
+    assert model.digest == factories.MODEL_DIGEST
+    assert not any((media_root / stored.storage_name).exists() for stored in files.values())
+    with pytest.raises(StoredFileError):
+        read_checked(model.calibration)
+    [tombstone] = AuditEntry.objects.filter(action="model.erased")
+    assert tombstone.target_id == str(model.pk) and tombstone.details["tombstone"] is True
+    assert tombstone.details["reason"] == "Patient withdrew consent"
+    assert tombstone.details["digest"] == factories.MODEL_DIGEST
+    for part, stored in files.items():
+        assert tombstone.details[f"{part}_sha256"] == stored.sha256
+    # What was issued stays: the job, its proof, which still verifies, and the model's digest.
+    shown = api_client.get(f"/api/v1/models/{model.pk}/", **bearer(alice_key)).json()
+    assert shown["digest"] == factories.MODEL_DIGEST and shown["status"] == "failed"
+    proof = api_client.get(f"/api/v1/jobs/{job.pk}/proof", **bearer(alice_key))
+    assert proof.status_code == 200
+    assert verify_proof_bytes(proof.content)["accepted"] is True
+    refused = api_client.post(
+        "/api/v1/jobs/",
+        {"kind": "inference", "model": str(model.pk), "input": factories.input_upload()},
+        format="multipart",
+        **bearer(alice_key),
+    )
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "model_not_ready"
+
+
+def test_erasing_a_phi_model_deletes_its_encrypted_calibration_set(
+    api_client, phi_org, alice_key, admin_key, media_root, django_capture_on_commit_callbacks
+):
+    model = upload_model(api_client, alice_key)
+    at_rest = media_root / model.calibration.storage_name
+
+    with django_capture_on_commit_callbacks(execute=True):
+        erased = api_client.post(
+            f"/api/v1/compliance/models/{model.pk}/erase",
+            {"reason": "Patient withdrew consent"},
+            format="json",
+            **bearer(admin_key),
+        )
+
+    assert erased.status_code == 204
+    assert not at_rest.exists() and not (media_root / model.source.storage_name).exists()
+    tombstone = AuditEntry.objects.get(action="model.erased")
+    assert tombstone.details["calibration_sha256"] == model.calibration.sha256
+    assert not PHIAccess.objects.exists()
 
 
 def test_audit_records_are_kept_six_years_and_phi_accesses_are_never_deleted(

@@ -20,7 +20,7 @@ from tests.platform import factories
 from tests.platform.helpers import bearer
 from veriml.core.models import StoredFile
 from veriml.proving.models import Job
-from veriml.registry.models import Dataset
+from veriml.registry.models import Dataset, RegisteredModel
 
 YEAR = timedelta(days=365)
 
@@ -90,6 +90,49 @@ def test_expired_data_is_erased_with_tombstones_and_the_rest_is_kept(
     assert erased_proof.json()["error"]["code"] == "proof_erased"
 
 
+def test_an_unused_model_past_its_period_loses_its_files_and_keeps_its_digest_and_history(
+    eu_org, charlie_org, media_root, django_capture_on_commit_callbacks
+):
+    old_model = aged(factories.ready_model(eu_org, name="old"), timedelta(days=400))
+    fresh_model = aged(factories.ready_model(eu_org, name="fresh"), timedelta(days=10))
+    used_model = aged(factories.ready_model(eu_org, name="used"), timedelta(days=400))
+    finished_job(eu_org, timedelta(days=10), model=used_model)
+    retired_model = aged(factories.ready_model(eu_org, name="retired"), timedelta(days=400))
+    retired_job = finished_job(eu_org, timedelta(days=400), model=retired_model)
+    busy_model = aged(factories.ready_model(eu_org, name="busy"), timedelta(days=400))
+    aged(factories.job(eu_org, model=busy_model, status=Job.Status.RUNNING), timedelta(days=400))
+    compiling = aged(
+        factories.ready_model(eu_org, name="compiling", status=RegisteredModel.Status.COMPILING),
+        timedelta(days=400),
+    )
+    us_model = aged(factories.ready_model(in_region(charlie_org, "us")), timedelta(days=400))
+    old_files = [old_model.source, old_model.calibration, old_model.compiled]
+
+    with django_capture_on_commit_callbacks(execute=True):
+        decisions = policy.enforce_retention()
+
+    assert sorted(d.target for d in decisions) == sorted(
+        [f"model:{old_model.pk}", f"model:{retired_model.pk}", f"job:{retired_job.pk}"]
+    )
+    assert all(d.action == "erase" and d.policy_version == "eu-2026.1" for d in decisions)
+    model_decision = next(d for d in decisions if d.target == f"model:{old_model.pk}")
+    assert "model's files" in model_decision.reason and "365-day" in model_decision.reason
+    old_model.refresh_from_db()
+    assert (old_model.error_code, old_model.digest) == ("erased", factories.MODEL_DIGEST)
+    assert not any((media_root / stored.storage_name).exists() for stored in old_files)
+    tombstone = AuditEntry.objects.get(action="model.erased", target_id=str(old_model.pk))
+    assert tombstone.details["digest"] == factories.MODEL_DIGEST
+    assert tombstone.details["compiled_sha256"] == old_files[2].sha256
+    assert "retention" in tombstone.details["reason"].lower()
+    retired_job.refresh_from_db()
+    assert retired_job.status == Job.Status.SUCCEEDED and retired_job.statement
+    assert RegisteredModel.objects.get(pk=retired_model.pk).error_code == "erased"
+    for kept in (fresh_model, used_model, busy_model, compiling, us_model):
+        kept = RegisteredModel.objects.get(pk=kept.pk)
+        assert kept.error_code == "" and (media_root / kept.source.storage_name).exists()
+    assert verify_log(keys.public_key()).ok
+
+
 def test_at_a_later_time_what_was_fresh_expires_and_nothing_is_erased_twice(
     eu_org, django_capture_on_commit_callbacks
 ):
@@ -104,8 +147,11 @@ def test_at_a_later_time_what_was_fresh_expires_and_nothing_is_erased_twice(
         again = policy.enforce_retention(now=timezone.now() + YEAR)
 
     assert today == [] and again == []
-    assert sorted(d.target for d in next_year) == sorted([f"dataset:{dataset.pk}", f"job:{job.pk}"])
-    assert PolicyDecision.objects.filter(action="erase").count() == 2
+    # The job's model, unused since the job, expires with its files.
+    assert sorted(d.target for d in next_year) == sorted(
+        [f"dataset:{dataset.pk}", f"job:{job.pk}", f"model:{job.model_id}"]
+    )
+    assert PolicyDecision.objects.filter(action="erase").count() == 3
     assert verify_log(keys.public_key()).ok
 
 

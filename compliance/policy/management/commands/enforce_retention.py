@@ -9,8 +9,8 @@ from compliance.policy.services import enforce_retention
 
 class Command(BaseCommand):  # type: ignore[misc]
     help = (
-        "Deletes test sets and job files past their region's retention period now, each with "
-        "an erase decision in the policy log and a tombstone in the audit log."
+        "Deletes test sets, models' files and job files past their region's retention period "
+        "now, each with an erase decision in the policy log and a tombstone in the audit log."
     )
 
     def handle(self, *args: Any, **options: Any) -> None:
