@@ -155,6 +155,10 @@ class ProofPlan:
         keys = [
             key for region in entries.values() for e in region for key, _ in e.table_keys.values()
         ]
+        if not keys:
+            raise UnsupportedCircuit(
+                "the circuit looks nothing up (embeddings alone): add an operation after them"
+            )
         try:
             self.table = InferenceTable(keys, 1 << MAX_TABLE_LOG)
         except ValueError as error:
