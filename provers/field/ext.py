@@ -33,6 +33,23 @@ BYTES = DEGREE * base.BYTES
 _TWO64_MOD_P = (1 << 64) % P
 _CHUNK = 1 << 14
 _W_U64 = np.uint64(W)
+_SMALL = 256
+"""Vectors up to this length multiply by :func:`_mul_small`: a handful of numpy calls instead
+of the blocked kernel's forty, whose fixed cost dominates short vectors."""
+
+
+def _wrap_matrix() -> np.ndarray:
+    """(4, 16): coefficient k of a·b is Σ_{i+j=k} a_i·b_j + 11·Σ_{i+j=k+4} a_i·b_j."""
+    matrix = np.zeros((DEGREE, DEGREE * DEGREE), dtype=np.uint64)
+    for i in range(DEGREE):
+        for j in range(DEGREE):
+            k = i + j
+            matrix[k % DEGREE, i * DEGREE + j] += 1 if k < DEGREE else W
+    return matrix
+
+
+_WRAP = _wrap_matrix()
+_P_U64 = np.uint64(P)
 
 
 def _reduce_wrapped(s: Array) -> Array:
@@ -151,6 +168,8 @@ def _mul_numpy(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
     if {a.shape[1], b.shape[1]} - {1, n}:
         return None
     a64, b64 = a.view(np.uint64), b.view(np.uint64)
+    if n <= _SMALL:
+        return _mul_small(a64, b64)
     out = np.empty((DEGREE, n), dtype=np.uint64)
     if b.shape[1] == 1 or a.shape[1] == 1:
         vector, element = (a64, b) if b.shape[1] == 1 else (b64, a)
@@ -164,6 +183,16 @@ def _mul_numpy(a: np.ndarray, b: np.ndarray) -> np.ndarray | None:
         part_b = b64[:, start:stop] if b64.shape[1] == n else b64
         _mul_block(part_a, part_b, out[:, start:stop], temporaries[:, : stop - start])
     return out.view(np.int64)
+
+
+def _mul_small(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The product of uint64 (4, n) and (4, n) or (4, 1) operands: the 16 limb products
+    (each below p²) reduced, then combined by the wrap matrix (sums below 44·p < 2^37)."""
+    products = (a[:, None, :] * b[None, :, :]).reshape(DEGREE * DEGREE, -1)
+    np.remainder(products, _P_U64, out=products)
+    combined = _WRAP @ products
+    np.remainder(combined, _P_U64, out=combined)
+    return combined.view(np.int64)
 
 
 def _element_matrix(element: np.ndarray) -> list[list[np.uint64]]:
@@ -228,6 +257,8 @@ def _is_long_numpy_pair(a: Array, b: Array) -> bool:
 def _mul_base_numpy(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     n = b.shape[0]
     a64, b64 = a.view(np.uint64), b.view(np.uint64)
+    if n <= _SMALL:
+        return _mul_small(a64, b64)
     out = np.empty((DEGREE, n), dtype=np.uint64)
     quotient = scratch("ext.mul_base", 1, min(n, _CHUNK))[0]
     for start in range(0, n, _CHUNK):

@@ -16,6 +16,7 @@ the combiner offers ``combine_base``; tables become challenge-field tables after
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -24,7 +25,7 @@ from provers.errors import ProverError
 from provers.field import base, ext
 from provers.field.backend import Array, to_numpy
 from provers.poly import multilinear, univariate
-from provers.sumcheck.combiners import BaseFieldCombiner, Combiner, MixedFieldCombiner
+from provers.sumcheck.combiners import Combiner
 from provers.sumcheck.folding import fold_base, fold_base_twice, fold_ext
 from provers.sumcheck.proof import MAX_DEGREE, MAX_NUM_VARS, SumcheckProof
 from provers.sumcheck.small_values import round_two_message
@@ -64,6 +65,18 @@ def _validate_tables(tables: list[Array], degree: int) -> int:
     return num_vars
 
 
+def _base_combiner(combine: Combiner) -> Callable[[list[Array]], Array] | None:
+    """``combine_base`` when the combiner offers it (an attribute lookup: a runtime-checkable
+    Protocol's isinstance costs tens of microseconds, paid every round)."""
+    method = getattr(combine, "combine_base", None)
+    return method if callable(method) else None
+
+
+def _mixed_combiner(combine: Combiner) -> Callable[[list[Array]], Array] | None:
+    method = getattr(combine, "combine_mixed", None)
+    return method if callable(method) else None
+
+
 def _chunk_sums(
     tables: list[Array], combine: Combiner, degree: int, start: int, stop: int, skip_one: bool
 ) -> np.ndarray:
@@ -72,12 +85,8 @@ def _chunk_sums(
     lows = [t[..., start:stop] for t in tables]
     highs = [t[..., half + start : half + stop] for t in tables]
     diffs = [base.sub(h, lo) for h, lo in zip(highs, lows, strict=True)]
-    base_combine = (
-        combine.combine_base
-        if isinstance(combine, BaseFieldCombiner) and all(_is_base(t) for t in tables)
-        else None
-    )
-    mixed_combine = combine.combine_mixed if isinstance(combine, MixedFieldCombiner) else None
+    base_combine = _base_combiner(combine) if all(_is_base(t) for t in tables) else None
+    mixed_combine = _mixed_combiner(combine)
     sums = np.zeros((degree + 1, ext.DEGREE), dtype=np.int64)
     current = lows
     for t in range(degree + 1):
@@ -111,11 +120,7 @@ class SumcheckProverState:
         self._round = 0
         self._message: np.ndarray | None = None
         all_base = all(_is_base(t) for t in tables)
-        self._base_combine = (
-            combine.combine_base
-            if isinstance(combine, BaseFieldCombiner) and all_base and self.num_vars >= 2
-            else None
-        )
+        self._base_combine = _base_combiner(combine) if all_base and self.num_vars >= 2 else None
         self._deferred_challenge: np.ndarray | None = None
 
     def _round_message(self) -> np.ndarray:
