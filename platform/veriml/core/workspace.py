@@ -7,7 +7,8 @@ which no file system holds) and the folder gets only a symbolic link to ``/proc/
 named with the file's suffix; the memory is released when the work ends. What the prover writes
 from PHI (a committed test set holds the quantised samples) goes to a folder on a memory file
 system (``PHI_WORK_DIR``). A worker that can do neither refuses the work rather than write PHI
-to its disk.
+to its disk. Like the rest of the worker's memory, these pages can be swapped out: run PHI
+workers without swap, or with encrypted swap.
 """
 
 from __future__ import annotations
