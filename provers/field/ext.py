@@ -190,9 +190,9 @@ def _mul_small(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     (each below p²) reduced, then combined by the wrap matrix (sums below 44·p < 2^37)."""
     products = (a[:, None, :] * b[None, :, :]).reshape(DEGREE * DEGREE, -1)
     np.remainder(products, _P_U64, out=products)
-    combined = _WRAP @ products
+    combined: np.ndarray = _WRAP @ products
     np.remainder(combined, _P_U64, out=combined)
-    return combined.view(np.int64)
+    return np.asarray(combined.view(np.int64))
 
 
 def _element_matrix(element: np.ndarray) -> list[list[np.uint64]]:

@@ -354,28 +354,66 @@ def prove_with_multiplicities(
     """The protocol for given multiplicities (2^L base-field values); :func:`prove` computes
     them and refuses rows outside the table. Exposed so tests can run cheating provers."""
     params = params or PCSParams.default()
-    size = 1 << statement.log_size
     transcript = _start(statement, params)
     witness = [_pad_rows(statement, c, column) for c, column in enumerate(rows)]
     committed = [_doubled(column, rng) for column in [*witness, multiplicities]]
     witness_commitment, witness_data = pcs.commit_many(committed, params, True, rng)
     transcript.absorb_bytes("witness_commitment", witness_commitment.to_bytes())
-    alpha, beta = _draw_alpha_beta(transcript)
+    core = prove_core(statement, committed[:-1], committed[-1], transcript, params, rng)
+    finals = [multilinear.evaluate(t, core.point) for t in [*committed, *core.helpers]]
+    finals_array = np.stack(finals, axis=1)
+    transcript.absorb_ext("finals", finals_array)
+    values, opening = pcs.batch_open(
+        [(witness_data, core.point), (core.helper_data, core.point)], transcript
+    )
+    if not ext.equal(np.concatenate(values, axis=1), finals_array):
+        raise ProverError("the opened tables differ from the final values")
+    return ZkLookupProof(
+        witness_commitment, core.helper_commitment, core.sumcheck, finals_array, opening
+    )
 
-    a_hat = _compress([c[:size] for c in committed[:-1]], beta)
+
+@dataclass
+class CoreProver:
+    """What the lookup's core leaves its caller: the helper commitment (to absorb in the proof
+    and open at ``point``), its prover data and tables, the masked sumcheck and its point."""
+
+    helper_commitment: Commitment
+    helper_data: pcs.ProverData
+    helpers: list[np.ndarray]
+    sumcheck: ZkSumcheckProof
+    point: np.ndarray
+    """r' = (ζ, r), (4, L + 1): every witness column, m and every helper table are claimed
+    here."""
+
+
+def prove_core(
+    statement: ZkLookupStatement,
+    columns: list[np.ndarray],
+    multiplicities: np.ndarray,
+    transcript: Transcript,
+    params: PCSParams,
+    rng: np.random.Generator | None,
+) -> CoreProver:
+    """The lookup on doubled columns (each 2^(L+1) base-field values, the first half the real
+    rows) and doubled multiplicities that the caller has committed and absorbed: draws α, β,
+    commits and absorbs the helper columns, draws τ, λ and runs the masked sumcheck. The caller
+    then sends the columns', m's and helpers' values at ``point`` and settles them."""
+    size = 1 << statement.log_size
+    alpha, beta = _draw_alpha_beta(transcript)
+    a_hat = _compress([c[:size] for c in columns], beta)
     t_hat = _compress(padded_table_values(statement), beta)
     witness_gaps = ext.sub(alpha[:, None], a_hat)
     table_gaps = ext.sub(alpha[:, None], t_hat)
     if not witness_gaps.any(axis=0).all() or not table_gaps.any(axis=0).all():
         raise ProverError("α equals a looked-up value (probability 2^-120); prove again")
     h = ext.batch_inv(witness_gaps)
-    g = ext.mul(ext.from_base(multiplicities), ext.batch_inv(table_gaps))
+    g = ext.mul(ext.from_base(multiplicities[:size]), ext.batch_inv(table_gaps))
     helpers = [_doubled(part[limb], rng) for part in (h, g) for limb in range(ext.DEGREE)]
     helper_commitment, helper_data = pcs.commit_many(helpers, params, True, rng)
     transcript.absorb_bytes("helper_commitment", helper_commitment.to_bytes())
     tau, lambda1, lambda2 = _draw_zero_check(transcript, statement.log_size)
-
-    tables = _sumcheck_tables(committed, helpers, tau, beta, t_hat)
+    tables = _sumcheck_tables([*columns, multiplicities], helpers, tau, beta, t_hat)
     result = prove_zk(
         tables,
         _Combiner(alpha, lambda1, lambda2),
@@ -386,14 +424,7 @@ def prove_with_multiplicities(
         rng,
         label="zk_lookup",
     )
-    point = result.point
-    finals = [multilinear.evaluate(t, point) for t in [*committed, *helpers]]
-    finals_array = np.stack(finals, axis=1)
-    transcript.absorb_ext("finals", finals_array)
-    values, opening = pcs.batch_open([(witness_data, point), (helper_data, point)], transcript)
-    if not ext.equal(np.concatenate(values, axis=1), finals_array):
-        raise ProverError("the opened tables differ from the final values")
-    return ZkLookupProof(witness_commitment, helper_commitment, result.proof, finals_array, opening)
+    return CoreProver(helper_commitment, helper_data, helpers, result.proof, result.point)
 
 
 def _sumcheck_tables(
@@ -414,16 +445,90 @@ def _sumcheck_tables(
 
 
 @dataclass
+class CoreReplay:
+    """The verifier's side of the core up to the final check."""
+
+    alpha: np.ndarray
+    beta: np.ndarray
+    tau: np.ndarray
+    lambda1: np.ndarray
+    lambda2: np.ndarray
+    point: np.ndarray
+    expected: np.ndarray
+    """The masked sumcheck's final value, which :func:`check_core` compares."""
+
+
+def verify_core(
+    statement: ZkLookupStatement,
+    helper_commitment: Commitment,
+    sumcheck: ZkSumcheckProof,
+    transcript: Transcript,
+    params: PCSParams,
+) -> CoreReplay:
+    """Absorb what :func:`prove_core` absorbs and check the masked sumcheck's rounds."""
+    helper = _checked_commitment(helper_commitment, statement, HELPER_TABLES, params, "helper")
+    alpha, beta = _draw_alpha_beta(transcript)
+    transcript.absorb_bytes("helper_commitment", helper.to_bytes())
+    tau, lambda1, lambda2 = _draw_zero_check(transcript, statement.log_size)
+    point, expected = verify_zk(
+        sumcheck,
+        statement.num_vars,
+        DEGREE,
+        ext.zero(),
+        transcript,
+        TensorPcsMaskScheme(params),
+        label="zk_lookup",
+    )
+    return CoreReplay(alpha, beta, tau, lambda1, lambda2, point, expected)
+
+
+def core_value(
+    statement: ZkLookupStatement,
+    replay: CoreReplay,
+    column_values: list[np.ndarray],
+    multiplicity_value: np.ndarray,
+    helper_values: list[np.ndarray],
+) -> np.ndarray:
+    """C(S, E, H, G, Â, T̂, M) at r' from the claimed values (the table's part is public)."""
+    point = replay.point
+    h_value = _from_limbs(helper_values[: ext.DEGREE])
+    g_value = _from_limbs(helper_values[ext.DEGREE :])
+    a_hat = _compress_values(column_values, replay.beta)
+    t_hat = _compress_values(padded_table_at(statement, point[:, 1:]), replay.beta)
+    selector = ext.sub(ext.one(), point[:, 0])
+    eq = multilinear.eq_eval(_selector_point(replay.tau), point)
+    factors = (selector, eq, h_value, g_value, a_hat, t_hat, multiplicity_value)
+    combiner = _Combiner(replay.alpha, replay.lambda1, replay.lambda2)
+    return np.asarray(combiner([np.asarray(v)[:, None] for v in factors])[:, 0])
+
+
+def check_core(
+    statement: ZkLookupStatement,
+    replay: CoreReplay,
+    column_values: list[np.ndarray],
+    multiplicity_value: np.ndarray,
+    helper_values: list[np.ndarray],
+) -> None:
+    value = core_value(statement, replay, column_values, multiplicity_value, helper_values)
+    if not ext.equal(value, replay.expected):
+        raise VerificationError(
+            Reject.FINAL_EVALUATION_MISMATCH, "the final values do not satisfy the lookup checks"
+        )
+
+
+@dataclass
 class _Replayed:
-    """The verifier's side up to the opening: challenges, the point r' and the checks' value."""
+    """The standalone verifier's side up to the opening."""
 
     transcript: Transcript
     witness: Commitment
     helper: Commitment
     finals: np.ndarray
-    point: np.ndarray
-    combined: np.ndarray
-    expected: np.ndarray
+    core: CoreReplay
+
+    @property
+    def point(self) -> np.ndarray:
+        return self.core.point
 
 
 def _replay(statement: ZkLookupStatement, proof: ZkLookupProof, params: PCSParams) -> _Replayed:
@@ -443,30 +548,8 @@ def _replay(statement: ZkLookupStatement, proof: ZkLookupProof, params: PCSParam
         raise VerificationError(Reject.NON_CANONICAL_FIELD_ELEMENT, "a final value is not below p")
     transcript = _start(statement, params)
     transcript.absorb_bytes("witness_commitment", witness.to_bytes())
-    alpha, beta = _draw_alpha_beta(transcript)
-    transcript.absorb_bytes("helper_commitment", helper.to_bytes())
-    tau, lambda1, lambda2 = _draw_zero_check(transcript, statement.log_size)
-    point, expected = verify_zk(
-        proof.sumcheck,
-        statement.num_vars,
-        DEGREE,
-        ext.zero(),
-        transcript,
-        TensorPcsMaskScheme(params),
-        label="zk_lookup",
-    )
-    columns = [finals[:, i] for i in range(count)]
-    a_values, m_value = columns[:width], columns[width]
-    h_value = _from_limbs(columns[width + 1 : width + 1 + ext.DEGREE])
-    g_value = _from_limbs(columns[width + 1 + ext.DEGREE :])
-    a_hat = _compress_values(a_values, beta)
-    t_hat = _compress_values(padded_table_at(statement, point[:, 1:]), beta)
-    selector = ext.sub(ext.one(), point[:, 0])
-    eq = multilinear.eq_eval(_selector_point(tau), point)
-    combined = _Combiner(alpha, lambda1, lambda2)(
-        [v[:, None] for v in (selector, eq, h_value, g_value, a_hat, t_hat, m_value)]
-    )[:, 0]
-    return _Replayed(transcript, witness, helper, finals, point, combined, expected)
+    core = verify_core(statement, helper, proof.sumcheck, transcript, params)
+    return _Replayed(transcript, witness, helper, finals, core)
 
 
 def replay_point(
@@ -482,13 +565,12 @@ def verify(
     """Accept (return None) or raise VerificationError with the first failing check."""
     params = params or PCSParams.default()
     replayed = _replay(statement, proof, params)
-    if not ext.equal(replayed.combined, replayed.expected):
-        raise VerificationError(
-            Reject.FINAL_EVALUATION_MISMATCH, "the final values do not satisfy the lookup checks"
-        )
-    transcript, finals, point = replayed.transcript, replayed.finals, replayed.point
+    finals, width = replayed.finals, statement.width
+    columns = [finals[:, i] for i in range(finals.shape[1])]
+    check_core(statement, replayed.core, columns[:width], columns[width], columns[width + 1 :])
+    transcript, point = replayed.transcript, replayed.point
     transcript.absorb_ext("finals", finals)
-    split = statement.width + 1
+    split = width + 1
     pcs.batch_verify(
         [
             (replayed.witness, point, finals[:, :split]),
@@ -535,7 +617,10 @@ __all__ = [
     "ZkLookupProof",
     "ZkLookupStatement",
     "prove",
+    "check_core",
+    "prove_core",
     "prove_with_multiplicities",
+    "verify_core",
     "replay_point",
     "soundness_bits",
     "verify",
