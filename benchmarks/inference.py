@@ -1,5 +1,5 @@
 """Inference-proof benchmark:
-``python -m benchmarks.inference mlp lenet_avg lenet_max vgg16 transformer``.
+``python -m benchmarks.inference mlp lenet_avg lenet_max vgg16 transformer nanogpt minilm``.
 
 Each case builds its model directly in the IR (random int8 weights, calibrated requantisation;
 provers/inference/examples.py), commits it, proves one batch and verifies the proof. Prints one
@@ -12,6 +12,13 @@ prove time / inference time (a TABLE op runs as GELU there). ``transformer`` is 
 nanoGPT-sized stack of :func:`provers.inference.examples.transformer`; its rows also give the
 tokens per proof. Peak memory is the whole process's, taken before torch is
 imported for that comparison: run one case per process to read a model's own figure.
+
+``nanogpt`` and ``minilm`` are real models compiled from ``torch.export`` programs
+(benchmarks/transformers.py): a character decoder trained in-process (the logits of the last of
+64 positions) and all-MiniLM-L6-v2 (the mean-pooled embedding of a 32-token sentence). Their
+rows add the fidelity of the quantised model against the float one on held-out inputs (cosine
+similarity of the outputs, and top-1 agreement of the next token for nanoGPT), time the float
+torch module itself, and take peak memory after torch is loaded (the compile needs it).
 """
 
 from __future__ import annotations
@@ -46,8 +53,24 @@ def _peak_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-PARAMETERS = {"vgg16": LARGE_MODEL_PARAMETERS}
-"""VGG-16 uses the large-model PCS parameters (smaller proofs); the others the defaults."""
+PARAMETERS = {"vgg16": LARGE_MODEL_PARAMETERS, "minilm": LARGE_MODEL_PARAMETERS}
+"""VGG-16 and MiniLM use the large-model PCS parameters (smaller proofs); the others the
+defaults."""
+
+
+def _compiled_case(name: str) -> Any:
+    """The torch-compiled cases (imported on demand: they need torch)."""
+    from benchmarks import transformers
+
+    if name == "nanogpt_tiny":
+        shape = transformers.GPTShape(layers=1, width=16, heads=2, context=8)
+        return transformers.nanogpt_case(shape, steps=2, calibration=8, held_out=8)
+    return {"nanogpt": transformers.nanogpt_case, "minilm": transformers.minilm_case}[name]()
+
+
+COMPILED = ("nanogpt", "minilm", "nanogpt_tiny")
+"""``nanogpt_tiny`` (one layer of width 16 over 8 tokens, two training steps) keeps the
+compiled cases' code path in the tests."""
 
 
 def torch_inference_seconds(model: QuantisedModel, inputs: np.ndarray, repeats: int = 50) -> float:
@@ -111,12 +134,16 @@ def torch_inference_seconds(model: QuantisedModel, inputs: np.ndarray, repeats: 
 
 def benchmark_inference(name: str, batch: int = 1, seed: int = 0) -> dict[str, Any]:
     """Commit, prove and verify one batch of the named model; the figures as a dict."""
-    model = MODELS[name]()
+    case = _compiled_case(name) if name in COMPILED else None
+    model = case.model if case is not None else MODELS[name]()
     params = PARAMETERS.get(name, ProofParameters.default())
     started = time.perf_counter()
     committed = commit_model(model, params)
     commit_s = time.perf_counter() - started
-    inputs = np.random.default_rng(seed).integers(-128, 128, (batch, *model.input_shape))
+    if case is not None:
+        inputs = case.inputs[:batch]
+    else:
+        inputs = np.random.default_rng(seed).integers(-128, 128, (batch, *model.input_shape))
     started = time.perf_counter()
     data = prove(committed, inputs, params=params)
     prove_s = time.perf_counter() - started
@@ -126,23 +153,32 @@ def benchmark_inference(name: str, batch: int = 1, seed: int = 0) -> dict[str, A
     if statement["output"] != executor.run(model, inputs).tolist():
         raise AssertionError("the proven output differs from the executor's")
     peak_mib = _peak_mib()  # before torch is imported for the comparison below
-    torch_s = torch_inference_seconds(model, inputs)
+    torch_s = case.float_seconds if case is not None else torch_inference_seconds(model, inputs)
+    fidelity = {} if case is None else {f"fidelity_{k}": v for k, v in case.fidelity.items()}
     return {
         "model": name,
         "batch": batch,
-        "parameters": model.parameter_count,
+        "parameters": model.parameter_count if case is None else case.parameters,
         "pcs_rate": f"1/{1 << params.pcs.log_inv_rate}",
         "pcs_queries": params.pcs.num_queries,
         "commit_s": round(commit_s, 3),
         "prove_s": round(prove_s, 3),
         "verify_s": round(verify_s, 3),
         "proof_bytes": len(data),
-        "tokens": batch * model.input_shape[0] if len(model.input_shape) == 2 else None,
+        "tokens": _tokens(model, batch),
         "soundness_bits": statement["soundness_bits"],
         "peak_rss_mib": round(peak_mib),
         "torch_inference_s": torch_s,
         "prove_over_inference": round(prove_s / torch_s),
+        **fidelity,
     }
+
+
+def _tokens(model: QuantisedModel, batch: int) -> int | None:
+    """Tokens per proof: a token-id input's length, or a (tokens, features) input's rows."""
+    if model.input_vocabulary or len(model.input_shape) == 2:
+        return batch * model.input_shape[0]
+    return None
 
 
 def main(argv: list[str]) -> int:
@@ -154,15 +190,22 @@ def main(argv: list[str]) -> int:
         print(json.dumps(figures), flush=True)
     print(
         f"{'model':<10} {'prove s':>8} {'verify s':>9} {'proof KiB':>10} {'bits':>5} "
-        f"{'RSS MiB':>8} {'torch ms':>9} {'prove/torch':>12}"
+        f"{'RSS MiB':>8} {'torch ms':>9} {'prove/torch':>12} {'tokens':>7} {'cosine':>7} "
+        f"{'top-1':>6}"
     )
     for row in rows:
         print(
             f"{row['model']:<10} {row['prove_s']:>8} {row['verify_s']:>9} "
             f"{row['proof_bytes'] // 1024:>10} {row['soundness_bits']:>5} {row['peak_rss_mib']:>8} "
-            f"{row['torch_inference_s'] * 1000:>9.3f} {row['prove_over_inference']:>12}"
+            f"{row['torch_inference_s'] * 1000:>9.3f} {row['prove_over_inference']:>12} "
+            f"{_cell(row['tokens'], '')} {_cell(row.get('fidelity_cosine_min'), '.4f')} "
+            f"{_cell(row.get('fidelity_top1_agreement'), '.3f', 6)}"
         )
     return 0
+
+
+def _cell(value: Any, spec: str, width: int = 7) -> str:
+    return f"{'-' if value is None else format(value, spec):>{width}}"
 
 
 if __name__ == "__main__":

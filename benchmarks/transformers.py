@@ -24,6 +24,7 @@ from __future__ import annotations
 import importlib
 import math
 import time
+import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -214,8 +215,10 @@ def corpus_text() -> str:
         module = importlib.import_module(name)
         parts.append(module.__doc__ or "")
         for attribute in sorted(dir(module)):
-            member = getattr(module, attribute, None)
-            doc = getattr(member, "__doc__", None)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DeprecationWarning)  # typing.io, typing.re
+                member = getattr(module, attribute, None)
+                doc = getattr(member, "__doc__", None)
             if not attribute.startswith("_") and callable(member) and isinstance(doc, str):
                 parts.append(doc)
     kept = set(ALPHABET)

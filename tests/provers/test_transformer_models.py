@@ -164,6 +164,15 @@ def test_minilm_loads_its_shipped_weights_and_matches_plain_torch() -> None:
     torch.testing.assert_close(got, masked, atol=1e-4, rtol=1e-4)
 
 
+def test_the_nanogpt_benchmark_runs_at_a_tiny_size() -> None:
+    from benchmarks.inference import benchmark_inference
+
+    figures = benchmark_inference("nanogpt_tiny")
+    assert figures["tokens"] == 8 and figures["soundness_bits"] >= 100
+    assert 0 < figures["fidelity_cosine_min"] <= 1 + 1e-9
+    assert 0 <= figures["fidelity_top1_agreement"] <= 1
+
+
 @pytest.mark.slow
 def test_minilm_keeps_its_embeddings_and_proves() -> None:
     case = transformers.minilm_case()
