@@ -1,5 +1,5 @@
-"""Inference proofs: a committed quantised model, run on a batch of int8 inputs, gives the
-stated int8 outputs, exactly per the IR's integer semantics (provers/circuit/ops.py).
+"""Inference proofs: a committed quantised model, run on a batch of int8 inputs (or token ids),
+gives the stated int8 outputs, exactly per the IR's integer semantics (provers/circuit/ops.py).
 
 Protocol (commit-and-prove; each module's docstring has its part):
 
@@ -12,7 +12,8 @@ Protocol (commit-and-prove; each module's docstring has its part):
   identities are checked there (:mod:`.rel_requant`, :mod:`.rel_pool`), reducing to claims on
   W, on the weights and sums that three batched sumchecks (:mod:`.batched`) prove: stage A
   (matrix products per column block :mod:`.rel_matmul`, every layer's bias :mod:`.rel_bias`,
-  per-channel multipliers, max-pool product-zero), stage B (window maps of convolutions and
+  embeddings as one-hot products with their tables :mod:`.rel_embedding`, per-channel
+  multipliers, max-pool product-zero), stage B (window maps of convolutions and
   pools, :mod:`.linear_maps`), stage C (every claim on W and on the weights to one point each,
   :mod:`.batching`);
 * one logUp-GKR lookup into one tagged table (:mod:`.tables`) range-checks every limb and
