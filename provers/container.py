@@ -40,6 +40,7 @@ class Protocol(enum.IntEnum):
     PCS_OPENING = 3
     INFERENCE = 16
     AUDIT = 17
+    PRIVATE_INFERENCE = 18
 
 
 def statement_digest(protocol: Protocol, statement: bytes) -> bytes:

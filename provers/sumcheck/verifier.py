@@ -129,7 +129,10 @@ def verify(
     _check_proof_shape(proof, num_vars, degree)
     absorb_header(transcript, label, num_vars, degree, state.running_claim)
     for message in proof.round_polys:
-        state.receive(message)
+        try:
+            state.receive(message)
+        except VerificationError as error:
+            raise VerificationError(error.reason, f"{label}: {error.detail}") from None
         state.set_challenge(absorb_round(transcript, label, message))
     return state.final_claim()
 

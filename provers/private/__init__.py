@@ -1,0 +1,12 @@
+"""The private mode of inference proofs: input and output hidden by zero knowledge.
+
+For MLPs (chains of Linear layers with their requantisation) on a one-axis int8 input, with
+public (committed, not hidden) weights. The design and what it reveals are in
+docs/zero-knowledge.md; the checks are :mod:`.relations`, the shared steps :mod:`.protocol`.
+"""
+
+from provers.private.plan import PrivatePlan
+from provers.private.prover import prove_private
+from provers.private.verifier import verify_private_file
+
+__all__ = ["PrivatePlan", "prove_private", "verify_private_file"]

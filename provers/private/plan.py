@@ -1,0 +1,224 @@
+"""What a private-mode proof of an MLP commits and looks up, derived from the circuit alone.
+
+Supported circuits: a chain of LINEAR layers, each with its requantisation (and fused ReLU), on
+a one-axis int8 input (an MLP). Each layer's advice is the public mode's
+(:mod:`provers.inference.requant`): σ, the clamp indices, y, and the limbs of τ, r1, r2.
+
+The witness W (2^M entries) holds, at offset 0, the multiplicities m of the lookup (2^L
+entries), then one slot of 2^s entries per committed vector (s the largest vector's log): a
+vector of 2^n ≤ 2^s entries sits at the start of its slot, zeros after, so its MLE at r is W's
+at (slot bits, 0…0, r). The private input, when private, is one more slot.
+
+The lookup reads 2^L rows: one segment of 2^s rows per (vector group, table block), padded
+with constant segments equal to the table's zero row, each row (A, D, B, C) = (a slot + a
+constant, the block id, a slot or 0, a slot or 0); the table is the public mode's
+:class:`provers.inference.tables.InferenceTable`, whose blocks bind each row to its function
+(range limbs, the clamp of u with σ, the split clamp's two halves, the 8-bit input range).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from provers.circuit.model import QuantisedModel
+from provers.circuit.ops import OpKind
+from provers.commit.pcs import PCSParams
+from provers.inference.layout import Dim, TensorLayout, UnsupportedCircuit, log2_ceil
+from provers.inference.plan import range_vectors
+from provers.inference.requant import RequantPlan, requant_plan
+from provers.inference.tables import InferenceTable, clamp_block_key, range_key, sign_block_key
+from provers.inference.weights import LayerLayout, WeightLayout, weight_layout
+from provers.lookup.table import LookupTable
+
+MIN_SLOT_LOG = 4
+"""Every slot holds ≥ 16 entries: each revealed value of a vector is masked by its slot's
+random half, which needs 4 base-field entries per revealed challenge-field value."""
+MAX_WITNESS_LOG = 26
+INPUT = "input"
+Column = tuple[tuple[str, str] | None, int]
+"""One table column of a segment: the slot it reads (or None) and the constant added."""
+
+
+@dataclass(frozen=True)
+class Segment:
+    columns: tuple[Column, Column, Column, Column]
+    """A, D (the block id, always constant), B, C."""
+
+
+@dataclass(frozen=True)
+class LayerPlan:
+    node: str
+    input: str
+    """The previous layer's name, or ``input``."""
+    requant: RequantPlan
+    layout: TensorLayout
+    """(batch, output channels), padded."""
+    weights: LayerLayout
+
+    @property
+    def log_size(self) -> int:
+        return self.layout.log_size
+
+
+def layer_vectors(plan: RequantPlan) -> list[str]:
+    clamp = ["h_index", "f_index", "clip"] if plan.clamp.split else ["index"]
+    return ["sigma", *clamp, "y", *(name for name, _ in range_vectors(plan))]
+
+
+class PrivatePlan:
+    def __init__(
+        self,
+        model: QuantisedModel,
+        batch: int,
+        private_input: bool,
+        public_output: bool,
+        limb_bits: int = 8,
+        pcs: PCSParams | None = None,
+    ) -> None:
+        self.model, self.batch = model, batch
+        self.private_input, self.public_output = private_input, public_output
+        self.limb_bits = limb_bits
+        self.pcs = pcs or PCSParams.default()
+        if batch < 1:
+            raise UnsupportedCircuit("a batch needs at least one input")
+        self.weight_layout: WeightLayout = weight_layout(model, self.pcs)
+        self.input_layout = self._input_layout()
+        self.layers = self._layers()
+        self.slots: list[tuple[str, str]] = [(INPUT, "x")] if private_input else []
+        for layer in self.layers:
+            self.slots += [(layer.node, v) for v in layer_vectors(layer.requant)]
+        logs = [self.vector_log(key) for key in self.slots]
+        self.slot_log = max([MIN_SLOT_LOG, *logs])
+        self.table = InferenceTable(self._table_keys())
+        segments = self._segments()
+        rows_log = log2_ceil(len(segments)) + self.slot_log
+        self.lookup_log = max(rows_log, self.table.log_size)
+        zero: Column = (None, 0)
+        padding = Segment((zero, zero, zero, zero))
+        count = 1 << (self.lookup_log - self.slot_log)
+        self.segments = segments + [padding] * (count - len(segments))
+        used = (1 << self.lookup_log) + len(self.slots) * (1 << self.slot_log)
+        self.witness_log = log2_ceil(used)
+        if self.witness_log + 1 > MAX_WITNESS_LOG:
+            raise UnsupportedCircuit(f"a private-mode witness of 2^{self.witness_log + 1}")
+        self.offsets = {
+            key: (1 << self.lookup_log) + i * (1 << self.slot_log)
+            for i, key in enumerate(self.slots)
+        }
+
+    # --- circuit checks ------------------------------------------------------------------
+
+    def _input_layout(self) -> TensorLayout:
+        shape = self.model.input_shape
+        if len(shape) != 1 or self.model.input_vocabulary:
+            raise UnsupportedCircuit(
+                "the private mode proves MLPs on a one-axis int8 input for now; this model's "
+                f"input has shape {list(shape)}"
+            )
+        return TensorLayout((Dim.of(self.batch), Dim.of(shape[0])))
+
+    def _layers(self) -> list[LayerPlan]:
+        layers, previous = [], INPUT
+        previous_layout = self.input_layout
+        for node in self.model.nodes:
+            if node.kind is not OpKind.LINEAR or node.requant is None:
+                raise UnsupportedCircuit(
+                    f"the private mode proves chains of Linear layers (MLPs) for now; {node.name} "
+                    f"is {node.kind.value}"
+                )
+            if node.inputs != (previous,):
+                raise UnsupportedCircuit(f"{node.name} does not read the previous layer")
+            weights = self.weight_layout.layer(node.name)
+            features = previous_layout.dims[1]
+            if weights.feature_log != features.log or not np.array_equal(
+                weights.positions, np.arange(features.real)
+            ):
+                raise UnsupportedCircuit(f"{node.name}: features laid out unlike its input")
+            channels = node.output_shape[-1]
+            requant = requant_plan(node.name, node.requant, channels, self.limb_bits, 1)
+            layout = TensorLayout((Dim.of(self.batch), Dim.of(channels)))
+            layers.append(LayerPlan(node.name, previous, requant, layout, weights))
+            previous, previous_layout = node.name, layout
+        if not layers:
+            raise UnsupportedCircuit("a model without layers")
+        return layers
+
+    def _table_keys(self) -> list[tuple[object, ...]]:
+        keys: list[tuple[object, ...]] = [range_key(256)] if self.private_input else []
+        for layer in self.layers:
+            clamp = layer.requant.clamp
+            keys.append(sign_block_key(clamp))
+            if clamp.split:
+                keys.append(clamp_block_key(clamp))
+            keys += [range_key(1 << w) for _, w in range_vectors(layer.requant)]
+        return keys
+
+    def _segments(self) -> list[Segment]:
+        table = self.table
+        out: list[Segment] = []
+
+        def segment(a: Column, key: tuple[object, ...], b: Column, c: Column) -> Segment:
+            block = table.block(key)
+            return Segment(((a[0], a[1] + block.base), (None, block.id), b, c))
+
+        if self.private_input:
+            out.append(segment(((INPUT, "x"), 128), range_key(256), (None, 0), (None, 0)))
+        for layer in self.layers:
+            name, clamp = layer.node, layer.requant.clamp
+            sigma = ((name, "sigma"), 0)
+            if clamp.split:
+                out.append(
+                    segment(
+                        ((name, "h_index"), 0), sign_block_key(clamp), sigma, ((name, "clip"), 0)
+                    )
+                )
+                out.append(
+                    segment(
+                        ((name, "f_index"), 2 << clamp.low_bits),
+                        clamp_block_key(clamp),
+                        ((name, "y"), 0),
+                        ((name, "clip"), 0),
+                    )
+                )
+            else:
+                out.append(
+                    segment(((name, "index"), 0), sign_block_key(clamp), sigma, ((name, "y"), 0))
+                )
+            for vector, width in range_vectors(layer.requant):
+                out.append(
+                    segment(((name, vector), 0), range_key(1 << width), (None, 0), (None, 0))
+                )
+        return out
+
+    # --- views ------------------------------------------------------------------------
+
+    @property
+    def lookup_table(self) -> LookupTable:
+        return self.table.lookup_table()
+
+    def vector_layout(self, key: tuple[str, str]) -> TensorLayout:
+        if key[0] == INPUT:
+            return self.input_layout
+        return self.layer(key[0]).layout
+
+    def vector_log(self, key: tuple[str, str]) -> int:
+        return self.vector_layout(key).log_size
+
+    def layer(self, name: str) -> LayerPlan:
+        for layer in self.layers:
+            if layer.node == name:
+                return layer
+        raise KeyError(name)
+
+    @property
+    def private_output(self) -> bool:
+        return not self.public_output
+
+    @property
+    def witness_size(self) -> int:
+        return 1 << self.witness_log
+
+    def output_layer(self) -> LayerPlan:
+        return self.layers[-1]

@@ -1,0 +1,109 @@
+"""The private-mode inference proof body: data only, with its canonical encoding.
+
+Encoding, in order: the witness commitment; the bias claims (ext vec, one per layer); the
+relations' masked sumcheck and its final values (ext vec); the lookup's helper commitment, its
+masked sumcheck and its final values; stage C's masked sumcheck and the witness value at its
+point; the batch opening. Every count is fixed by the plan, which the reader is given.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from provers.commit.pcs import Commitment, OpeningProof, PCSParams
+from provers.encoding import Reader, Writer
+from provers.sumcheck.mask_commitment import TensorPcsMaskScheme
+from provers.sumcheck.zk import ZkSumcheckProof
+
+
+@dataclass(frozen=True)
+class ProofShape:
+    """What the verifier derives from the plan before reading a proof."""
+
+    layers: int
+    relation_vars: int
+    relation_degree: int
+    relation_finals: int
+    lookup_vars: int
+    lookup_finals: int
+    claim_vars: int
+    weight_points: int
+
+
+@dataclass(frozen=True, eq=False)
+class PrivateProof:
+    witness_commitment: Commitment
+    """Hiding commitment to W2 = (W ‖ W′), opened once at stage C's point."""
+    biases: np.ndarray
+    """(4, layers): each layer's bias MLE at its output-channel point (weights are public)."""
+    relations: ZkSumcheckProof
+    """The batched masked sumcheck of every layer's identities (provers/private/relations.py)."""
+    relation_finals: np.ndarray
+    """(4, count): each term's weight and vector values at its point, term after term."""
+    lookup_helpers: Commitment
+    """Hiding commitment to the lookup's helper columns (provers/lookup/zk.py)."""
+    lookup: ZkSumcheckProof
+    """The lookup's masked sumcheck."""
+    lookup_finals: np.ndarray
+    """(4, count): every slot the lookup reads and m at its point, then the eight helpers."""
+    claims: ZkSumcheckProof
+    """Stage C: every claim on W2 reduced to one point."""
+    witness_value: np.ndarray
+    """(4,): W2 at stage C's point."""
+    opening: OpeningProof
+    """One batch opening: W2, the helpers, the weight table at every weight and bias claim."""
+
+    def write_to(self, writer: Writer, params: PCSParams) -> None:
+        scheme = TensorPcsMaskScheme(params)
+        self.witness_commitment.write_to(writer)
+        writer.ext_vec(self.biases)
+        self.relations.write_to(writer, scheme)
+        writer.ext_vec(self.relation_finals)
+        self.lookup_helpers.write_to(writer)
+        self.lookup.write_to(writer, scheme)
+        writer.ext_vec(self.lookup_finals)
+        self.claims.write_to(writer, scheme)
+        writer.ext_elem(self.witness_value)
+        self.opening.write_to(writer)
+
+    def to_bytes(self, params: PCSParams) -> bytes:
+        writer = Writer()
+        self.write_to(writer, params)
+        return writer.getvalue()
+
+    @classmethod
+    def from_bytes(
+        cls, data: bytes, shape: ProofShape, params: PCSParams, weights: Commitment
+    ) -> PrivateProof:
+        scheme = TensorPcsMaskScheme(params)
+        reader = Reader(data)
+        witness = Commitment.read_from(reader)
+        biases = reader.ext_vec("bias claims", expected=shape.layers, max_count=shape.layers)
+        relations = ZkSumcheckProof.read_from(
+            reader, shape.relation_vars, shape.relation_degree, scheme
+        )
+        count = shape.relation_finals
+        relation_finals = reader.ext_vec("relation finals", expected=count, max_count=count)
+        helpers = Commitment.read_from(reader)
+        lookup = ZkSumcheckProof.read_from(reader, shape.lookup_vars, 3, scheme)
+        count = shape.lookup_finals
+        lookup_finals = reader.ext_vec("lookup finals", expected=count, max_count=count)
+        claims = ZkSumcheckProof.read_from(reader, shape.claim_vars, 2, scheme)
+        witness_value = reader.ext_elem("witness value")
+        trees = [witness, helpers, weights]
+        opening = OpeningProof.read_from(reader, trees, [1, 1, shape.weight_points])
+        reader.finish("private inference proof")
+        return cls(
+            witness,
+            biases,
+            relations,
+            relation_finals,
+            helpers,
+            lookup,
+            lookup_finals,
+            claims,
+            witness_value,
+            opening,
+        )

@@ -1,0 +1,408 @@
+"""The private-mode MLP prover: the public mode's advice on the doubled domain, every check a
+masked sumcheck with a public total, the lookup zero knowledge, one hiding opening.
+
+``prove_private`` absorbs what :mod:`provers.private.protocol` lists, in that order.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from provers.circuit import executor
+from provers.commit import pcs
+from provers.commit.pcs.prover import random_elements
+from provers.container import ProofFile, Protocol, statement_digest
+from provers.errors import ProverError
+from provers.field import base, ext
+from provers.inference.layout import UnsupportedCircuit
+from provers.inference.model_commitment import CommittedModel
+from provers.inference.soundness import write_parameters
+from provers.inference.weights import weight_table
+from provers.inference.witness import requant_advice
+from provers.lookup.multiplicities import compute_multiplicities
+from provers.lookup.statement import LookupStatement
+from provers.lookup.zk import prove_core
+from provers.params import ProofParameters
+from provers.poly import multilinear
+from provers.private import protocol
+from provers.private.plan import INPUT, PrivatePlan
+from provers.private.proof import PrivateProof
+from provers.private.relations import (
+    LinearCombiner,
+    LinearTerm,
+    MatmulTerm,
+    Term,
+    group_totals,
+    multiplier_table,
+    terms_of,
+    zero_first,
+)
+from provers.private.soundness import private_bits
+from provers.private.statement import PrivateStatement
+from provers.sumcheck import batched_zk
+from provers.sumcheck.combiners import product
+from provers.sumcheck.mask_commitment import TensorPcsMaskScheme
+
+LIMB_BITS = 8
+
+
+def fold_rows(eq: np.ndarray, matrix: np.ndarray) -> np.ndarray:
+    """Σ_row eq[row]·matrix[row, :] for a (4, R) challenge-field eq and a canonical base-field
+    (R, C) matrix, exactly: 16-bit halves keep every int64 partial sum below 2^63 (R ≤ 2^16)."""
+    low, high = matrix & 0xFFFF, matrix >> 16
+    out = np.empty((ext.DEGREE, matrix.shape[1]), dtype=np.int64)
+    for limb in range(ext.DEGREE):
+        row = eq[limb]
+        part_low = (row @ low) % base.P
+        part_high = (row @ high) % base.P
+        out[limb] = (part_low + part_high * 65536) % base.P
+    return out
+
+
+@dataclass
+class Witness:
+    plan: PrivatePlan
+    real: np.ndarray
+    """W, canonical (2^M)."""
+    noise: np.ndarray
+    """W′, uniform (2^M)."""
+
+    @property
+    def doubled(self) -> np.ndarray:
+        return np.concatenate([self.real, self.noise])
+
+    def slot(self, key: tuple[str, str], size: int) -> tuple[np.ndarray, np.ndarray]:
+        offset = self.plan.offsets[key]
+        return self.real[offset : offset + size], self.noise[offset : offset + size]
+
+    def doubled_slot(self, key: tuple[str, str], size: int) -> np.ndarray:
+        return np.concatenate(self.slot(key, size))
+
+
+def build_witness(
+    plan: PrivatePlan, inputs: np.ndarray, rng: np.random.Generator | None
+) -> tuple[Witness, np.ndarray]:
+    """W (advice per layer, the private input, m) and its random half; also the output."""
+    model = plan.model
+    values = executor.execute(model, inputs)
+    table = np.zeros(plan.witness_size, dtype=np.int64)
+
+    def place(key: tuple[str, str], real: np.ndarray) -> None:
+        padded = plan.vector_layout(key).embed(real)
+        offset = plan.offsets[key]
+        table[offset : offset + padded.shape[0]] = padded
+
+    if plan.private_input:
+        place((INPUT, "x"), inputs)
+    for layer in plan.layers:
+        node = model.node(layer.node)
+        acc = executor.accumulator(node, [values[layer.input]])
+        if acc is None:
+            raise ProverError(f"{layer.node}: no accumulator")
+        advice = requant_advice(layer.node, layer.requant, acc)
+        if not np.array_equal(advice["y"], values[layer.node]):
+            raise ProverError(f"{layer.node}: advice disagrees with the executor")
+        for name, real in advice.items():
+            place((layer.node, name), real)
+    columns = lookup_columns(plan, table % base.P)
+    statement = LookupStatement(plan.table.lookup_table(), 1, plan.lookup_log)
+    counts = compute_multiplicities(statement, [columns])
+    table[: counts.shape[0]] = counts
+    noise = random_elements((1, plan.witness_size), rng)[0]
+    return Witness(plan, table % base.P, noise), values[model.output]
+
+
+def lookup_columns(plan: PrivatePlan, table: np.ndarray) -> list[np.ndarray]:
+    """The four lookup vectors (2^L each) read from one half of W2 (the constants added)."""
+    size = 1 << plan.slot_log
+    out = []
+    for c in range(4):
+        parts = []
+        for segment in plan.segments:
+            slot, constant = segment.columns[c]
+            if slot is None:
+                parts.append(np.full(size, constant % base.P, dtype=np.int64))
+            else:
+                offset = plan.offsets[slot]
+                parts.append((table[offset : offset + size] + constant) % base.P)
+        out.append(np.concatenate(parts))
+    return out
+
+
+@dataclass
+class _Tables:
+    """What the prover needs besides the witness: the weight table and the public input."""
+
+    weights: np.ndarray
+    inputs: np.ndarray | None
+
+
+def _weight_block(
+    plan: PrivatePlan, tables: _Tables, term: MatmulTerm, rho_o: np.ndarray
+) -> np.ndarray:
+    block = term.layer.weights.blocks[term.block]
+    size = 1 << (block.rows_log + block.cols_log)
+    matrix = tables.weights[block.offset : block.offset + size].reshape(
+        1 << block.rows_log, 1 << block.cols_log
+    )
+    pad = np.zeros((ext.DEGREE, block.rows_log - rho_o.shape[1]), dtype=np.int64)
+    return fold_rows(multilinear.eq_table(np.concatenate([pad, rho_o], axis=1)), matrix)
+
+
+def _input_block(
+    plan: PrivatePlan,
+    witness: Witness,
+    tables: _Tables,
+    term: MatmulTerm,
+    rho_n: np.ndarray,
+) -> list[np.ndarray]:
+    """The layer input's block columns folded by ρ_n: one table per half (one if public)."""
+    layer = term.layer
+    block = layer.weights.blocks[term.block]
+    source = (INPUT, "x") if layer.input == INPUT else (layer.input, "y")
+    layout = plan.input_layout if layer.input == INPUT else plan.layer(layer.input).layout
+    rows, features = (1 << d.log for d in layout.dims)
+    eq = multilinear.eq_table(rho_n)
+    columns = slice(block.start, block.start + (1 << block.cols_log))
+    if layer.input == INPUT and not plan.private_input:
+        assert tables.inputs is not None
+        return [fold_rows(eq, tables.inputs.reshape(rows, features)[:, columns])]
+    halves = witness.slot(source, rows * features)
+    return [fold_rows(eq, half.reshape(rows, features)[:, columns]) for half in halves]
+
+
+def _term_tables(
+    plan: PrivatePlan,
+    witness: Witness,
+    tables: _Tables,
+    term: Term,
+    points: dict[str, np.ndarray],
+) -> batched_zk.ZkProverTerm:
+    shape = batched_zk.ZkTermShape(term.num_vars, term.degree, term.group)
+    if isinstance(term, MatmulTerm):
+        rho = points[term.layer.node]
+        rho_n, rho_o = (
+            rho[:, : term.layer.layout.dims[0].log],
+            protocol.channel_point(term.layer, rho),
+        )
+        wf = _weight_block(plan, tables, term, rho_o)
+        xf = _input_block(plan, witness, tables, term, rho_n)
+        if not term.private_input:
+            return batched_zk.ZkProverTerm(shape, [wf, xf[0]], product(2))
+        half = wf.shape[1]
+        selector = np.concatenate([np.ones(half, np.int64), np.zeros(half, np.int64)])
+        doubled_wf = np.concatenate([wf, wf], axis=1)
+        doubled_xf = np.concatenate(xf, axis=1)
+        return batched_zk.ZkProverTerm(shape, [selector, doubled_wf, doubled_xf], product(3))
+    assert isinstance(term, LinearTerm)
+    size = 1 << term.log_size
+    anchor = points[term.point_name]
+    factors: list[np.ndarray] = [multilinear.eq_table(zero_first(anchor))]
+    if term.with_multipliers:
+        m = multiplier_table(term.layer)
+        factors.append(np.concatenate([m, m]))
+    factors += [witness.doubled_slot(key, size) for key in term.vectors]
+    return batched_zk.ZkProverTerm(shape, factors, LinearCombiner(term))
+
+
+def _sent(
+    plan: PrivatePlan,
+    term: Term,
+    finals: list[np.ndarray],
+    point: np.ndarray,
+    points: dict[str, np.ndarray],
+    witness_claims: list[protocol.WitnessClaim],
+    weight_claims: list[tuple[np.ndarray, np.ndarray]],
+) -> list[np.ndarray]:
+    """The values a term's final check needs, recording the claims they make."""
+    local = batched_zk.suffix(point, term.num_vars)
+    if isinstance(term, MatmulTerm):
+        layer = term.layer
+        rho = points[layer.node]
+        block = layer.weights.blocks[term.block]
+        columns = local[:, local.shape[1] - block.cols_log :]
+        wf = finals[1] if term.private_input else finals[0]
+        weight_claims.append(
+            (protocol.weight_point(plan, block, protocol.channel_point(layer, rho), columns), wf)
+        )
+        if not term.private_input:
+            return [wf]
+        xf = finals[2]
+        witness_claims.append(protocol.input_claim(plan, term, rho, local, xf))
+        return [wf, xf]
+    assert isinstance(term, LinearTerm)
+    values = finals[2:] if term.with_multipliers else finals[1:]
+    zeta, r = local[:, 0], local[:, 1:]
+    for key, value in zip(term.vectors, values, strict=True):
+        offset = plan.offsets[key]
+        witness_claims.append(
+            protocol.WitnessClaim(zeta, offset, protocol.vector_local(plan, key, r), value)
+        )
+    return list(values)
+
+
+def prove_private(
+    committed: CommittedModel,
+    inputs: np.ndarray,
+    private: frozenset[str],
+    nonce: bytes | None = None,
+    params: ProofParameters | None = None,
+    rng: np.random.Generator | None = None,
+) -> bytes:
+    """A proof file that ``committed`` maps ``inputs`` to its outputs, hiding the parts named
+    in ``private`` (a non-empty subset of {"input", "output"}) by zero knowledge. Randomness
+    comes from the OS CSPRNG unless ``rng`` (a numpy generator, for reproducible tests) is
+    given."""
+    if not private or not private <= {"input", "output"}:
+        raise ProverError(
+            f"private {sorted(private)}: the private mode hides the input and the output; "
+            "private weights need the opening-budget model commitment, not built yet"
+        )
+    params = params or ProofParameters.default()
+    model = committed.model
+    inputs = np.asarray(inputs)
+    if inputs.ndim == len(model.input_shape):
+        inputs = inputs[None]
+    try:
+        inputs = executor.check_inputs(model, inputs)
+        plan = PrivatePlan(
+            model,
+            inputs.shape[0],
+            "input" in private,
+            "output" not in private,
+            LIMB_BITS,
+            params.pcs,
+        )
+    except (ValueError, UnsupportedCircuit) as error:
+        raise ProverError(str(error)) from None
+    if committed.commitment.params != params.pcs:
+        raise ProverError("the model was committed under other PCS parameters")
+    nonce = os.urandom(16) if nonce is None else nonce
+    witness, outputs = build_witness(plan, inputs, rng)
+    statement = PrivateStatement(
+        bytes.fromhex(committed.digest),
+        model.circuit_bytes(),
+        committed.commitment,
+        inputs.shape[0],
+        LIMB_BITS,
+        plan.private_input,
+        plan.private_output,
+        None if plan.private_input else inputs,
+        None if plan.private_output else outputs,
+        nonce,
+    )
+    statement_bytes = statement.to_bytes()
+    parameter_bytes = write_parameters(params)
+    transcript = protocol.start_transcript(
+        statement_digest(Protocol.PRIVATE_INFERENCE, statement_bytes), parameter_bytes
+    )
+    witness_commitment, witness_data = pcs.commit(witness.doubled, params.pcs, hiding=True, rng=rng)
+    transcript.absorb_bytes("witness_commitment", witness_commitment.to_bytes())
+    points = protocol.draw_points(plan, transcript)
+
+    weights = weight_table(model, committed.layout) % base.P
+    public_inputs = None
+    if not plan.private_input:
+        public_inputs = plan.input_layout.embed(inputs) % base.P
+    tables = _Tables(weights, public_inputs)
+    biases = np.stack(
+        [
+            multilinear.evaluate(
+                weights[layer.weights.bias_offset : layer.weights.bias_offset + (1 << d.log)],
+                protocol.channel_point(layer, points[layer.node]),
+            )
+            for layer in plan.layers
+            for d in [layer.layout.dims[1]]
+        ],
+        axis=1,
+    )
+    transcript.absorb_ext("biases", biases)
+    output_table = None
+    if not plan.private_output:
+        output_table = plan.output_layer().layout.embed(outputs) % base.P
+    totals = group_totals(plan, points, biases, output_table)
+    terms = terms_of(plan)
+    scheme = TensorPcsMaskScheme(params.pcs)
+    prover_terms = [_term_tables(plan, witness, tables, term, points) for term in terms]
+    relations, point, term_finals = batched_zk.prove(
+        prover_terms, totals, transcript, scheme, rng, label="relations"
+    )
+    witness_claims: list[protocol.WitnessClaim] = []
+    weight_claims: list[tuple[np.ndarray, np.ndarray]] = [
+        (
+            protocol.bias_point(plan, layer, protocol.channel_point(layer, points[layer.node])),
+            biases[:, i],
+        )
+        for i, layer in enumerate(plan.layers)
+    ]
+    sent: list[np.ndarray] = []
+    for term, finals in zip(terms, term_finals, strict=True):
+        sent += _sent(plan, term, finals, point, points, witness_claims, weight_claims)
+    relation_finals = np.stack(sent, axis=1)
+    transcript.absorb_ext("relation_finals", relation_finals)
+
+    statement_l = protocol.lookup_statement(plan)
+    columns = [
+        np.concatenate([real, noise])
+        for real, noise in zip(
+            lookup_columns(plan, witness.real), lookup_columns(plan, witness.noise), strict=True
+        )
+    ]
+    size_l = 1 << plan.lookup_log
+    multiplicities = np.concatenate([witness.real[:size_l], witness.noise[:size_l]])
+    core = prove_core(statement_l, columns, multiplicities, transcript, params.pcs, rng)
+    r_low = protocol.slot_local(plan, core.point)
+    zeta = core.point[:, 0]
+    slot_size = 1 << plan.slot_log
+    lookup_values = []
+    for key in protocol.lookup_slots(plan):
+        doubled = witness.doubled_slot(key, slot_size)
+        value = multilinear.evaluate(doubled, np.concatenate([zeta[:, None], r_low], axis=1))
+        lookup_values.append(value)
+        witness_claims.append(protocol.WitnessClaim(zeta, plan.offsets[key], r_low, value))
+    m_value = multilinear.evaluate(multiplicities, core.point)
+    witness_claims.append(protocol.WitnessClaim(zeta, 0, core.point[:, 1:], m_value))
+    helper_values = [multilinear.evaluate(h, core.point) for h in core.helpers]
+    lookup_finals = np.stack([*lookup_values, m_value, *helper_values], axis=1)
+    transcript.absorb_ext("lookup_finals", lookup_finals)
+
+    claim_weights = protocol.draw_claim_weights(transcript, witness_claims)
+    e_table = protocol.claim_table(plan, witness_claims, claim_weights)
+    doubled = witness.doubled
+    claim_term = batched_zk.ZkProverTerm(
+        batched_zk.ZkTermShape(plan.witness_log + 1, 2, 0), [e_table, doubled], product(2)
+    )
+    total = protocol.claims_total(witness_claims, claim_weights)[:, None]
+    claims, claim_point, claim_finals = batched_zk.prove(
+        [claim_term], total, transcript, scheme, rng, label="claims"
+    )
+    witness_value = claim_finals[0][1]
+    transcript.absorb_ext("witness_value", witness_value)
+    requests = [(witness_data, claim_point), (core.helper_data, core.point)]
+    requests += [(committed.prover_data, p) for p, _ in weight_claims]
+    opened, opening = pcs.batch_open(requests, transcript)
+    if not ext.equal(opened[0][:, 0], witness_value):
+        raise ProverError("the opened witness differs from stage C's value")
+    proof = PrivateProof(
+        witness_commitment,
+        biases,
+        relations,
+        relation_finals,
+        core.helper_commitment,
+        core.sumcheck,
+        lookup_finals,
+        claims,
+        witness_value,
+        opening,
+    )
+    bits = private_bits(plan, params)
+    return ProofFile(
+        Protocol.PRIVATE_INFERENCE,
+        parameter_bytes,
+        int(bits),
+        statement_bytes,
+        proof.to_bytes(params.pcs),
+    ).to_bytes()

@@ -1,0 +1,259 @@
+"""The checks of a private-mode MLP proof as terms of one batched masked sumcheck.
+
+Every committed vector v (a slot of W, 2^n entries) is read on the doubled domain as
+V(x_0, x) = (1 − x_0)·v(x) + x_0·v'(x), v' the slot's random half in W2 = (W ‖ W'). Per layer,
+at its random point ρ = (ρ_n, ρ_o) (provers/inference/requant.py for the identities):
+
+    group 2i   Σ_j Σ_{x_0,k} (1 − x_0)·Wf_j(k)·Xf_j(x_0, k)
+               − Σ_{x_0,x} E(x_0, x)·(2^s1·t + r1)(x_0, x)  =  −2^(s1−1)·valid(ρ) − b(ρ_o)·rv(ρ_n)
+    group 2i+1 Σ_{x_0,x} E(x_0, x)·(m·t − 2^s2·u − r2)(x_0, x)  =  −2^(s2−1)·valid(ρ)
+
+with E = eq((0, ρ), ·) (so E carries the selector 1 − x_0), t = Σ 2^(8j)·τ_j − 2^15·σ,
+u from the clamp vectors, Wf_j(k) = W_j(ρ_o, k) the weight block folded by the output point
+(public weights: the claim W_j(ρ_o, κ) is opened in the clear), Xf_j(x_0, k) the layer input's
+block columns folded by ρ_n (for a public input the verifier folds it itself and the term has
+no x_0), b(ρ_o) the bias claim and rv the row validity. With a public output, one more group
+Σ E_out·Y = y(ρ_out). Each group total is a public number, so no private sum is stated; a false
+identity at ρ makes its group total false except with probability n/|F| (Schwartz–Zippel on
+the MLE of the identity's error vector).
+
+Every term's final values are its vectors at (ζ, r) (ζ the term's x_0 challenge), claims on W2
+that the random halves mask, and the weight and bias claims.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from provers.field import base, ext
+from provers.field.backend import Array
+from provers.inference.requant import T_OFFSET
+from provers.poly import multilinear
+from provers.private.plan import INPUT, LayerPlan, PrivatePlan
+
+Key = tuple[str, str]
+
+
+def bits(value: int, count: int) -> np.ndarray:
+    """The Boolean point of ``value`` over ``count`` coordinates, most significant first."""
+    out = np.zeros((ext.DEGREE, count), dtype=np.int64)
+    for i in range(count):
+        out[0, i] = (value >> (count - 1 - i)) & 1
+    return out
+
+
+def limb_weights(widths: tuple[int, ...]) -> list[int]:
+    weights, shift = [], 0
+    for width in widths:
+        weights.append(1 << shift)
+        shift += width
+    return weights
+
+
+@dataclass(frozen=True)
+class MatmulTerm:
+    """Σ_{x_0,k} (1 − x_0)·Wf(k)·Xf(x_0, k) for block ``block`` of a layer (no x_0 for a
+    public input)."""
+
+    layer: LayerPlan
+    block: int
+    group: int
+    private_input: bool
+
+    @property
+    def cols_log(self) -> int:
+        return self.layer.weights.blocks[self.block].cols_log
+
+    @property
+    def num_vars(self) -> int:
+        return self.cols_log + (1 if self.private_input else 0)
+
+    @property
+    def degree(self) -> int:
+        return 2
+
+
+@dataclass(frozen=True)
+class LinearTerm:
+    """sign·Σ_{x_0,x} E(x_0, x)·(M(x)·Σ_v a_v·V_v + Σ_v b_v·V_v), E = eq((0, point), ·)."""
+
+    layer: LayerPlan
+    group: int
+    point_name: str
+    vectors: tuple[Key, ...]
+    a: tuple[int, ...]
+    b: tuple[int, ...]
+    with_multipliers: bool
+    log_size: int = field(default=0)
+
+    @property
+    def num_vars(self) -> int:
+        return 1 + self.log_size
+
+    @property
+    def degree(self) -> int:
+        return 3 if self.with_multipliers else 2
+
+
+Term = MatmulTerm | LinearTerm
+
+
+def _t_parts(layer: LayerPlan) -> dict[Key, int]:
+    plan = layer.requant
+    parts = {(layer.node, f"tau{j}"): w for j, w in enumerate(limb_weights(plan.tau_limbs))}
+    parts[(layer.node, "sigma")] = -T_OFFSET
+    return parts
+
+
+def _u_parts(layer: LayerPlan) -> dict[Key, int]:
+    clamp, name = layer.requant.clamp, layer.node
+    step = 2 * clamp.bound + 1
+    if not clamp.split:
+        return {(name, "index"): 1, (name, "sigma"): -step}
+    scale = 1 << clamp.low_bits
+    return {
+        (name, "f_index"): 1,
+        (name, "h_index"): scale,
+        (name, "clip"): -scale,
+        (name, "sigma"): -scale * step,
+    }
+
+
+def _limb_parts(layer: LayerPlan, prefix: str, widths: tuple[int, ...]) -> dict[Key, int]:
+    return {(layer.node, f"{prefix}{j}"): w for j, w in enumerate(limb_weights(widths))}
+
+
+def _linear(
+    layer: LayerPlan,
+    group: int,
+    point: str,
+    a: dict[Key, int],
+    b: dict[Key, int],
+    with_multipliers: bool,
+) -> LinearTerm:
+    keys = tuple(dict.fromkeys([*a, *b]))
+    return LinearTerm(
+        layer,
+        group,
+        point,
+        keys,
+        tuple(a.get(k, 0) for k in keys),
+        tuple(b.get(k, 0) for k in keys),
+        with_multipliers,
+        layer.log_size,
+    )
+
+
+def terms_of(plan: PrivatePlan) -> list[Term]:
+    """Every term, in the order the prover sends their final values."""
+    out: list[Term] = []
+    for i, layer in enumerate(plan.layers):
+        private_x = layer.input != INPUT or plan.private_input
+        for j in range(len(layer.weights.blocks)):
+            out.append(MatmulTerm(layer, j, 2 * i, private_x))
+        s1, s2 = layer.requant.shift1, layer.requant.shift2
+        t = _t_parts(layer)
+        identity1 = {k: -(w << s1) for k, w in t.items()}
+        for k, w in _limb_parts(layer, "r1_", layer.requant.r1_limbs).items():
+            identity1[k] = identity1.get(k, 0) - w
+        out.append(_linear(layer, 2 * i, layer.node, {}, identity1, False))
+        identity2: dict[Key, int] = {k: -(w << s2) for k, w in _u_parts(layer).items()}
+        for k, w in _limb_parts(layer, "r2_", layer.requant.r2_limbs).items():
+            identity2[k] = identity2.get(k, 0) - w
+        out.append(_linear(layer, 2 * i + 1, layer.node, t, identity2, True))
+    if not plan.private_output:
+        last = plan.output_layer()
+        out.append(_linear(last, 2 * len(plan.layers), "output", {}, {(last.node, "y"): 1}, False))
+    return out
+
+
+def group_count(plan: PrivatePlan) -> int:
+    return 2 * len(plan.layers) + (0 if plan.private_output else 1)
+
+
+def multiplier_table(layer: LayerPlan) -> np.ndarray:
+    """m(n, o) = m_o on every row, 0 on padded channels (canonical)."""
+    dims = layer.layout.dims
+    channels = np.zeros(dims[1].padded, dtype=np.int64)
+    channels[: len(layer.requant.multipliers)] = layer.requant.multipliers
+    return np.tile(channels % base.P, dims[0].padded)
+
+
+def multiplier_at(layer: LayerPlan, point: np.ndarray) -> np.ndarray:
+    """m's MLE at (r_n, r_o): Σ_o eq(r_o, o)·m_o (Σ_n eq(r_n, n) = 1)."""
+    r_o = point[:, layer.layout.dims[0].log :]
+    eq = multilinear.eq_table(r_o)[:, : len(layer.requant.multipliers)]
+    return np.asarray(ext.inner_product_base(eq, np.asarray(layer.requant.multipliers, np.int64)))
+
+
+class LinearCombiner:
+    """E·(M·Σ a_v·V_v + Σ b_v·V_v) on (4, m) values [E, (M), V_1, …]."""
+
+    def __init__(self, term: LinearTerm) -> None:
+        self.a, self.b, self.with_m = term.a, term.b, term.with_multipliers
+
+    def __call__(self, values: list[Array]) -> Array:
+        e = values[0]
+        vectors = values[2:] if self.with_m else values[1:]
+        total_b = ext.zeros(e.shape[1], like=e)
+        total_a = ext.zeros(e.shape[1], like=e)
+        for value, a, b in zip(vectors, self.a, self.b, strict=True):
+            if b:
+                total_b = ext.add(total_b, ext.scale(value, b % base.P))
+            if a:
+                total_a = ext.add(total_a, ext.scale(value, a % base.P))
+        if self.with_m:
+            total_b = ext.add(total_b, ext.mul(values[1], total_a))
+        return ext.mul(e, total_b)
+
+
+def linear_value(
+    term: LinearTerm, point: np.ndarray, anchor: np.ndarray, vector_values: list[np.ndarray]
+) -> np.ndarray:
+    """The term's C at its point (ζ, r) from the vectors' values there; ``anchor`` is ρ."""
+    e = multilinear.eq_eval(zero_first(anchor), point)
+    total_a, total_b = ext.zero(), ext.zero()
+    for value, a, b in zip(vector_values, term.a, term.b, strict=True):
+        total_a = ext.add(total_a, ext.scale(value, a % base.P))
+        total_b = ext.add(total_b, ext.scale(value, b % base.P))
+    if term.with_multipliers:
+        total_b = ext.add(total_b, ext.mul(multiplier_at(term.layer, point[:, 1:]), total_a))
+    return np.asarray(ext.mul(e, total_b))
+
+
+def zero_first(point: np.ndarray) -> np.ndarray:
+    """(0, point)."""
+    return np.concatenate([np.zeros((ext.DEGREE, 1), np.int64), point], axis=1)
+
+
+def group_totals(
+    plan: PrivatePlan,
+    points: dict[str, np.ndarray],
+    biases: np.ndarray,
+    output_table: np.ndarray | None,
+) -> np.ndarray:
+    """The public total of every group (the module docstring), (4, groups)."""
+    totals = np.zeros((ext.DEGREE, group_count(plan)), dtype=np.int64)
+    for i, layer in enumerate(plan.layers):
+        rho = points[layer.node]
+        valid = layer.layout.validity(rho)
+        row_valid = multilinear_prefix(rho[:, : layer.layout.dims[0].log], plan.batch)
+        s1, s2 = layer.requant.shift1, layer.requant.shift2
+        half1, half2 = (1 << s1) >> 1, (1 << s2) >> 1
+        shifted = ext.add(ext.scale(valid, half1), ext.mul(biases[:, i], row_valid))
+        totals[:, 2 * i] = ext.neg(shifted)
+        totals[:, 2 * i + 1] = ext.scale(valid, (-half2) % base.P)
+    if not plan.private_output:
+        if output_table is None:
+            raise ValueError("a public output needs its table")
+        totals[:, -1] = multilinear.evaluate(output_table, points["output"])
+    return totals
+
+
+def multilinear_prefix(point: np.ndarray, count: int) -> np.ndarray:
+    """Σ_{i < count} eq(point, i)."""
+    if point.shape[1] == 0:
+        return np.asarray(ext.one())
+    return np.asarray(ext.sum_(multilinear.eq_table(point)[:, :count]))

@@ -1,0 +1,49 @@
+"""The soundness of a private-mode proof, from its shape (error terms as log2 probabilities
+over one verifier challenge, bits = −log2 of their sum; provers/params.py).
+
+Terms: the relations' batched masked sumcheck (K·max(D, 3) + 1 rounds' worth, plus one per
+group for the group weights); every identity checked at a random point (n/|F| per identity and
+layer, the output check included); the lookup (provers/lookup/zk.py: the two zero-checks, their
+batching, logUp with the row compression — degree 3 in β for rows of four columns — and its
+masked sumcheck); stage C's combination of claims and its masked sumcheck; the hiding openings
+of W2 and of the helpers and the opening of the weights; the masks' own openings.
+"""
+
+from __future__ import annotations
+
+import math
+
+from provers.commit.pcs.params import EXT_FIELD_BITS, shape_soundness_bits
+from provers.params import ProofParameters, bits_from_errors, sumcheck_error_log2
+from provers.private.plan import PrivatePlan
+from provers.private.relations import group_count, terms_of
+
+
+def private_errors(plan: PrivatePlan, params: ProofParameters) -> list[float]:
+    terms = terms_of(plan)
+    relation_vars = max(term.num_vars for term in terms)
+    errors = [
+        sumcheck_error_log2(relation_vars, 3) + 1,
+        math.log2(group_count(plan)) - EXT_FIELD_BITS,
+    ]
+    for layer in plan.layers:
+        errors.extend([sumcheck_error_log2(layer.log_size, 1)] * 2)
+    if not plan.private_output:
+        errors.append(sumcheck_error_log2(plan.output_layer().log_size, 1))
+    lookup = plan.lookup_log
+    errors += [
+        math.log2(2 * lookup) - EXT_FIELD_BITS,
+        1 - EXT_FIELD_BITS,
+        math.log2(3 * (1 << (lookup + 1))) - EXT_FIELD_BITS,
+        sumcheck_error_log2(lookup + 1, 3) + 1,
+    ]
+    errors += [0 - EXT_FIELD_BITS, sumcheck_error_log2(plan.witness_log + 1, 2) + 1]
+    pcs = params.pcs
+    for log in (plan.witness_log + 1, lookup + 1):
+        errors.append(-shape_soundness_bits(log - pcs.row_vars(log), pcs, True))
+    errors.append(-shape_soundness_bits(plan.weight_layout.column_log, pcs, False))
+    return errors
+
+
+def private_bits(plan: PrivatePlan, params: ProofParameters) -> float:
+    return bits_from_errors(private_errors(plan, params))

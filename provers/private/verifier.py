@@ -1,0 +1,224 @@
+"""The private-mode MLP verifier: replays :mod:`provers.private.protocol`'s transcript and
+checks, in order: the statement and the commitments' shapes; the relations' masked sumcheck
+against the group totals and its final values (FINAL_EVALUATION_MISMATCH); the lookup's masked
+sumcheck and its final check; stage C's masked sumcheck and its final value; the batch opening
+of W2, the helpers and the weight table. Hostile bytes end in a VerificationError."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from provers.commit import pcs
+from provers.commit.pcs import Commitment
+from provers.container import ProofFile
+from provers.errors import Reject, VerificationError
+from provers.field import base, ext
+from provers.inference.layout import UnsupportedCircuit
+from provers.inference.soundness import read_parameters
+from provers.lookup.zk import check_core, verify_core
+from provers.poly import multilinear
+from provers.private import protocol
+from provers.private.plan import PrivatePlan
+from provers.private.proof import PrivateProof, ProofShape
+from provers.private.prover import LIMB_BITS
+from provers.private.relations import (
+    LinearTerm,
+    MatmulTerm,
+    Term,
+    bits,
+    group_totals,
+    linear_value,
+    terms_of,
+)
+from provers.private.soundness import private_bits
+from provers.private.statement import PrivateStatement, read_private_statement
+from provers.sumcheck import batched_zk
+from provers.sumcheck.mask_commitment import TensorPcsMaskScheme
+
+
+def verify_private_file(proof_file: ProofFile) -> dict[str, Any]:
+    """Check a private-mode proof file; return its public statement."""
+    try:
+        return _verify(proof_file)
+    except (ValueError, IndexError, KeyError, OverflowError) as error:
+        raise VerificationError(Reject.MALFORMED, f"{type(error).__name__}: {error}") from None
+
+
+def _shape(plan: PrivatePlan, terms: list[Term]) -> ProofShape:
+    finals = sum(
+        (2 if term.private_input else 1) if isinstance(term, MatmulTerm) else len(term.vectors)
+        for term in terms
+    )
+    matmuls = sum(1 for term in terms if isinstance(term, MatmulTerm))
+    return ProofShape(
+        layers=len(plan.layers),
+        relation_vars=max(term.num_vars for term in terms),
+        relation_degree=max(term.degree for term in terms),
+        relation_finals=finals,
+        lookup_vars=plan.lookup_log + 1,
+        lookup_finals=len(protocol.lookup_slots(plan)) + 1 + protocol.HELPERS,
+        claim_vars=plan.witness_log + 1,
+        weight_points=len(plan.layers) + matmuls,
+    )
+
+
+def _check_witness_commitment(commitment: Commitment, plan: PrivatePlan, params: Any) -> None:
+    log = plan.witness_log + 1
+    if (
+        commitment.num_vars != log
+        or commitment.num_polynomials != 1
+        or commitment.row_vars != params.row_vars(log)
+        or not commitment.hiding
+        or commitment.mask_groups != 1
+        or commitment.params != params
+    ):
+        raise VerificationError(Reject.PARAMETER_MISMATCH, "witness commitment of another shape")
+
+
+def _verify(proof_file: ProofFile) -> dict[str, Any]:
+    params = read_parameters(proof_file.parameters)
+    statement, model = read_private_statement(proof_file.statement)
+    if statement.weight_commitment.params != params.pcs:
+        raise VerificationError(Reject.PARAMETER_MISMATCH, "the weights use other parameters")
+    if statement.limb_bits != LIMB_BITS:
+        raise VerificationError(Reject.PARAMETER_MISMATCH, f"limb width {statement.limb_bits}")
+    try:
+        plan = PrivatePlan(
+            model,
+            statement.batch,
+            statement.private_input,
+            not statement.private_output,
+            LIMB_BITS,
+            params.pcs,
+        )
+    except UnsupportedCircuit as error:
+        raise VerificationError(Reject.UNSUPPORTED_CIRCUIT, str(error)) from None
+    weights = statement.weight_commitment
+    if weights.num_vars != plan.weight_layout.log_size or (
+        weights.num_vars - weights.row_vars != plan.weight_layout.column_log
+    ):
+        raise VerificationError(Reject.STATEMENT_MISMATCH, "weight commitment of another shape")
+    proof_file.check_soundness(private_bits(plan, params), params.min_soundness_bits)
+    terms = terms_of(plan)
+    proof = PrivateProof.from_bytes(proof_file.body, _shape(plan, terms), params.pcs, weights)
+    _check_witness_commitment(proof.witness_commitment, plan, params.pcs)
+    _check_proof(plan, statement, proof, terms, proof_file, params)
+    return statement.public() | {"soundness_bits": proof_file.soundness_bits}
+
+
+def _check_proof(
+    plan: PrivatePlan,
+    statement: PrivateStatement,
+    proof: PrivateProof,
+    terms: list[Term],
+    proof_file: ProofFile,
+    params: Any,
+) -> None:
+    scheme = TensorPcsMaskScheme(params.pcs)
+    transcript = protocol.start_transcript(proof_file.digest, proof_file.parameters)
+    transcript.absorb_bytes("witness_commitment", proof.witness_commitment.to_bytes())
+    points = protocol.draw_points(plan, transcript)
+    transcript.absorb_ext("biases", proof.biases)
+    output_table = None
+    if statement.outputs is not None:
+        output_table = plan.output_layer().layout.embed(statement.outputs) % base.P
+    input_table = None
+    if statement.inputs is not None:
+        input_table = plan.input_layout.embed(statement.inputs) % base.P
+    totals = group_totals(plan, points, proof.biases, output_table)
+    shapes = [batched_zk.ZkTermShape(t.num_vars, t.degree, t.group) for t in terms]
+    point, weights_expected = batched_zk.verify(
+        proof.relations, shapes, totals, transcript, scheme, label="relations"
+    )
+    witness_claims: list[protocol.WitnessClaim] = []
+    weight_claims: list[tuple[np.ndarray, np.ndarray]] = [
+        (
+            protocol.bias_point(plan, layer, protocol.channel_point(layer, points[layer.node])),
+            proof.biases[:, i],
+        )
+        for i, layer in enumerate(plan.layers)
+    ]
+    stream = iter(proof.relation_finals[:, i] for i in range(proof.relation_finals.shape[1]))
+    values = [
+        _term_value(plan, term, point, points, stream, input_table, witness_claims, weight_claims)
+        for term in terms
+    ]
+    batched_zk.check_final(weights_expected, values, "relations")
+    transcript.absorb_ext("relation_finals", proof.relation_finals)
+
+    statement_l = protocol.lookup_statement(plan)
+    replay = verify_core(statement_l, proof.lookup_helpers, proof.lookup, transcript, params.pcs)
+    slots = protocol.lookup_slots(plan)
+    finals = [proof.lookup_finals[:, i] for i in range(proof.lookup_finals.shape[1])]
+    slot_values = dict(zip(slots, finals[: len(slots)], strict=True))
+    m_value, helper_values = finals[len(slots)], finals[len(slots) + 1 :]
+    columns = protocol.lookup_column_values(plan, replay.point, slot_values)
+    check_core(statement_l, replay, columns, m_value, helper_values)
+    zeta, r_low = replay.point[:, 0], protocol.slot_local(plan, replay.point)
+    for key in slots:
+        witness_claims.append(
+            protocol.WitnessClaim(zeta, plan.offsets[key], r_low, slot_values[key])
+        )
+    witness_claims.append(protocol.WitnessClaim(zeta, 0, replay.point[:, 1:], m_value))
+    transcript.absorb_ext("lookup_finals", proof.lookup_finals)
+
+    claim_weights = protocol.draw_claim_weights(transcript, witness_claims)
+    total = protocol.claims_total(witness_claims, claim_weights)[:, None]
+    claim_shape = [batched_zk.ZkTermShape(plan.witness_log + 1, 2, 0)]
+    claim_point, claim_expected = batched_zk.verify(
+        proof.claims, claim_shape, total, transcript, scheme, label="claims"
+    )
+    e_value = protocol.claim_eq(plan, witness_claims, claim_weights, claim_point)
+    batched_zk.check_final(claim_expected, [ext.mul(e_value, proof.witness_value)], "claims")
+    transcript.absorb_ext("witness_value", proof.witness_value)
+    requests = [
+        (proof.witness_commitment, claim_point, proof.witness_value[:, None]),
+        (proof.lookup_helpers, replay.point, np.stack(helper_values, axis=1)),
+    ]
+    requests += [(statement.weight_commitment, p, v[:, None]) for p, v in weight_claims]
+    pcs.batch_verify(requests, proof.opening, transcript, params.pcs)
+
+
+def _term_value(
+    plan: PrivatePlan,
+    term: Term,
+    point: np.ndarray,
+    points: dict[str, np.ndarray],
+    stream: Any,
+    input_table: np.ndarray | None,
+    witness_claims: list[protocol.WitnessClaim],
+    weight_claims: list[tuple[np.ndarray, np.ndarray]],
+) -> np.ndarray:
+    local = batched_zk.suffix(point, term.num_vars)
+    if isinstance(term, MatmulTerm):
+        layer = term.layer
+        rho = points[layer.node]
+        block = layer.weights.blocks[term.block]
+        columns = local[:, local.shape[1] - block.cols_log :]
+        wf = next(stream)
+        rho_o = protocol.channel_point(layer, rho)
+        weight_claims.append((protocol.weight_point(plan, block, rho_o, columns), wf))
+        if not term.private_input:
+            assert input_table is not None
+            rho_n = rho[:, : layer.layout.dims[0].log]
+            start_bits = bits(
+                block.start >> block.cols_log, layer.weights.feature_log - block.cols_log
+            )
+            x_point = np.concatenate([rho_n, start_bits, columns], axis=1)
+            return np.asarray(ext.mul(wf, multilinear.evaluate(input_table, x_point)))
+        xf = next(stream)
+        witness_claims.append(protocol.input_claim(plan, term, rho, local, xf))
+        selector = ext.sub(ext.one(), local[:, 0])
+        return np.asarray(ext.mul(selector, ext.mul(wf, xf)))
+    assert isinstance(term, LinearTerm)
+    values = [next(stream) for _ in term.vectors]
+    zeta, r = local[:, 0], local[:, 1:]
+    for key, value in zip(term.vectors, values, strict=True):
+        witness_claims.append(
+            protocol.WitnessClaim(
+                zeta, plan.offsets[key], protocol.vector_local(plan, key, r), value
+            )
+        )
+    return linear_value(term, local, points[term.point_name], values)
