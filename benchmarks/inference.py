@@ -35,6 +35,7 @@ import numpy as np
 from provers.circuit import executor
 from provers.circuit.model import QuantisedModel
 from provers.container import ProofFile
+from provers.errors import ProverError
 from provers.inference import LARGE_MODEL_PARAMETERS, commit_model, examples, prove, verify_file
 from provers.params import ProofParameters
 
@@ -144,8 +145,23 @@ def benchmark_inference(name: str, batch: int = 1, seed: int = 0) -> dict[str, A
         inputs = case.inputs[:batch]
     else:
         inputs = np.random.default_rng(seed).integers(-128, 128, (batch, *model.input_shape))
+    fidelity = {} if case is None else {f"fidelity_{k}": v for k, v in case.fidelity.items()}
     started = time.perf_counter()
-    data = prove(committed, inputs, params=params)
+    try:
+        data = prove(committed, inputs, params=params)
+    except ProverError as error:
+        if case is None:
+            raise
+        # A compiled model the prover refuses (MiniLM's lookup is too large for 100 bits at
+        # 32 tokens): its row says why, with what was measured before the refusal.
+        return {
+            "model": name,
+            "parameters": case.parameters,
+            "commit_s": round(commit_s, 3),
+            "tokens": _tokens(model, batch),
+            "refused": str(error),
+            **fidelity,
+        }
     prove_s = time.perf_counter() - started
     started = time.perf_counter()
     statement = verify_file(ProofFile.from_bytes(data))
@@ -154,7 +170,6 @@ def benchmark_inference(name: str, batch: int = 1, seed: int = 0) -> dict[str, A
         raise AssertionError("the proven output differs from the executor's")
     peak_mib = _peak_mib()  # before torch is imported for the comparison below
     torch_s = case.float_seconds if case is not None else torch_inference_seconds(model, inputs)
-    fidelity = {} if case is None else {f"fidelity_{k}": v for k, v in case.fidelity.items()}
     return {
         "model": name,
         "batch": batch,
@@ -194,6 +209,9 @@ def main(argv: list[str]) -> int:
         f"{'top-1':>6}"
     )
     for row in rows:
+        if "refused" in row:
+            print(f"{row['model']:<10} refused: {row['refused']}")
+            continue
         print(
             f"{row['model']:<10} {row['prove_s']:>8} {row['verify_s']:>9} "
             f"{row['proof_bytes'] // 1024:>10} {row['soundness_bits']:>5} {row['peak_rss_mib']:>8} "
