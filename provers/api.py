@@ -97,7 +97,7 @@ def prover_version() -> str:
 
 
 def _verifiers() -> dict[Protocol, StatementVerifier]:
-    from provers import audit, inference
+    from provers import audit, inference, private
     from provers.standalone import committed_sum, lookup, opening
 
     return {
@@ -106,6 +106,7 @@ def _verifiers() -> dict[Protocol, StatementVerifier]:
         Protocol.LOOKUP: lookup.verify_file,
         Protocol.INFERENCE: inference.verify_file,
         Protocol.AUDIT: audit.verify_file,
+        Protocol.PRIVATE_INFERENCE: private.verify_private_file,
     }
 
 
@@ -186,6 +187,20 @@ def check_model(pt2_path: str | os.PathLike[str]) -> dict[str, Any]:
     return dict(compiler.check(pt2_path).as_dict())
 
 
+def private_support(model: Any) -> dict[str, Any]:
+    """Which parts of an inference proof of ``model`` the private mode can hide
+    (``private_parts``), and why not when it cannot (``private_reason``). Audits and private
+    weights have no private mode yet."""
+    from provers.inference.layout import UnsupportedCircuit
+    from provers.private import PrivatePlan
+
+    try:
+        PrivatePlan(model, 1, True, False)
+    except UnsupportedCircuit as error:
+        return {"private_parts": [], "private_reason": str(error)}
+    return {"private_parts": sorted(INFERENCE_PRIVATE_PARTS), "private_reason": ""}
+
+
 def _unsupported_message(report: dict[str, Any]) -> str:
     lines = ["the model uses operations VeriML cannot prove yet:"]
     for op in report["unsupported"]:
@@ -225,6 +240,7 @@ def compile_model(
     )
     committed = inference.commit_model(result.model, params)
     _write_atomically(out_path, committed.to_bytes())
+    support = support | private_support(result.model)
     report("done", 1.0)
     return {
         "digest": committed.digest,
@@ -271,16 +287,26 @@ def _quantise(committed: Any, values: np.ndarray) -> np.ndarray:
     return np.asarray(compiler.quantise_input(committed.model, values), dtype=np.int64)
 
 
-def _privacy(private: Iterable[str]) -> frozenset[str]:
+INFERENCE_PRIVATE_PARTS = frozenset({"input", "output"})
+"""What the private mode hides today (provers/private: MLPs, public weights)."""
+
+
+def _privacy(private: Iterable[str], available: frozenset[str] = frozenset()) -> frozenset[str]:
     parts = frozenset(private)
     unknown = parts - set(PRIVACY_PARTS)
     if unknown:
         raise ProverError(f"unknown privacy parts {sorted(unknown)}; use {list(PRIVACY_PARTS)}")
-    if parts:
+    missing = parts - available
+    if missing:
         raise ProverError(
-            "zero-knowledge proofs (private "
-            + ", ".join(sorted(parts))
-            + ") are not available in this version; only public proofs can be made"
+            "zero-knowledge proofs with private "
+            + ", ".join(sorted(missing))
+            + " are not available in this version"
+            + (
+                f"; inference proofs can hide {', '.join(sorted(available))}"
+                if available
+                else "; only public proofs can be made"
+            )
         )
     return parts
 
@@ -297,13 +323,15 @@ def prove_inference(
     from provers import inference
     from provers.params import ProofParameters
 
-    _privacy(private)
+    parts = _privacy(private, INFERENCE_PRIVATE_PARTS)
     report = progress or _no_progress
     committed = load_compiled_model(vmc_path)
     inputs = _quantised_inputs(committed, input_path)
     started = time.perf_counter()
     params = ProofParameters(pcs=committed.commitment.params)
-    proof = inference.prove(committed, inputs, nonce=nonce, progress=report, params=params)
+    proof = inference.prove(
+        committed, inputs, nonce=nonce, progress=report, params=params, private=parts
+    )
     prove_seconds = time.perf_counter() - started
     _write_atomically(out_path, proof)
     checked = verify(proof, expected_model_digest=committed.digest)

@@ -151,7 +151,8 @@ def _cmd_prove(args: argparse.Namespace) -> int:
         return EXIT_UNREADABLE
     timings = result["timings"]
     print(f"proof written to {args.output} ({result['proof_bytes']:,} bytes)")
-    print(f"output: {result['output']}")
+    output = result["output"]
+    print(f"output: {'hidden by zero knowledge' if output is None else output}")
     print(
         f"prove {timings['prove_seconds']:.3f} s, verify {timings['verify_seconds']:.3f} s, "
         f"{result['soundness_bits']} bits of soundness"

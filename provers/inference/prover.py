@@ -109,11 +109,14 @@ def prove(
     ids 0 ≤ id < V for a model whose input feeds an embedding) to its outputs.
 
     ``claimed_outputs``, if given, must be what the model computes (else ProverError).
-    ``private`` (a subset of {"weights", "input", "output"}) must be empty: the private mode is
-    designed (docs/zero-knowledge.md, "Inference proofs") but not built, and a proof that
-    claimed privacy without it would leak."""
+    ``private`` (a subset of {"input", "output"}) hides those parts by zero knowledge with
+    :func:`provers.private.prove_private` (MLPs; private weights are refused there)."""
     if private:
-        raise ProverError(f"private {sorted(private)}: inference proofs are public-mode only")
+        from provers.private.prover import prove_private
+
+        if claimed_outputs is not None:
+            raise ProverError("a claimed output is checked by the public mode only")
+        return prove_private(committed, inputs, frozenset(private), nonce=nonce, params=params)
     report = progress or (lambda stage, fraction: None)
     params = params or ProofParameters.default()
     inputs = np.asarray(inputs)

@@ -62,17 +62,21 @@ class PrivateStatement:
         w.blob(self.nonce)
         return w.getvalue()
 
-    def public(self) -> dict[str, object]:
+    def public(self, model: QuantisedModel) -> dict[str, object]:
+        """What ``provers.api.verify`` reports: the inference statement's fields, the output
+        None when private, and the private parts."""
         return {
-            "model": self.digest.hex(),
+            "kind": "inference",
+            "model_digest": self.digest.hex(),
             "batch": self.batch,
+            "input_shape": list(model.input_shape),
+            "output_shape": list(model.output_shape()),
+            "output": None if self.outputs is None else self.outputs.tolist(),
             "private": [
                 part
                 for part, hidden in (("input", self.private_input), ("output", self.private_output))
                 if hidden
             ],
-            "input": None if self.inputs is None else self.inputs.tolist(),
-            "output": None if self.outputs is None else self.outputs.tolist(),
             "nonce": self.nonce.hex(),
         }
 

@@ -105,7 +105,7 @@ def _verify(proof_file: ProofFile) -> dict[str, Any]:
     proof = PrivateProof.from_bytes(proof_file.body, _shape(plan, terms), params.pcs, weights)
     _check_witness_commitment(proof.witness_commitment, plan, params.pcs)
     _check_proof(plan, statement, proof, terms, proof_file, params)
-    return statement.public() | {"soundness_bits": proof_file.soundness_bits}
+    return statement.public(model) | {"soundness_bits": proof_file.soundness_bits}
 
 
 def _check_proof(

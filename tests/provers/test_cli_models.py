@@ -92,6 +92,44 @@ def test_a_model_compiles_proves_and_verifies_through_the_cli(
     assert cli.main(["verify", str(proof)]) == 1
 
 
+@pytest.mark.parametrize("private", ["input", "output", "input,output"])
+def test_the_mlp_round_trips_through_the_cli_in_each_privacy_mode(
+    private: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pt2, calibration, sample = _export("mlp", tmp_path)
+    vmc, proof = tmp_path / "model.vmc", tmp_path / "proof.vmp"
+    assert cli.main(["compile", str(pt2), "--calibration", str(calibration), "-o", str(vmc)]) == 0
+    digest = capsys.readouterr().out.strip().splitlines()[-1].split()[-1]
+    command = ["prove", str(vmc), str(sample), "-o", str(proof), "--private", private]
+    assert cli.main(command) == 0
+    printed = capsys.readouterr().out
+    assert ("hidden by zero knowledge" in printed) == ("output" in private)
+    assert cli.main(["verify", str(proof), "--model", digest, "--json"]) == 0
+    statement = json.loads(capsys.readouterr().out)["statement"]
+    assert sorted(statement["private"]) == sorted(private.split(","))
+    assert (statement["output"] is None) == ("output" in private)
+    assert cli.main(["verify", str(proof), "--model", "ab" * 32]) == 1
+    tampered = bytearray(proof.read_bytes())
+    tampered[-40] ^= 1
+    proof.write_bytes(bytes(tampered))
+    assert cli.main(["verify", str(proof)]) == 1
+
+
+def test_private_modes_the_prover_lacks_are_refused_with_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pt2, calibration, sample = _export("lenet_avg", tmp_path)
+    vmc, proof = tmp_path / "model.vmc", tmp_path / "proof.vmp"
+    assert cli.main(["compile", str(pt2), "--calibration", str(calibration), "-o", str(vmc)]) == 0
+    capsys.readouterr()
+    assert cli.main(["prove", str(vmc), str(sample), "-o", str(proof), "--private", "input"]) == 2
+    assert "MLP" in capsys.readouterr().err
+    command = ["prove", str(vmc), str(sample), "-o", str(proof), "--private", "weights"]
+    assert cli.main(command) == 2
+    assert "weights" in capsys.readouterr().err
+    assert not proof.exists()
+
+
 def test_an_unsupported_op_is_named_and_exits_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -194,10 +194,18 @@ def test_the_inference_benchmark_runs_at_a_tiny_size() -> None:
     assert figures["soundness_bits"] >= 100 and figures["proof_bytes"] > 0
 
 
-def test_a_private_mode_is_refused_until_it_exists() -> None:
+def test_private_weights_are_refused_until_the_opening_budget_commitment_exists() -> None:
     model = committed("mlp")
-    with pytest.raises(ProverError, match="public-mode only"):
+    with pytest.raises(ProverError, match="private weights"):
         prove(model, inputs_for(model.model, 1), private=frozenset({"weights"}))
+
+
+def test_a_private_input_goes_through_the_private_mode() -> None:
+    from provers.container import Protocol
+
+    model = committed("mlp")
+    data = prove(model, inputs_for(model.model, 1), private=frozenset({"input"}))
+    assert ProofFile.from_bytes(data).protocol is Protocol.PRIVATE_INFERENCE
 
 
 def test_a_convolution_cut_into_column_blocks_proves() -> None:
