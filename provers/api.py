@@ -193,9 +193,11 @@ def private_support(model: Any) -> dict[str, Any]:
     weights have no private mode yet."""
     from provers.inference.layout import UnsupportedCircuit
     from provers.private import PrivatePlan
+    from provers.private.relations import check_masking, terms_of
 
     try:
-        PrivatePlan(model, 1, True, False)
+        plan = PrivatePlan(model, 1, True, False)
+        check_masking(plan, terms_of(plan))
     except UnsupportedCircuit as error:
         return {"private_parts": [], "private_reason": str(error)}
     return {"private_parts": sorted(INFERENCE_PRIVATE_PARTS), "private_reason": ""}

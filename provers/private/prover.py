@@ -35,6 +35,7 @@ from provers.private.relations import (
     LinearTerm,
     MatmulTerm,
     Term,
+    check_masking,
     group_totals,
     multiplier_table,
     terms_of,
@@ -276,6 +277,7 @@ def prove_private(
             LIMB_BITS,
             params.pcs,
         )
+        check_masking(plan, terms_of(plan))
     except (ValueError, UnsupportedCircuit) as error:
         raise ProverError(str(error)) from None
     if committed.commitment.params != params.pcs:

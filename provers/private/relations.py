@@ -29,6 +29,7 @@ import numpy as np
 
 from provers.field import base, ext
 from provers.field.backend import Array
+from provers.inference.layout import UnsupportedCircuit
 from provers.inference.requant import T_OFFSET
 from provers.poly import multilinear
 from provers.private.plan import INPUT, LayerPlan, PrivatePlan
@@ -257,3 +258,25 @@ def multilinear_prefix(point: np.ndarray, count: int) -> np.ndarray:
     if point.shape[1] == 0:
         return np.asarray(ext.one())
     return np.asarray(ext.sum_(multilinear.eq_table(point)[:, :count]))
+
+
+def check_masking(plan: PrivatePlan, terms: list[Term]) -> None:
+    """Refuse a circuit whose vectors are too small for their random halves to mask every value
+    revealed of them: a vector of 2^n entries claimed at c points (one per distinct term size
+    that reads it, one per input block of the next layer) needs 4·c ≤ 2^n (each claim is four
+    base-field coordinates), and with the lookup's claim on its whole slot 4·(c + 1) ≤ 2^s."""
+    points: dict[Key, set[object]] = {key: set() for key in plan.slots}
+    for term in terms:
+        if isinstance(term, LinearTerm):
+            for key in term.vectors:
+                points[key].add(("term", term.num_vars))
+        elif term.private_input:
+            source = (INPUT, "x") if term.layer.input == INPUT else (term.layer.input, "y")
+            points[source].add(("block", term.layer.node, term.block))
+    for key, claimed in points.items():
+        entries = 1 << plan.vector_log(key)
+        if 4 * len(claimed) > entries or 4 * (len(claimed) + 1) > 1 << plan.slot_log:
+            raise UnsupportedCircuit(
+                f"{key[0]}: its {key[1]} vector has {entries} entries, too few to mask the "
+                f"{len(claimed) + 1} values a proof reveals of it; prove a larger batch"
+            )

@@ -28,6 +28,7 @@ from provers.private.relations import (
     MatmulTerm,
     Term,
     bits,
+    check_masking,
     group_totals,
     linear_value,
     terms_of,
@@ -93,6 +94,7 @@ def _verify(proof_file: ProofFile) -> dict[str, Any]:
             LIMB_BITS,
             params.pcs,
         )
+        check_masking(plan, terms_of(plan))
     except UnsupportedCircuit as error:
         raise VerificationError(Reject.UNSUPPORTED_CIRCUIT, str(error)) from None
     weights = statement.weight_commitment

@@ -430,3 +430,92 @@ def test_the_same_statistic_separates_the_inputs_on_the_unmasked_half() -> None:
         return np.concatenate([multilinear.evaluate(table, p) for p in points]) & 3
 
     assert _chi_square(values(zeros), values(other)) > 16.3
+
+
+def _rank_mod_p(rows: np.ndarray) -> int:
+    """Rank over F_p by elimination on int64 rows (products below 2^62)."""
+    matrix = rows % P
+    rank = 0
+    for column in range(matrix.shape[1]):
+        if rank == matrix.shape[0]:
+            break
+        candidates = np.nonzero(matrix[rank:, column])[0]
+        if candidates.size == 0:
+            continue
+        pivot = rank + int(candidates[0])
+        matrix[[rank, pivot]] = matrix[[pivot, rank]]
+        inverse = pow(int(matrix[rank, column]), P - 2, P)
+        matrix[rank] = matrix[rank] * inverse % P
+        others = np.nonzero(matrix[:, column])[0]
+        others = others[others != rank]
+        factors = matrix[others, column][:, None]
+        matrix[others] = (matrix[others] - factors * matrix[rank] % P) % P
+        rank += 1
+    return rank
+
+
+@pytest.mark.parametrize("private", [INPUT, BOTH], ids=["input", "both"])
+def test_every_revealed_witness_value_is_a_full_rank_image_of_the_random_half(
+    private: frozenset[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each value the verifier sees of W2 is (1 − ζ)·(a function of W) + ζ·(a linear function
+    of W′). If the linear map from W′ to all of them has full rank, they are jointly uniform
+    whatever W holds: the zero-knowledge condition on the claims, checked on a real proof
+    (the input and the smallest layer, 8 outputs of one sample, included)."""
+    from provers.private import protocol as private_protocol
+
+    data = prove_private(committed(), inputs(7, 1), private)
+    captured: list[list[private_protocol.WitnessClaim]] = []
+    honest_draw = private_protocol.draw_claim_weights
+
+    def draw(transcript: object, claims: list[private_protocol.WitnessClaim]) -> np.ndarray:
+        captured.append(list(claims))
+        return honest_draw(transcript, claims)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(private_protocol, "draw_claim_weights", draw)
+    verify_private_file(ProofFile.from_bytes(data))
+    proof_file = ProofFile.from_bytes(data)
+    statement, model = read_private_statement(proof_file.statement)
+    plan = PrivatePlan(model, 1, statement.private_input, not statement.private_output)
+    distinct = {
+        (claim.zeta.tobytes(), claim.offset, claim.local.tobytes()): claim for claim in captured[0]
+    }
+    rows = []
+    for claim in distinct.values():
+        coefficients = np.zeros((4, plan.witness_size), dtype=np.int64)
+        eq = multilinear.eq_table(claim.local)
+        from provers.field import ext
+
+        scaled = ext.mul(eq, claim.zeta)
+        coefficients[:, claim.offset : claim.offset + eq.shape[1]] = scaled
+        rows.extend(coefficients)
+    matrix = np.stack(rows)
+    assert matrix.shape[0] >= 4 * 20
+    assert _rank_mod_p(matrix) == matrix.shape[0]
+    # The control: three more values of the 8-entry output vector would need 12 dimensions of
+    # its random half on top of those already used; the same check finds the map rank-deficient.
+    rng = np.random.default_rng(2)
+    last = plan.layers[-1]
+    offset = plan.offsets[(last.node, "y")]
+    extra = []
+    for _ in range(3):
+        from provers.field import ext
+
+        local = private_protocol.vector_local(
+            plan, (last.node, "y"), ext.random((last.log_size,), rng).reshape(4, -1)
+        )
+        coefficients = np.zeros((4, plan.witness_size), dtype=np.int64)
+        eq = multilinear.eq_table(local)
+        coefficients[:, offset : offset + eq.shape[1]] = ext.mul(eq, ext.random((1,), rng)[:, 0])
+        extra.extend(coefficients)
+    leaky = np.concatenate([matrix, np.stack(extra)])
+    assert _rank_mod_p(leaky) < leaky.shape[0]
+
+
+def test_vectors_too_small_to_mask_their_revealed_values_are_refused() -> None:
+    tiny = commit_model(examples.mlp((16, 8, 2), seed=3))
+    with pytest.raises(ProverError, match="larger batch"):
+        prove_private(tiny, np.zeros((1, 16), np.int64), INPUT)
+    x = np.random.default_rng(1).integers(-128, 128, (8, 16))
+    public = verify_private_file(ProofFile.from_bytes(prove_private(tiny, x, INPUT)))
+    assert public["output"] == executor.run(tiny.model, x).tolist()
