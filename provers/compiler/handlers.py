@@ -387,8 +387,13 @@ def _token_mean(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
 def _select(walk: Walk, node: torch.fx.Node, args: dict[str, Any]) -> None:
     """x[:, i] of (tokens, features) samples (a decoder's last position, an encoder's first):
     a 1-channel convolution whose tokens×1 kernel is 1 at token i and 0 elsewhere, so its
-    output is exactly row i (the int8 weight 127 and a requantisation by 1/127)."""
+    output is exactly row i (the int8 weight 127 and a requantisation by 1/127). A select of a
+    constant (``weight[0]``) is that constant's slice."""
     source = args["self"]
+    if isinstance(source, torch.fx.Node) and source.name in walk.constants:
+        value = walk.constants[source.name]
+        walk.constants[node.name] = np.take(value, int(args["index"]), axis=int(args["dim"]))
+        return
     shape = walk.shape_of(source)
     rank = len(shape) + 1
     if len(shape) != 2 or args["dim"] % rank != 1:

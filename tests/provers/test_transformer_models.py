@@ -84,6 +84,27 @@ def test_selecting_along_the_feature_axis_is_refused() -> None:
         compile_program(program, np.random.default_rng(0).normal(size=(4, TOKENS, WIDTH)))
 
 
+def test_a_selected_constant_is_its_slice() -> None:
+    class Stacked(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.weights = nn.Parameter(torch.randn(3, 4, WIDTH))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return nn.functional.linear(x, self.weights[1])
+
+    torch.manual_seed(5)
+    module = Stacked().eval()
+    inputs = torch.randn(32, TOKENS, WIDTH)
+    model = _compiled(module, inputs)
+    node = model.nodes[0]
+    assert node.kind is OpKind.LINEAR and node.output_shape == (TOKENS, 4)
+    got = executor.run(model, quantise_input(model, inputs.numpy())) * node.scale
+    with torch.no_grad():
+        expected = module(inputs).numpy()
+    assert np.abs(got - expected).max() <= 0.05 * np.abs(expected).max()
+
+
 def _prove_and_check(model, inputs: np.ndarray) -> None:  # type: ignore[no-untyped-def]
     statement = verify_file(ProofFile.from_bytes(prove(commit_model(model), inputs, b"models")))
     assert statement["output"] == executor.run(model, inputs).tolist()
