@@ -99,6 +99,9 @@ def test_a_registered_model_compiles_to_a_ready_model_with_its_report(worker, ap
     assert body["parameters"] == FEATURES * 16 + 16 + 16 * 4 + 4
     assert 0.0 <= body["fidelity"]["top1_agreement"] <= 1.0
     assert body["estimate"]["prove_seconds"] > 0
+    # The compile report says which parts its inference proofs can hide (an MLP: both).
+    assert body["support"]["private_parts"] == ["input", "output"]
+    assert body["support"]["private_reason"] == ""
     assert body["files"]["compiled"]["sha256"]
 
 
@@ -155,10 +158,10 @@ def test_delivering_a_proving_job_twice_makes_one_proof(worker, api_client, key)
     assert job.attempts == 1
 
 
-def test_a_private_output_job_is_refused_clearly_and_reveals_nothing(worker, api_client, key):
-    # This prover makes public-mode inference proofs only: a job that asks to hide its output
-    # is refused at submission with a clear reason rather than publish what it was asked to hide.
-    model = register(api_client, key, privacy='{"output": "private"}')
+def test_a_private_weights_job_is_refused_clearly_and_reveals_nothing(worker, api_client, key):
+    # Zero knowledge hides an MLP's input and output, not yet its weights: a job that asks to
+    # hide them is refused at submission with a clear reason rather than publish them.
+    model = register(api_client, key, privacy='{"weights": "private", "output": "private"}')
 
     created = api_client.post(
         "/api/v1/jobs/",
@@ -173,7 +176,11 @@ def test_a_private_output_job_is_refused_clearly_and_reveals_nothing(worker, api
 
     assert created.status_code == 422
     error = created.json()["error"]
-    assert error["code"] == "zero_knowledge_unavailable" and "output" in error["message"]
+    assert error["code"] == "zero_knowledge_unavailable"
+    assert "cannot keep weights private" in error["message"]
+    assert "inference proofs of MLPs can keep their input and output private" in error["message"]
+    assert error["details"]["refused_parts"] == ["weights"]
+    assert error["details"]["hideable_parts"] == ["input", "output"]
     assert not Job.objects.filter(model=model).exists()
 
 

@@ -3,7 +3,6 @@ and private values kept out of API responses, job rows, logs and broker messages
 
 from __future__ import annotations
 
-import io
 import json
 import logging
 
@@ -13,19 +12,22 @@ from django.core.files.base import ContentFile
 from kombu.serialization import dumps
 
 from compliance.audit_log.models import AuditEntry
+from compliance.hipaa.models import EncryptedFile
 from compliance.policy.models import PolicyDecision
 from compliance.privacy import services as privacy
 from compliance.privacy.models import ToggleChange
-from provers import api as prover_api
 from tests.platform import factories
 from tests.platform.helpers import bearer
 from veriml.core.files import write_file
 from veriml.core.models import StoredFile
 from veriml.proving import services as proving
 from veriml.proving.models import Job
-from veriml.registry.models import PRIVACY_PARTS, RegisteredModel
+from veriml.registry.models import PRIVACY_PARTS
 
 STATES = ("public", "private")
+# The support report of a model whose inference proofs can hide their input and output (an MLP).
+HIDING_SUPPORT = {"supported": True, "private_parts": ["input", "output"], "private_reason": ""}
+HIDDEN_TODAY = "inference proofs of MLPs can keep their input and output private"
 
 
 @pytest.fixture
@@ -261,8 +263,10 @@ def assert_refused_and_nothing_stored(response, part: str, why: str) -> None:
     assert response.status_code == 422, response.json()
     error = response.json()["error"]
     assert error["code"] == "zero_knowledge_unavailable"
-    assert "Zero-knowledge proving is not available in this version" in error["message"]
+    assert f"Zero-knowledge proving cannot keep {part} private" in error["message"]
+    assert HIDDEN_TODAY in error["message"]
     assert error["details"]["private_parts"] == [part]
+    assert error["details"]["refused_parts"] == [part]
     assert why in error["message"] and why in " ".join(error["details"]["reasons"][part])
     assert not Job.objects.exists()
     assert not StoredFile.objects.filter(storage_name__startswith="inputs/").exists()
@@ -284,20 +288,22 @@ def test_a_jobs_privacy_follows_each_model_toggle_and_its_message_carries_only_i
     published,
     django_capture_on_commit_callbacks,
 ):
-    model = factories.ready_model(alice_org, **{f"privacy_{part}": state})
+    model = factories.ready_model(alice_org, support=HIDING_SUPPORT, **{f"privacy_{part}": state})
 
     with django_capture_on_commit_callbacks(execute=True):
         response = submit(api_client, alice_key, model)
 
-    if state == "private":
-        # The prover has no zero-knowledge mode yet: refused before anything is stored or sent.
+    if state == "private" and part == "weights":
+        # No zero-knowledge proof hides weights yet: refused before anything is stored or sent.
         assert_refused_and_nothing_stored(response, part, f"the toggle of model {model.name}")
         assert published == []
         return
+    assert response.status_code == 201, response.json()
     body = response.json()
     job = Job.objects.get(pk=body["id"])
-    assert job.private_parts == [] and body["private_parts"] == []
-    assert body["privacy"] == dict.fromkeys(PRIVACY_PARTS, "public")
+    expected = [part] if state == "private" else []
+    assert job.private_parts == expected and body["private_parts"] == expected
+    assert body["privacy"] == {p: "private" if p in expected else "public" for p in PRIVACY_PARTS}
     [message] = published
     assert message["args"] == [str(job.pk)]
     assert "7.25" not in message["serialized"]
@@ -308,18 +314,59 @@ def test_a_jobs_privacy_follows_each_model_toggle_and_its_message_carries_only_i
 def test_a_jobs_privacy_request_sets_each_part_in_both_states(
     api_client, alice_org, alice_key, part, state
 ):
-    model = factories.ready_model(alice_org)
+    model = factories.ready_model(alice_org, support=HIDING_SUPPORT)
 
     response = submit(api_client, alice_key, model, privacy=json.dumps({part: state}))
 
-    if state == "private":
+    if state == "private" and part == "weights":
         assert_refused_and_nothing_stored(response, part, "the request")
         return
     assert response.status_code == 201, response.json()
     shown = api_client.get(f"/api/v1/jobs/{response.json()['id']}/", **bearer(alice_key))
-    assert response.json()["privacy"] == dict.fromkeys(PRIVACY_PARTS, "public")
+    expected = [part] if state == "private" else []
+    assert response.json()["privacy"] == {
+        p: "private" if p in expected else "public" for p in PRIVACY_PARTS
+    }
     assert shown.json()["privacy"] == response.json()["privacy"]
-    assert Job.objects.get().private_parts == []
+    assert Job.objects.get().private_parts == expected
+
+
+def test_a_model_whose_proofs_cannot_hide_a_part_is_refused_with_its_compile_reason(
+    api_client, alice_org, alice_key
+):
+    reason = "the private mode proves chains of Linear layers; this model has Conv2d"
+    cnn = factories.ready_model(
+        alice_org, support={"private_parts": [], "private_reason": reason}, privacy_output="private"
+    )
+    earlier = factories.ready_model(alice_org, name="old", privacy_input="private")
+
+    refused = submit(api_client, alice_key, cnn)
+    compiled_before = submit(api_client, alice_key, earlier)
+
+    error = refused.json()["error"]
+    assert refused.status_code == 422 and error["code"] == "zero_knowledge_unavailable"
+    assert HIDDEN_TODAY in error["message"] and reason in error["message"]
+    assert error["details"]["private_reason"] == reason
+    assert error["details"]["refused_parts"] == ["output"]
+    assert error["details"]["hideable_parts"] == []
+    assert "register it again" in compiled_before.json()["error"]["message"]
+    assert not Job.objects.exists()
+
+
+def test_only_the_parts_the_prover_cannot_hide_are_refused_and_named(
+    api_client, alice_org, alice_key
+):
+    model = factories.ready_model(alice_org, support=HIDING_SUPPORT, privacy_input="private")
+
+    response = submit(api_client, alice_key, model, privacy='{"weights": "private"}')
+
+    error = response.json()["error"]
+    assert response.status_code == 422
+    assert error["details"]["private_parts"] == ["weights", "input"]
+    assert error["details"]["refused_parts"] == ["weights"]
+    assert error["details"]["hideable_parts"] == ["input", "output"]
+    assert "cannot keep weights private" in error["message"]
+    assert error["details"]["private_reason"] == ""
 
 
 def test_a_privacy_request_in_a_json_body_is_read_as_an_object(api_client, alice_org, alice_key):
@@ -341,8 +388,9 @@ def test_a_privacy_request_in_a_json_body_is_read_as_an_object(api_client, alice
     )
 
     assert public.status_code == 201 and public.json()["privacy"]["weights"] == "public"
+    # Accuracy proofs have no private mode yet, whatever the model's inference proofs can hide.
     assert private.status_code == 422
-    assert private.json()["error"]["details"]["private_parts"] == ["output"]
+    assert private.json()["error"]["details"]["refused_parts"] == ["output"]
 
 
 @pytest.mark.parametrize(
@@ -384,6 +432,19 @@ def test_a_phi_organisations_job_is_refused_naming_the_minimum_and_why(
     assert lowered.json()["error"]["code"] == "privacy_below_minimum"
 
 
+def test_a_phi_organisations_job_on_a_model_whose_proofs_hide_the_input_is_accepted(
+    api_client, alice_org, alice_key
+):
+    handles_phi(alice_org)
+    model = factories.ready_model(alice_org, support=HIDING_SUPPORT)
+
+    response = submit(api_client, alice_key, model)
+
+    assert response.status_code == 201, response.json()
+    assert response.json()["private_parts"] == ["input"]
+    assert EncryptedFile.objects.filter(stored_file=Job.objects.get().input).exists()
+
+
 def test_a_test_sets_private_input_toggle_refuses_its_audit_jobs(api_client, alice_org, alice_key):
     model = factories.ready_model(alice_org)
     dataset = factories.ready_dataset(alice_org)
@@ -398,6 +459,10 @@ def test_a_test_sets_private_input_toggle_refuses_its_audit_jobs(api_client, ali
 
     assert response.status_code == 422
     assert "the toggle of test set holdout" in response.json()["error"]["message"]
+    assert (
+        "private audits (accuracy proofs) are not available"
+        in (response.json()["error"]["message"])
+    )
 
 
 def test_the_jobs_effective_privacy_and_the_request_are_in_the_openapi_schema(api_client):
@@ -411,6 +476,10 @@ def test_the_jobs_effective_privacy_and_the_request_are_in_the_openapi_schema(ap
     assert "privacy" in components["JobCreateRequest"]["properties"]
     responses = schema["paths"]["/api/v1/jobs/"]["post"]["responses"]
     assert "zero_knowledge_unavailable" in responses["422"]["description"]
+    request = components["JobCreateRequest"]["properties"]["privacy"]["description"]
+    assert "zero-knowledge" in request and "private_parts" in request
+    assert "null" in components["Job"]["properties"]["output"]["description"]
+    assert "private_parts" in components["Model"]["properties"]["support"]["description"]
 
 
 def test_the_effective_privacy_is_the_strictest_of_model_minimum_and_request(alice_org):
@@ -444,16 +513,17 @@ def test_a_private_output_never_reaches_the_api_the_job_row_or_the_logs(
         alice_org,
         proving.JobRequest(kind=Job.Kind.INFERENCE, model=model, input=factories.input_upload()),
     )
-    # A job with a private output is refused at submission; one whose model's output turns
-    # private while it runs still never shows its output.
+    # A job submitted with a public output was proved in public mode; if the model's output
+    # turns private while it runs, neither the output nor the statement's copy of it is kept.
     privacy.set_model_privacy(model, {"output": state}, "user:1", "customer request")
     attempt = proving.claim_job(str(job.pk), "0.test", "cpu").attempt
     proof = write_file(alice_org, "proofs", ContentFile(factories.proof_bytes()), "p.vmp")
+    statement = {"kind": "inference", "output": [0.125, 0.875]}
     proving.complete_job(
         attempt,
         proof,
-        {"output": [0.125, 0.875]},
-        {"accepted": True},
+        {"output": [0.125, 0.875], "statement": statement},
+        {"accepted": True, "statement": statement},
         proving.output_is_public(Job.objects.select_related("model").get(pk=job.pk)),
     )
 
@@ -462,10 +532,12 @@ def test_a_private_output_never_reaches_the_api_the_job_row_or_the_logs(
         list(AuditEntry.objects.values("details"))
     )
     if state == "private":
-        assert body["output"] is None
+        assert body["output"] is None and body["statement"]["output"] is None
+        assert body["verification"]["statement"] == {"kind": "inference", "output": None}
         assert "0.875" not in json.dumps(body) and "0.875" not in row
     else:
-        assert body["output"] == [0.125, 0.875]
+        assert body["output"] == [0.125, 0.875] and body["statement"] == statement
+        assert body["verification"]["statement"] == statement
     assert "0.875" not in caplog.text
 
 
@@ -486,88 +558,3 @@ def test_the_change_history_is_exposed_for_reporting_to_each_organisation_only(
         "private"
     )
     assert empty.json()["changes"] == []
-
-
-needs_prover = pytest.mark.skipif(
-    not all(hasattr(prover_api, name) for name in ("compile_model", "prove_inference")),
-    reason="provers.api has no compile_model/prove_inference yet",
-)
-# Input values no proof, response or log may show when the input is private.
-MARKERS = (
-    1.9283746,
-    -2.5647382,
-    0.8372615,
-    -1.3928475,
-    2.7465193,
-    -0.4657281,
-    1.1029384,
-    -2.0394857,
-)
-
-
-def marked_input() -> bytes:
-    import torch
-
-    buffer = io.BytesIO()
-    torch.save(torch.tensor([MARKERS], dtype=torch.float32), buffer)
-    return buffer.getvalue()
-
-
-def leaks(text: str) -> list[str]:
-    """The markers whose leading digits appear in ``text`` (as a log or JSON would print them)."""
-    return [str(value) for value in MARKERS if f"{abs(value):.7f}"[:6] in text]
-
-
-@needs_prover
-@pytest.mark.integration
-@pytest.mark.timeout(400)
-@pytest.mark.parametrize("state", STATES)
-def test_an_input_toggle_end_to_end_with_the_real_prover(
-    worker, api_client, alice_org, alice_key, state, published, caplog
-):
-    from tests.platform.test_end_to_end import calibration_npz, ended, tiny_mlp_pt2
-
-    caplog.set_level(logging.DEBUG)
-    response = api_client.post(
-        "/api/v1/models/",
-        {
-            "name": "tiny",
-            "file": factories.upload("tiny.pt2", tiny_mlp_pt2()),
-            "calibration": factories.upload("calibration.npz", calibration_npz()),
-            "privacy": json.dumps({"input": state}),
-        },
-        format="multipart",
-        **bearer(alice_key),
-    )
-    model = ended(RegisteredModel, response.json()["id"])
-    assert model.status == RegisteredModel.Status.READY, model.error_message
-    created = api_client.post(
-        "/api/v1/jobs/",
-        {
-            "kind": "inference",
-            "model": str(model.pk),
-            "input": factories.upload("x.pt", marked_input()),
-        },
-        format="multipart",
-        **bearer(alice_key),
-    )
-
-    if state == "public":
-        job = ended(Job, created.json()["id"])
-        proof = api_client.get(f"/api/v1/jobs/{job.pk}/proof", **bearer(alice_key)).content
-        verdict = api_client.post("/api/v1/verify", {"proof": factories.upload("p.vmp", proof)})
-        assert job.status == Job.Status.SUCCEEDED, job.error_message
-        assert verdict.json()["accepted"] is True
-        return
-    # The prover has no zero-knowledge mode yet: the job is refused at submission with the
-    # reason, nothing is stored or queued, and nothing shows the input.
-    assert created.status_code == 422
-    assert "Zero-knowledge proving is not available" in created.json()["error"]["message"]
-    assert not Job.objects.exists()
-    messages = "".join(str(message["serialized"]) for message in published)
-    assert "prove_inference" not in messages
-    worker_log = worker.log_path.read_text(errors="replace")
-    audit = json.dumps(list(AuditEntry.objects.values("details")))
-    for text in (json.dumps(created.json()), messages, worker_log, caplog.text, audit):
-        assert leaks(text) == []
-    assert all(len(message["args"]) == 1 for message in published)

@@ -39,9 +39,12 @@ class JobCreateSerializer(StrictSerializer):
     privacy = PrivacyField(
         required=False,
         help_text="Parts to keep private on top of the model's toggles and the organisation's "
-        "minimums (a JSON object, or JSON text in a multipart form). A job whose effective "
-        "privacy has a private part is refused with 422 zero_knowledge_unavailable: this "
-        "version proves public jobs only.",
+        "minimums (a JSON object, or JSON text in a multipart form). Private parts are proved "
+        "in zero-knowledge mode where the prover can hide them: the input and output of an "
+        "inference job on a model whose support lists them in private_parts (MLPs today); the "
+        "proof and every response then hold no private value. A job with any other private "
+        "part (weights, any part of an audit, a part the model's proofs cannot hide) is refused "
+        "with 422 zero_knowledge_unavailable.",
     )
     organisation = serializers.CharField(required=False)
 
@@ -138,6 +141,17 @@ class JobSerializer(serializers.ModelSerializer):
             "created_by", "created_at",
         ]  # fmt: skip
         read_only_fields = fields
+        extra_kwargs = {
+            "statement": {
+                "help_text": "What the proof proves, as public values: no private value; "
+                "output is null when the output is private, and private names the parts the "
+                "zero-knowledge proof hides."
+            },
+            "output": {
+                "help_text": "The model's output (inference), or null while the job runs and "
+                "whenever the output is private."
+            },
+        }
 
     @extend_schema_field(JobPrivacySerializer)
     def get_privacy(self, job: Job) -> dict[str, str]:

@@ -123,29 +123,74 @@ def _replay(existing: Job, fingerprint: str) -> tuple[Job, bool]:
     return existing, False
 
 
+ZERO_KNOWLEDGE_TODAY = (
+    "inference proofs of MLPs can keep their input and output private; private weights and "
+    "private audits (accuracy proofs) are not available yet"
+)
+"""What the prover's private mode hides in this version, for refusals to name."""
+
+# The parts an inference proof's private mode may hide; the model's compile report says which of
+# them its proofs can (``support["private_parts"]``). Weights are never among them yet.
+INFERENCE_HIDEABLE_PARTS = frozenset({"input", "output"})
+
+
+def hideable_parts(kind: str, model: RegisteredModel) -> frozenset[str]:
+    """The private parts the prover can hide in a job of this kind on this model: for an
+    inference job, those the model's compile report names; for an audit, none."""
+    if kind != Job.Kind.INFERENCE:
+        return frozenset()
+    named = (model.support or {}).get("private_parts") or []
+    return INFERENCE_HIDEABLE_PARTS & {str(part) for part in named}
+
+
+def _why_model_cannot(model: RegisteredModel, refused: list[str]) -> str:
+    if not INFERENCE_HIDEABLE_PARTS & set(refused):
+        return ""
+    reason = str((model.support or {}).get("private_reason") or "").strip().rstrip(".")
+    if not reason and "private_parts" not in (model.support or {}):
+        reason = "it was compiled before private proofs existed; register it again"
+    return reason
+
+
 def _refuse_private(
-    organisation: Organisation, request: JobRequest, reasons: dict[str, list[str]], actor: str
+    organisation: Organisation,
+    request: JobRequest,
+    reasons: dict[str, list[str]],
+    hideable: frozenset[str],
+    actor: str,
 ) -> None:
-    """Refuses, before anything is stored, a job whose effective privacy has a private part:
-    the prover has no zero-knowledge mode yet (``provers.api`` refuses every private part), so
-    the job could only fail. The refusal is recorded as a policy decision."""
+    """Refuses, before anything is stored, a job whose effective privacy has a part the prover
+    cannot hide for it (:func:`hideable_parts`), so that it could only fail. The message names
+    those parts, what made each private, what zero knowledge hides today and, when the model
+    is the obstacle, its compile report's reason. The refusal is recorded as a policy
+    decision."""
     private = {part: why for part, why in reasons.items() if why}
-    named = "; ".join(f"{part} (private by {' and '.join(why)})" for part, why in private.items())
+    refused = [part for part in private if part not in hideable]
+    named = "; ".join(f"{part} (private by {' and '.join(private[part])})" for part in refused)
+    model = request.model
     message = (
-        "Zero-knowledge proving is not available in this version, so no proof can keep "
-        f"{', '.join(private)} private: {named}. Only jobs whose weights, input and output are "
-        "all public can be proved."
+        f"Zero-knowledge proving cannot keep {', '.join(refused)} private in this "
+        f"{request.kind} job: {named}. In this version {ZERO_KNOWLEDGE_TODAY}."
     )
+    model_reason = _why_model_cannot(model, refused) if request.kind == Job.Kind.INFERENCE else ""
+    if model_reason:
+        message += f" Model {model.name} v{model.version} is not covered: {model_reason}."
     decision = policy.record_decision(
         organisation,
         "prove",
         allowed=False,
         reason=message,
-        target=("model", str(request.model.pk)),
+        target=("model", str(model.pk)),
         actor=actor,
     )
     raise ZeroKnowledgeUnavailable(
-        message, private_parts=list(private), reasons=private, policy_decision=decision.pk
+        message,
+        private_parts=list(private),
+        refused_parts=refused,
+        hideable_parts=sorted(hideable),
+        reasons=private,
+        private_reason=model_reason,
+        policy_decision=decision.pk,
     )
 
 
@@ -160,8 +205,9 @@ def submit_job(
 
     With an ``idempotency_key``, a repeated request (same organisation, same key, same content)
     returns the job the first one created instead of a new one; the same key with different
-    content is refused. A job whose effective privacy has a private part is refused before
-    anything is stored (:func:`_refuse_private`).
+    content is refused. Private parts the prover can hide for this job are proved in
+    zero-knowledge mode; a job with any other private part is refused before anything is
+    stored (:func:`_refuse_private`).
     """
     input_sha256 = None
     if request.input is not None:
@@ -179,8 +225,9 @@ def submit_job(
         organisation, request.model, request.dataset, request.privacy
     )
     private_parts = [part for part in PRIVACY_PARTS if reasons[part]]
-    if private_parts:
-        _refuse_private(organisation, request, reasons, actor)
+    hideable = hideable_parts(request.kind, request.model)
+    if set(private_parts) - hideable:
+        _refuse_private(organisation, request, reasons, hideable, actor)
     policy.enforce(organisation, "prove", target=("model", str(request.model.pk)), actor=actor)
     stored_input = None
     if request.input is not None:
@@ -302,6 +349,15 @@ def job_heartbeat(attempt: Attempt) -> bool:
     return work.beat(Job, attempt, RUNNING)
 
 
+def _without_output(statement: Any) -> Any:
+    """The statement with its output withheld. A zero-knowledge proof of a private output states
+    none already; a public-mode proof of a job whose output turned private while it ran does,
+    and that output must not be stored either."""
+    if not isinstance(statement, dict) or statement.get("output") is None:
+        return statement
+    return {**statement, "output": None}
+
+
 def complete_job(
     attempt: Attempt,
     proof: StoredFile,
@@ -318,9 +374,14 @@ def complete_job(
     if not policy.decide(organisation, "verify", target=("job", str(attempt.pk))).allowed:
         raise WorkFailed("policy_denied", "Regional policy refuses to verify this proof here.")
     accepted = bool(verification.get("accepted"))
+    statement = result.get("statement") or verification.get("statement") or {}
+    if not output_public:
+        statement = _without_output(statement)
+        if "statement" in verification:
+            verification = {**verification, "statement": _without_output(verification["statement"])}
     fields: dict[str, Any] = {
         "proof": proof,
-        "statement": result.get("statement") or verification.get("statement") or {},
+        "statement": statement,
         "timings": result.get("timings") or {},
         "output": result.get("output") if output_public else None,
         "verification": verification,

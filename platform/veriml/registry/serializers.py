@@ -114,6 +114,13 @@ class ModelSerializer(serializers.ModelSerializer):
             "compiled_at",
         ]  # fmt: skip
         read_only_fields = fields
+        extra_kwargs = {
+            "support": {
+                "help_text": "The compiler's support report; private_parts lists the parts an "
+                "inference proof of this model can keep private by zero knowledge (input, "
+                "output), and private_reason says why when it lists none."
+            }
+        }
 
     @extend_schema_field(ProgressSerializer)
     def get_progress(self, model: RegisteredModel) -> dict[str, Any]:

@@ -29,7 +29,11 @@ class VerdictSerializer(serializers.Serializer):
         "round_sum_mismatch); null when accepted.",
     )
     detail = serializers.CharField(allow_blank=True)
-    statement = serializers.DictField(help_text="What the proof proves, as public values.")
+    statement = serializers.DictField(
+        help_text="What the proof proves, as public values. A zero-knowledge proof "
+        "(protocol PRIVATE_INFERENCE) names its hidden parts in private; output is null when "
+        "the output is private, and no input value is ever stated."
+    )
     soundness_bits = serializers.IntegerField(allow_null=True)
     protocol = serializers.CharField(allow_null=True)
     verify_seconds = serializers.FloatField()
