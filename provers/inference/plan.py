@@ -115,6 +115,9 @@ def range_vectors(plan: RequantPlan) -> list[tuple[str, int]]:
     return out
 
 
+ONE_RUN_MIN_BITS = 101
+"""A single lookup run is used while its compression error stays below 2^-101 (every
+benchmark model at batch 1); beyond, a second run keeps the proof above 100 bits."""
 ARGMAX_NODE = "@argmax"
 
 
@@ -314,9 +317,15 @@ class ProofPlan:
     @property
     def lookup_runs(self) -> int:
         """Independent runs of the lookup argument. One run errs with probability about
-        (rows·degree)/|F_ext|, which an audit's many rows would push past 2^-100; the runs draw
-        fresh challenges against the same committed witness, so their errors multiply."""
-        return 2 if self.audit_classes else 1
+        (rows·degree)/|F_ext|, which an audit's many rows, or a large model's (MiniLM's 2^25.6
+        rows), would push past 2^-100; the runs draw fresh challenges against the same committed
+        witness, so their errors multiply. Two runs for audits, and whenever one run's
+        compression error alone would leave fewer than ``ONE_RUN_MIN_BITS``."""
+        if self.audit_classes:
+            return 2
+        from provers.inference.soundness import one_run_compression_bits
+
+        return 1 if one_run_compression_bits(self) >= ONE_RUN_MIN_BITS else 2
 
     def source(self, name: str) -> str:
         """The tensor that holds ``name``'s values: flattens are resolved to their input."""

@@ -64,6 +64,10 @@ class InferenceProof:
     """Batching of every claim on W and on the weights into one point each."""
     opening: OpeningProof
     """One opening of W and of the weight commitment at those points."""
+    extra_lookups: tuple[LookupProof, ...] = ()
+    """The lookup's further runs, when the plan asks for more than one (``lookup_runs``: a
+    large model's many lookup rows); run right after the first. Encoded after the opening,
+    their count fixed by the plan, so a one-run proof's bytes are unchanged."""
 
     def write_to(self, writer: Writer) -> None:
         self.witness_commitment.write_to(writer)
@@ -72,6 +76,8 @@ class InferenceProof:
         for stage in (self.stage_a, self.stage_b, self.stage_c):
             stage.write_to(writer)
         self.opening.write_to(writer)
+        for lookup in self.extra_lookups:
+            lookup.write_to(writer)
 
     def to_bytes(self) -> bytes:
         writer = Writer()
@@ -79,9 +85,11 @@ class InferenceProof:
         return writer.getvalue()
 
     @classmethod
-    def from_bytes(cls, data: bytes, weight_commitment: Commitment) -> InferenceProof:
+    def from_bytes(
+        cls, data: bytes, weight_commitment: Commitment, extra_runs: int = 0
+    ) -> InferenceProof:
         reader = Reader(data)
-        proof = cls.read_from(reader, weight_commitment)
+        proof = cls.read_from(reader, weight_commitment, extra_runs=extra_runs)
         reader.finish("inference proof")
         return proof
 
@@ -91,6 +99,7 @@ class InferenceProof:
         reader: Reader,
         weight_commitment: Commitment,
         data_commitment: Commitment | None = None,
+        extra_runs: int = 0,
     ) -> InferenceProof:
         """The body; with ``data_commitment`` (a committed input) the opening covers it too."""
         witness = Commitment.read_from(reader)
@@ -101,4 +110,5 @@ class InferenceProof:
         stage_c = StageProof.read_from(reader, "stage C")
         trees = [witness, weight_commitment] + ([data_commitment] if data_commitment else [])
         opening = OpeningProof.read_from(reader, trees, [1] * len(trees))
-        return cls(witness, stage0, lookup, stage_a, stage_b, stage_c, opening)
+        extra = tuple(LookupProof.read_from(reader) for _ in range(extra_runs))
+        return cls(witness, stage0, lookup, stage_a, stage_b, stage_c, opening, extra)

@@ -166,10 +166,13 @@ def prove(
     protocol.take_stage0(ctx, relations, groups, sent)
     report("lookup", 0.3)
     key = commitment.to_bytes()
-    lookup_proof, claims = prove_as_subprotocol(
-        plan.lookup_statement, witness.lookups, witness.multiplicities, transcript, key, key
-    )
-    protocol.take_lookup_claims(ctx, claims)
+    lookup_proofs = []
+    for _ in range(plan.lookup_runs):
+        lookup_proof, claims = prove_as_subprotocol(
+            plan.lookup_statement, witness.lookups, witness.multiplicities, transcript, key, key
+        )
+        protocol.take_lookup_claims(ctx, claims)
+        lookup_proofs.append(lookup_proof)
     report("stage A", 0.5)
     specs_a = protocol.stage_a_specs(ctx, relations, transcript)
     stage_a = protocol.prove_stage(specs_a, res, transcript, "stage_a")
@@ -182,7 +185,16 @@ def prove(
     _, opening = pcs.batch_open(
         [(data, witness_point), (committed.prover_data, weight_point)], transcript
     )
-    proof = InferenceProof(commitment, sent, lookup_proof, stage_a, stage_b, stage_c, opening)
+    proof = InferenceProof(
+        commitment,
+        sent,
+        lookup_proofs[0],
+        stage_a,
+        stage_b,
+        stage_c,
+        opening,
+        tuple(lookup_proofs[1:]),
+    )
     bits = proof_bits(
         plan,
         params,

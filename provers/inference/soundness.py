@@ -70,6 +70,11 @@ def _compression_degrees(plan: ProofPlan) -> int:
     return total + (plan.table.size - plan.table.used_rows)
 
 
+def one_run_compression_bits(plan: ProofPlan) -> float:
+    """−log2 of one lookup run's Schwartz–Zippel error in (α, β)."""
+    return EXT_FIELD_BITS - math.log2(_compression_degrees(plan))
+
+
 def _lookup_errors(plan: ProofPlan) -> list[float]:
     lookups, chunk_log = len(plan.lookup_chunks), plan.witness.chunk_log
     runs = plan.lookup_runs

@@ -59,7 +59,9 @@ def _verify(proof_file: ProofFile) -> dict[str, Any]:
         statement.weight_commitment.row_vars != plan.weights.row_log
     ):
         raise VerificationError(Reject.STATEMENT_MISMATCH, "weight commitment of another shape")
-    proof = InferenceProof.from_bytes(proof_file.body, statement.weight_commitment)
+    proof = InferenceProof.from_bytes(
+        proof_file.body, statement.weight_commitment, extra_runs=plan.lookup_runs - 1
+    )
     witness = proof.witness_commitment
     expected_rows = params.pcs.row_vars(plan.witness.log_size)
     if (
@@ -78,8 +80,9 @@ def _verify(proof_file: ProofFile) -> dict[str, Any]:
     transcript.absorb_ext("stage0", proof.stage0)
     protocol.take_stage0(ctx, relations, groups, proof.stage0)
     key = witness.to_bytes()
-    claims = verify_as_subprotocol(plan.lookup_statement, proof.lookup, transcript, key, key)
-    protocol.take_lookup_claims(ctx, claims)
+    for lookup in (proof.lookup, *proof.extra_lookups):
+        claims = verify_as_subprotocol(plan.lookup_statement, lookup, transcript, key, key)
+        protocol.take_lookup_claims(ctx, claims)
     specs_a = protocol.stage_a_specs(ctx, relations, transcript)
     protocol.verify_stage(specs_a, proof.stage_a, transcript, "stage_a")
     specs_b = protocol.stage_b_specs(relations, transcript)

@@ -222,3 +222,29 @@ def test_a_convolution_cut_into_column_blocks_proves() -> None:
     inputs = inputs_for(model, 1)
     statement = verify_file(ProofFile.from_bytes(prove(committed_model, inputs)))
     assert statement["output"] == executor.run(model, inputs).tolist()
+
+
+def test_a_plan_whose_one_lookup_run_is_too_weak_runs_it_twice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A model with many lookup rows (MiniLM: 2^25.6) gets a second lookup run with fresh
+    challenges; the same rule, forced on a small model, gives a two-run proof that verifies,
+    and a verifier expecting one run refuses it."""
+    from provers.inference import plan as plan_module
+    from provers.inference.proof import InferenceProof
+
+    model = committed("mlp")
+    x = inputs_for(model.model, 1)
+    monkeypatch.setattr(plan_module, "ONE_RUN_MIN_BITS", 1000)
+    data = prove(model, x)
+    proof_file = ProofFile.from_bytes(data)
+    statement = verify_file(proof_file)
+    assert statement["output"] == executor.run(model.model, x).tolist()
+    from provers.inference.statement import read_statement
+
+    weights = read_statement(proof_file.statement)[0].weight_commitment
+    body = InferenceProof.from_bytes(proof_file.body, weights, extra_runs=1)
+    assert len(body.extra_lookups) == 1
+    monkeypatch.setattr(plan_module, "ONE_RUN_MIN_BITS", 101)
+    with pytest.raises(VerificationError):
+        verify_file(proof_file)
