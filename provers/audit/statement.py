@@ -18,12 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from provers.audit.dataset import MAX_CHUNK_SAMPLES, MAX_CLASSES, MAX_SAMPLES
-from provers.circuit.model import ModelError, QuantisedModel
-from provers.circuit.serialize import circuit_from_bytes
+from provers.circuit.model import QuantisedModel
 from provers.commit.pcs import Commitment
 from provers.encoding import DIGEST_BYTES, Reader, Writer
 from provers.errors import Reject, VerificationError
-from provers.inference.statement import MAX_CIRCUIT_BYTES, MAX_NONCE_BYTES, model_digest
+from provers.inference.statement import MAX_CIRCUIT_BYTES, MAX_NONCE_BYTES, named_model
 
 PRIVATE_INPUT = 1
 
@@ -90,14 +89,7 @@ def read_statement(data: bytes) -> tuple[AuditStatement, QuantisedModel]:
     hits = read_counts(r, classes, "correct per label", n)
     nonce = r.blob("nonce", MAX_NONCE_BYTES)
     r.finish("statement")
-    try:
-        model = circuit_from_bytes(circuit)
-    except ModelError as error:
-        raise VerificationError(Reject.STATEMENT_MISMATCH, f"circuit: {error}") from None
-    if model_digest(model.circuit_digest, commitment) != digest:
-        raise VerificationError(
-            Reject.STATEMENT_MISMATCH, "the model digest does not name this circuit and commitment"
-        )
+    model = named_model(circuit, commitment, digest)
     if int(totals.sum()) != n:
         raise VerificationError(
             Reject.STATEMENT_MISMATCH, f"the samples per label add up to {totals.sum()}, not n={n}"

@@ -68,18 +68,6 @@ def batched_claim(shapes: Sequence[TermShape], lambdas: np.ndarray) -> tuple[int
     return num_vars, degree, np.asarray(total)
 
 
-def _extend(message: np.ndarray, degree: int) -> np.ndarray:
-    """A round polynomial given at 0..d, evaluated at 0..degree."""
-    have = message.shape[1]
-    if have == degree + 1:
-        return message
-    extra = [
-        univariate.evaluate(message, ext.from_base(np.array([t]))[:, 0])
-        for t in range(have, degree + 1)
-    ]
-    return np.concatenate([message, np.stack(extra, axis=1)], axis=1)
-
-
 def prove_batched(
     terms: Sequence[ProverTerm], transcript: Transcript, label: str
 ) -> tuple[SumcheckProof, np.ndarray, list[list[np.ndarray]]]:
@@ -105,7 +93,7 @@ def prove_batched(
                 own = state.first_message() if round_index == start else pending[q]
                 if own is None:
                     raise ProverError(f"{label}: term {q} has no round message")
-                part = _extend(own, degree)
+                part = univariate.extend(own, degree)
             message = np.asarray(ext.add(message, ext.mul(part, lambdas[:, q : q + 1])))
         messages.append(message)
         challenge = absorb_round(transcript, label, message)

@@ -95,6 +95,19 @@ def _ids(data: bytes, batch: int, shape: tuple[int, ...], vocabulary: int) -> np
     return ids
 
 
+def named_model(circuit: bytes, commitment: Commitment, digest: bytes) -> QuantisedModel:
+    """The statement's circuit, decoded, when the digest names it with this commitment."""
+    try:
+        model = circuit_from_bytes(circuit)
+    except ModelError as error:
+        raise VerificationError(Reject.STATEMENT_MISMATCH, f"circuit: {error}") from None
+    if model_digest(model.circuit_digest, commitment) != digest:
+        raise VerificationError(
+            Reject.STATEMENT_MISMATCH, "the model digest does not name this circuit and commitment"
+        )
+    return model
+
+
 def read_statement(data: bytes) -> tuple[Statement, QuantisedModel]:
     """Parse and check the statement: the circuit decodes, the digest matches."""
     r = Reader(data)
@@ -107,14 +120,7 @@ def read_statement(data: bytes) -> tuple[Statement, QuantisedModel]:
     output_bytes = r.blob("output", MAX_TENSOR_BYTES)
     nonce = r.blob("nonce", MAX_NONCE_BYTES)
     r.finish("statement")
-    try:
-        model = circuit_from_bytes(circuit)
-    except ModelError as error:
-        raise VerificationError(Reject.STATEMENT_MISMATCH, f"circuit: {error}") from None
-    if model_digest(model.circuit_digest, commitment) != digest:
-        raise VerificationError(
-            Reject.STATEMENT_MISMATCH, "the model digest does not name this circuit and commitment"
-        )
+    model = named_model(circuit, commitment, digest)
     vocabulary = model.input_vocabulary
     if vocabulary:
         inputs = _ids(input_bytes, batch, model.input_shape, vocabulary)

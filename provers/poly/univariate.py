@@ -50,6 +50,15 @@ def evaluate(evals: Array, r: Array) -> Array:
     return total
 
 
+def extend(evals: np.ndarray, degree: int) -> np.ndarray:
+    """A polynomial given at 0..d as (4, d+1), evaluated at 0..degree (degree ≥ d)."""
+    have = evals.shape[1]
+    if have == degree + 1:
+        return evals
+    extra = [evaluate(evals, ext.from_base(np.array([t]))[:, 0]) for t in range(have, degree + 1)]
+    return np.concatenate([evals, np.stack(extra, axis=1)], axis=1)
+
+
 def _mul_ints(a: list[int], b: list[int]) -> list[int]:
     a0, a1, a2, a3 = a
     b0, b1, b2, b3 = b

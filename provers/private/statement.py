@@ -17,8 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from provers.circuit.model import ModelError, QuantisedModel
-from provers.circuit.serialize import circuit_from_bytes
+from provers.circuit.model import QuantisedModel
 from provers.commit.pcs import Commitment
 from provers.encoding import DIGEST_BYTES, Reader, Writer
 from provers.errors import Reject, VerificationError
@@ -26,7 +25,7 @@ from provers.inference.statement import (
     MAX_CIRCUIT_BYTES,
     MAX_NONCE_BYTES,
     MAX_TENSOR_BYTES,
-    model_digest,
+    named_model,
 )
 
 PRIVATE_INPUT = 1
@@ -106,14 +105,7 @@ def read_private_statement(data: bytes) -> tuple[PrivateStatement, QuantisedMode
     output_bytes = r.blob("output", MAX_TENSOR_BYTES)
     nonce = r.blob("nonce", MAX_NONCE_BYTES)
     r.finish("statement")
-    try:
-        model = circuit_from_bytes(circuit)
-    except ModelError as error:
-        raise VerificationError(Reject.STATEMENT_MISMATCH, f"circuit: {error}") from None
-    if model_digest(model.circuit_digest, commitment) != digest:
-        raise VerificationError(
-            Reject.STATEMENT_MISMATCH, "the model digest does not name this circuit and commitment"
-        )
+    model = named_model(circuit, commitment, digest)
     private_input, private_output = bool(privacy & PRIVATE_INPUT), bool(privacy & PRIVATE_OUTPUT)
     inputs = outputs = None
     if private_input:

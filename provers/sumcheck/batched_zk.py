@@ -96,17 +96,6 @@ def _weights(shapes: Sequence[ZkTermShape], lambdas: np.ndarray, num_vars: int) 
     return out
 
 
-def _extend(message: np.ndarray, degree: int) -> np.ndarray:
-    have = message.shape[1]
-    if have == degree + 1:
-        return message
-    extra = [
-        univariate.evaluate(message, ext.from_base(np.array([t]))[:, 0])
-        for t in range(have, degree + 1)
-    ]
-    return np.concatenate([message, np.stack(extra, axis=1)], axis=1)
-
-
 def _term_sum(term: ZkProverTerm) -> np.ndarray:
     """H_q, computed by the prover (it is never sent)."""
     values = [t if multilinear.is_ext(t) else ext.from_base(np.asarray(t)) for t in term.tables]
@@ -141,7 +130,7 @@ class BatchedState:
                 own = state.first_message() if self.round == start else self.pending[q]
                 if own is None:
                     raise ProverError(f"term {q} has no round message")
-                part = _extend(own, self.degree)
+                part = univariate.extend(own, self.degree)
             message = np.asarray(ext.add(message, ext.mul(part, self.weights[:, q : q + 1])))
         return message
 
