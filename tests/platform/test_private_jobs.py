@@ -212,6 +212,10 @@ def test_each_privacy_toggle_proves_verifies_and_shows_no_private_value(
 
     # The job ran in the privacy it was asked for, and its proof verifies through the API.
     assert detail["private_parts"] == private
+    # A private input's hash would confirm a guessed input: neither the API nor the log has it.
+    assert (detail["input_sha256"] is None) == ("input" in private)
+    created_entry = AuditEntry.objects.get(action="job.created", target_id=str(job.pk))
+    assert (created_entry.details["input_sha256"] is None) == ("input" in private)
     assert detail["privacy"] == {p: "private" if p in private else "public" for p in PRIVACY_PARTS}
     assert verdict["accepted"] is True and detail["verification"]["accepted"] is True
     assert verdict["statement"].get("private", []) == private

@@ -198,4 +198,8 @@ class JobSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_input_sha256(self, job: Job) -> str | None:
-        return job.input.sha256 if job.input is not None else None
+        """None for a private input: a hash of it would let anyone who can guess the input
+        confirm the guess."""
+        if job.input is None or "input" in (job.private_parts or []):
+            return None
+        return job.input.sha256

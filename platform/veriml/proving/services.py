@@ -260,7 +260,7 @@ def submit_job(
                     "kind": kind,
                     "model": str(request.model.pk),
                     "dataset": str(request.dataset.pk) if request.dataset else None,
-                    "input_sha256": input_sha256,
+                    "input_sha256": None if "input" in private_parts else input_sha256,
                     "private_parts": private_parts,
                 },
             )
