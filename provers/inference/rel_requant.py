@@ -47,7 +47,7 @@ def clamp_vectors(split: bool) -> tuple[str, ...]:
     return ("h_index", "f_index", "clip") if split else ("index",)
 
 
-def _limb_weights(widths: tuple[int, ...]) -> list[int]:
+def limb_weights(widths: tuple[int, ...]) -> list[int]:
     weights, shift = [], 0
     for width in widths:
         weights.append(1 << shift)
@@ -83,7 +83,7 @@ class RequantRelation:
     def _sum_limbs(
         self, values: dict[str, np.ndarray], prefix: str, widths: tuple[int, ...]
     ) -> np.ndarray:
-        weights = _limb_weights(widths)
+        weights = limb_weights(widths)
         return lin(*((w, values[f"{prefix}{j}"]) for j, w in enumerate(weights)))
 
     def _u_value(self, values: dict[str, np.ndarray]) -> np.ndarray:
@@ -130,7 +130,7 @@ class RequantRelation:
 
     def _t_parts(self) -> tuple[list[str], list[int]]:
         names = [f"tau{j}" for j in range(len(self.plan.tau_limbs))] + ["sigma"]
-        return names, _limb_weights(self.plan.tau_limbs) + [-T_OFFSET]
+        return names, limb_weights(self.plan.tau_limbs) + [-T_OFFSET]
 
     def _multiplier_table(self) -> np.ndarray:
         """m(x) = m_c on every position of channel c, padded ones too (0 on padded channels), so

@@ -182,3 +182,12 @@ def input_claim(
     start_bits = bits(block.start >> block.cols_log, features_log - block.cols_log)
     point = np.concatenate([rho_n, start_bits, local[:, 1:]], axis=1)
     return WitnessClaim(local[:, 0], plan.offsets[source], vector_local(plan, source, point), value)
+
+
+def matmul_weight_point(
+    plan: PrivatePlan, term: MatmulTerm, rho: np.ndarray, local: np.ndarray
+) -> np.ndarray:
+    """The weight table's point of a matrix-product term's final W_j(ρ_o, κ)."""
+    block = term.layer.weights.blocks[term.block]
+    columns = local[:, local.shape[1] - block.cols_log :]
+    return weight_point(plan, block, channel_point(term.layer, rho), columns)

@@ -221,14 +221,9 @@ def _sent(
     """The values a term's final check needs, recording the claims they make."""
     local = batched_zk.suffix(point, term.num_vars)
     if isinstance(term, MatmulTerm):
-        layer = term.layer
-        rho = points[layer.node]
-        block = layer.weights.blocks[term.block]
-        columns = local[:, local.shape[1] - block.cols_log :]
+        rho = points[term.layer.node]
         wf = finals[1] if term.private_input else finals[0]
-        weight_claims.append(
-            (protocol.weight_point(plan, block, protocol.channel_point(layer, rho), columns), wf)
-        )
+        weight_claims.append((protocol.matmul_weight_point(plan, term, rho, local), wf))
         if not term.private_input:
             return [wf]
         xf = finals[2]

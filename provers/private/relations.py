@@ -30,6 +30,7 @@ import numpy as np
 from provers.field import base, ext
 from provers.field.backend import Array
 from provers.inference.layout import UnsupportedCircuit
+from provers.inference.rel_requant import limb_weights
 from provers.inference.requant import T_OFFSET
 from provers.poly import multilinear
 from provers.private.plan import INPUT, LayerPlan, PrivatePlan
@@ -43,14 +44,6 @@ def bits(value: int, count: int) -> np.ndarray:
     for i in range(count):
         out[0, i] = (value >> (count - 1 - i)) & 1
     return out
-
-
-def limb_weights(widths: tuple[int, ...]) -> list[int]:
-    weights, shift = [], 0
-    for width in widths:
-        weights.append(1 << shift)
-        shift += width
-    return weights
 
 
 @dataclass(frozen=True)

@@ -200,8 +200,7 @@ def _term_value(
         block = layer.weights.blocks[term.block]
         columns = local[:, local.shape[1] - block.cols_log :]
         wf = next(stream)
-        rho_o = protocol.channel_point(layer, rho)
-        weight_claims.append((protocol.weight_point(plan, block, rho_o, columns), wf))
+        weight_claims.append((protocol.matmul_weight_point(plan, term, rho, local), wf))
         if not term.private_input:
             assert input_table is not None
             rho_n = rho[:, : layer.layout.dims[0].log]

@@ -22,6 +22,7 @@ from provers.poly import multilinear
 from provers.sumcheck.proof import SumcheckProof
 from provers.sumcheck.zk import ZkSumcheckProof
 from tests.provers.cheating import skip_claimed_sum_checks
+from tests.provers.distributions import chi_square
 
 P = base.P
 OUTPUTS = (np.arange(16) * 5 + 3) % 11
@@ -330,18 +331,6 @@ def _unmasked(statement: zk.ZkLookupStatement, rows: np.ndarray, seed: int) -> n
     return multilinear.evaluate(padded, point[:, 1:]) & 3
 
 
-def _chi_square(first: np.ndarray, second: np.ndarray) -> float:
-    a = np.bincount(first, minlength=4).astype(float)
-    b = np.bincount(second, minlength=4).astype(float)
-    total = a + b
-    expected_a, expected_b = total * a.sum() / total.sum(), total * b.sum() / total.sum()
-    keep = total > 0
-    return float(
-        (((a - expected_a) ** 2 / expected_a)[keep]).sum()
-        + (((b - expected_b) ** 2 / expected_b)[keep]).sum()
-    )
-
-
 ZERO_ROWS = np.zeros(50, np.int64)
 HIGH_ROWS = np.full(50, 63, np.int64)
 RUNS = 24
@@ -352,14 +341,14 @@ def test_two_witnesses_reveal_alike_values() -> None:
     first = np.concatenate([_revealed(statement, ZERO_ROWS, s) for s in range(RUNS)])
     second = np.concatenate([_revealed(statement, HIGH_ROWS, 100 + s) for s in range(RUNS)])
     # 3 degrees of freedom: 16.3 is the 0.1% point.
-    assert _chi_square(first, second) < 16.3
+    assert chi_square(first, second) < 16.3
 
 
 def test_the_same_statistic_separates_the_witnesses_without_the_doubled_half() -> None:
     statement = range_statement()
     first = np.concatenate([_unmasked(statement, ZERO_ROWS, s) for s in range(RUNS)])
     second = np.concatenate([_unmasked(statement, HIGH_ROWS, 100 + s) for s in range(RUNS)])
-    assert _chi_square(first.reshape(-1), second.reshape(-1)) > 16.3
+    assert chi_square(first.reshape(-1), second.reshape(-1)) > 16.3
 
 
 def test_the_eq_weights_of_a_random_point_span_the_challenge_field() -> None:

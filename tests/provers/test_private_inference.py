@@ -31,6 +31,7 @@ from provers.private.statement import read_private_statement
 from provers.sumcheck.proof import SumcheckProof
 from provers.sumcheck.zk import ZkSumcheckProof
 from tests.provers.cheating import skip_claimed_sum_checks
+from tests.provers.distributions import chi_square
 
 P = base.P
 INPUT = frozenset({"input"})
@@ -397,23 +398,11 @@ def _revealed(x: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return revealed & 3, proof.witness_value & 3
 
 
-def _chi_square(first: np.ndarray, second: np.ndarray) -> float:
-    a = np.bincount(first, minlength=4).astype(float)
-    b = np.bincount(second, minlength=4).astype(float)
-    total = a + b
-    expected_a, expected_b = total * a.sum() / total.sum(), total * b.sum() / total.sum()
-    keep = total > 0
-    a, b, expected_a, expected_b = a[keep], b[keep], expected_a[keep], expected_b[keep]
-    return float(
-        ((a - expected_a) ** 2 / expected_a).sum() + ((b - expected_b) ** 2 / expected_b).sum()
-    )
-
-
 def test_two_private_inputs_reveal_alike_values() -> None:
     zeros, extremes = np.zeros((2, 32), np.int64), np.full((2, 32), 127, np.int64)
     first = np.concatenate([_revealed(zeros, s)[0] for s in range(8)])
     second = np.concatenate([_revealed(extremes, 50 + s)[0] for s in range(8)])
-    assert _chi_square(first, second) < 16.3
+    assert chi_square(first, second) < 16.3
 
 
 def test_the_same_statistic_separates_the_inputs_on_the_unmasked_half() -> None:
@@ -429,7 +418,7 @@ def test_the_same_statistic_separates_the_inputs_on_the_unmasked_half() -> None:
         points = [ext.random((layout.log_size,), rng).reshape(4, -1) for _ in range(40)]
         return np.concatenate([multilinear.evaluate(table, p) for p in points]) & 3
 
-    assert _chi_square(values(zeros), values(other)) > 16.3
+    assert chi_square(values(zeros), values(other)) > 16.3
 
 
 def _rank_mod_p(rows: np.ndarray) -> int:

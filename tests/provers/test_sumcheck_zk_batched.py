@@ -16,6 +16,7 @@ from provers.sumcheck.combiners import product
 from provers.sumcheck.proof import SumcheckProof
 from provers.sumcheck.zk import ZkSumcheckProof, prove_zk_state
 from provers.transcript import Transcript
+from tests.provers.distributions import chi_square
 
 P = base.P
 SIZES = ((3, 2, 0), (5, 2, 0), (5, 3, 1), (4, 1, 1))
@@ -227,8 +228,4 @@ def test_two_splits_of_one_total_send_alike_rounds() -> None:
 
     first = np.concatenate([rounds(s, False) for s in range(12)])
     second = np.concatenate([rounds(s, True) for s in range(12)])
-    a = np.bincount(first, minlength=4).astype(float)
-    b = np.bincount(second, minlength=4).astype(float)
-    total = a + b
-    chi = (((a - total / 2) ** 2 + (b - total / 2) ** 2) / (total / 2)).sum()
-    assert chi < 16.3
+    assert chi_square(first, second) < 16.3
