@@ -1,5 +1,6 @@
 """Inference-proof benchmark:
-``python -m benchmarks.inference mlp lenet_avg lenet_max vgg16 transformer nanogpt minilm``.
+``python -m benchmarks.inference mlp lenet_avg lenet_max vgg16 transformer nanogpt minilm``;
+``mlp@input`` (or ``@output``, ``@input,output``) proves the MLP in the private mode.
 
 Each case builds its model directly in the IR (random int8 weights, calibrated requantisation;
 provers/inference/examples.py), commits it, proves one batch and verifies the proof. Prints one
@@ -38,6 +39,7 @@ from provers.container import ProofFile
 from provers.errors import ProverError
 from provers.inference import LARGE_MODEL_PARAMETERS, commit_model, examples, prove, verify_file
 from provers.params import ProofParameters
+from provers.private import verify_private_file
 
 MODELS: dict[str, Callable[[], QuantisedModel]] = {
     "tiny": lambda: examples.mlp((32, 16, 8), seed=1),
@@ -134,7 +136,12 @@ def torch_inference_seconds(model: QuantisedModel, inputs: np.ndarray, repeats: 
 
 
 def benchmark_inference(name: str, batch: int = 1, seed: int = 0) -> dict[str, Any]:
-    """Commit, prove and verify one batch of the named model; the figures as a dict."""
+    """Commit, prove and verify one batch of the named model; the figures as a dict. A name
+    ``MODEL@input``, ``MODEL@output`` or ``MODEL@input,output`` proves in the private mode
+    with those parts hidden (provers/private: MLPs)."""
+    label = name
+    name, _, hidden = name.partition("@")
+    private = frozenset(part for part in hidden.split(",") if part)
     case = _compiled_case(name) if name in COMPILED else None
     model = case.model if case is not None else MODELS[name]()
     params = PARAMETERS.get(name, ProofParameters.default())
@@ -148,14 +155,14 @@ def benchmark_inference(name: str, batch: int = 1, seed: int = 0) -> dict[str, A
     fidelity = {} if case is None else {f"fidelity_{k}": v for k, v in case.fidelity.items()}
     started = time.perf_counter()
     try:
-        data = prove(committed, inputs, params=params)
+        data = prove(committed, inputs, params=params, private=private)
     except ProverError as error:
         if case is None:
             raise
-        # A compiled model the prover refuses (MiniLM's lookup is too large for 100 bits at
-        # 32 tokens): its row says why, with what was measured before the refusal.
+        # A compiled model the prover refuses: its row says why, with what was measured
+        # before the refusal.
         return {
-            "model": name,
+            "model": label,
             "parameters": case.parameters,
             "commit_s": round(commit_s, 3),
             "tokens": _tokens(model, batch),
@@ -164,14 +171,18 @@ def benchmark_inference(name: str, batch: int = 1, seed: int = 0) -> dict[str, A
         }
     prove_s = time.perf_counter() - started
     started = time.perf_counter()
-    statement = verify_file(ProofFile.from_bytes(data))
+    checker = verify_private_file if private else verify_file
+    statement = checker(ProofFile.from_bytes(data))
     verify_s = time.perf_counter() - started
-    if statement["output"] != executor.run(model, inputs).tolist():
+    hidden_output = "output" in private
+    if not hidden_output and statement["output"] != executor.run(model, inputs).tolist():
         raise AssertionError("the proven output differs from the executor's")
+    if hidden_output and statement["output"] is not None:
+        raise AssertionError("a private output appears in the statement")
     peak_mib = _peak_mib()  # before torch is imported for the comparison below
     torch_s = case.float_seconds if case is not None else torch_inference_seconds(model, inputs)
     return {
-        "model": name,
+        "model": label,
         "batch": batch,
         "parameters": model.parameter_count if case is None else case.parameters,
         "pcs_rate": f"1/{1 << params.pcs.log_inv_rate}",
@@ -204,16 +215,16 @@ def main(argv: list[str]) -> int:
         rows.append(figures)
         print(json.dumps(figures), flush=True)
     print(
-        f"{'model':<10} {'prove s':>8} {'verify s':>9} {'proof KiB':>10} {'bits':>5} "
+        f"{'model':<17} {'prove s':>8} {'verify s':>9} {'proof KiB':>10} {'bits':>5} "
         f"{'RSS MiB':>8} {'torch ms':>9} {'prove/torch':>12} {'tokens':>7} {'cosine':>7} "
         f"{'top-1':>6}"
     )
     for row in rows:
         if "refused" in row:
-            print(f"{row['model']:<10} refused: {row['refused']}")
+            print(f"{row['model']:<17} refused: {row['refused']}")
             continue
         print(
-            f"{row['model']:<10} {row['prove_s']:>8} {row['verify_s']:>9} "
+            f"{row['model']:<17} {row['prove_s']:>8} {row['verify_s']:>9} "
             f"{row['proof_bytes'] // 1024:>10} {row['soundness_bits']:>5} {row['peak_rss_mib']:>8} "
             f"{row['torch_inference_s'] * 1000:>9.3f} {row['prove_over_inference']:>12} "
             f"{_cell(row['tokens'], '')} {_cell(row.get('fidelity_cosine_min'), '.4f')} "

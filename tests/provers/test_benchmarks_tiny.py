@@ -17,3 +17,11 @@ def test_the_tiny_benchmarks_run_and_write_json(tmp_path: Path, capsys) -> None:
     assert all(row["wall_s"] > 0 for row in cases.values())
     assert cases["sumcheck deg2 2^8"]["proof_bytes"] > 0
     assert "field ext mul 2^12" in capsys.readouterr().out
+
+
+def test_the_inference_benchmark_runs_in_the_private_mode() -> None:
+    from benchmarks.inference import benchmark_inference
+
+    figures = benchmark_inference("tiny@input,output")
+    assert figures["model"] == "tiny@input,output"
+    assert figures["soundness_bits"] >= 100 and figures["proof_bytes"] > 0
