@@ -1,6 +1,7 @@
 """The private mode of inference proofs: input and output hidden by zero knowledge.
 
-For MLPs (chains of Linear layers with their requantisation) on a one-axis int8 input, with
+For MLPs (chains of Linear layers with their requantisation) on an int8 input, flattened first
+when it has several axes, with
 public (committed, not hidden) weights. The design and what it reveals are in
 docs/zero-knowledge.md; the checks are :mod:`.relations`, the shared steps :mod:`.protocol`.
 """

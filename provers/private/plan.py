@@ -1,8 +1,9 @@
 """What a private-mode proof of an MLP commits and looks up, derived from the circuit alone.
 
 Supported circuits: a chain of LINEAR layers, each with its requantisation (and fused ReLU), on
-a one-axis int8 input (an MLP). Each layer's advice is the public mode's
-(:mod:`provers.inference.requant`): σ, the clamp indices, y, and the limbs of τ, r1, r2.
+an int8 input, flattened first when it has several axes (an MLP). Each layer's advice is the
+public mode's (:mod:`provers.inference.requant`): σ, the clamp indices, y, and the limbs of τ,
+r1, r2.
 
 The witness W (2^M entries) holds, at offset 0, the multiplicities m of the lookup (2^L
 entries), then one slot of 2^s entries per committed vector (s the largest vector's log): a
@@ -25,7 +26,13 @@ import numpy as np
 from provers.circuit.model import QuantisedModel
 from provers.circuit.ops import OpKind
 from provers.commit.pcs import PCSParams
-from provers.inference.layout import Dim, TensorLayout, UnsupportedCircuit, log2_ceil
+from provers.inference.layout import (
+    Dim,
+    TensorLayout,
+    UnsupportedCircuit,
+    log2_ceil,
+    tensor_layouts,
+)
 from provers.inference.plan import range_vectors
 from provers.inference.requant import RequantPlan, requant_plan
 from provers.inference.tables import InferenceTable, clamp_block_key, range_key, sign_block_key
@@ -52,6 +59,8 @@ class LayerPlan:
     node: str
     input: str
     """The previous layer's name, or ``input``."""
+    reads: str
+    """The tensor the node reads: ``input``, a flatten of it, or the previous layer."""
     requant: RequantPlan
     layout: TensorLayout
     """(batch, output channels), padded."""
@@ -111,36 +120,41 @@ class PrivatePlan:
     # --- circuit checks ------------------------------------------------------------------
 
     def _input_layout(self) -> TensorLayout:
-        shape = self.model.input_shape
-        if len(shape) != 1 or self.model.input_vocabulary:
+        if self.model.input_vocabulary:
             raise UnsupportedCircuit(
-                "the private mode proves MLPs on a one-axis int8 input for now; this model's "
-                f"input has shape {list(shape)}"
+                "the private mode proves MLPs on an int8 input for now; this model reads token ids"
             )
-        return TensorLayout((Dim.of(self.batch), Dim.of(shape[0])))
+        return tensor_layouts(self.model, self.batch)[INPUT]
 
     def _layers(self) -> list[LayerPlan]:
-        layers, previous = [], INPUT
+        """Linear layers in a chain; before the first, only flattens of the input."""
+        layers: list[LayerPlan] = []
+        previous, readable = INPUT, {INPUT}
         previous_layout = self.input_layout
         for node in self.model.nodes:
+            if node.kind is OpKind.RESHAPE and not layers and node.inputs[0] in readable:
+                if len(node.output_shape) != 1:
+                    raise UnsupportedCircuit(f"{node.name}: only a flatten of the input")
+                readable.add(node.name)
+                continue
             if node.kind is not OpKind.LINEAR or node.requant is None:
                 raise UnsupportedCircuit(
                     f"the private mode proves chains of Linear layers (MLPs) for now; {node.name} "
                     f"is {node.kind.value}"
                 )
-            if node.inputs != (previous,):
+            if node.inputs[0] not in readable:
                 raise UnsupportedCircuit(f"{node.name} does not read the previous layer")
             weights = self.weight_layout.layer(node.name)
-            features = previous_layout.dims[1]
-            if weights.feature_log != features.log or not np.array_equal(
-                weights.positions, np.arange(features.real)
+            features_log = previous_layout.log_size - previous_layout.dims[0].log
+            if weights.feature_log != features_log or not np.array_equal(
+                weights.positions, previous_layout.feature_positions()
             ):
                 raise UnsupportedCircuit(f"{node.name}: features laid out unlike its input")
             channels = node.output_shape[-1]
             requant = requant_plan(node.name, node.requant, channels, self.limb_bits, 1)
             layout = TensorLayout((Dim.of(self.batch), Dim.of(channels)))
-            layers.append(LayerPlan(node.name, previous, requant, layout, weights))
-            previous, previous_layout = node.name, layout
+            layers.append(LayerPlan(node.name, previous, node.inputs[0], requant, layout, weights))
+            previous, previous_layout, readable = node.name, layout, {node.name}
         if not layers:
             raise UnsupportedCircuit("a model without layers")
         return layers

@@ -100,7 +100,7 @@ def build_witness(
         place((INPUT, "x"), inputs)
     for layer in plan.layers:
         node = model.node(layer.node)
-        acc = executor.accumulator(node, [values[layer.input]])
+        acc = executor.accumulator(node, [values[layer.reads]])
         if acc is None:
             raise ProverError(f"{layer.node}: no accumulator")
         advice = requant_advice(layer.node, layer.requant, acc)
@@ -165,7 +165,8 @@ def _input_block(
     block = layer.weights.blocks[term.block]
     source = (INPUT, "x") if layer.input == INPUT else (layer.input, "y")
     layout = plan.input_layout if layer.input == INPUT else plan.layer(layer.input).layout
-    rows, features = (1 << d.log for d in layout.dims)
+    rows = 1 << layout.dims[0].log
+    features = 1 << (layout.log_size - layout.dims[0].log)
     eq = multilinear.eq_table(rho_n)
     columns = slice(block.start, block.start + (1 << block.cols_log))
     if layer.input == INPUT and not plan.private_input:

@@ -508,3 +508,29 @@ def test_vectors_too_small_to_mask_their_revealed_values_are_refused() -> None:
     x = np.random.default_rng(1).integers(-128, 128, (8, 16))
     public = verify_private_file(ProofFile.from_bytes(prove_private(tiny, x, INPUT)))
     assert public["output"] == executor.run(tiny.model, x).tolist()
+
+
+def test_an_mlp_that_flattens_an_image_proves_privately() -> None:
+    """torch's Flatten → Linear → ReLU → Linear on 1×8×8 images (the digits shape): the input
+    keeps its padded multi-axis layout, which the first layer's weight columns follow."""
+    torch = pytest.importorskip("torch")
+    from provers import compiler
+
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(
+        torch.nn.Flatten(),
+        torch.nn.Linear(64, 24),
+        torch.nn.ReLU(),
+        torch.nn.Linear(24, 10),
+    ).eval()
+    program = torch.export.export(module, (torch.randn(1, 1, 8, 8),))
+    calibration = np.random.default_rng(2).normal(size=(32, 1, 8, 8)).astype(np.float32)
+    model = compiler.compile_program(program, calibration).model
+    assert any(node.kind.value == "reshape" for node in model.nodes)
+    committed_model = commit_model(model)
+    x = np.random.default_rng(3).integers(-128, 128, (2, 1, 8, 8))
+    for private in (INPUT, BOTH):
+        data = prove_private(committed_model, x, private)
+        public = verify_private_file(ProofFile.from_bytes(data))
+        expected = None if "output" in private else executor.run(model, x).tolist()
+        assert public["output"] == expected
