@@ -107,6 +107,7 @@ def _verifiers() -> dict[Protocol, StatementVerifier]:
         Protocol.INFERENCE: inference.verify_file,
         Protocol.AUDIT: audit.verify_file,
         Protocol.PRIVATE_INFERENCE: private.verify_private_file,
+        Protocol.PRIVATE_AUDIT: private.verify_private_audit_file,
     }
 
 
@@ -291,6 +292,49 @@ def _quantise(committed: Any, values: np.ndarray) -> np.ndarray:
 
 INFERENCE_PRIVATE_PARTS = frozenset({"input", "output"})
 """What the private mode hides today (provers/private: MLPs, public weights)."""
+AUDIT_PRIVATE_PARTS = frozenset({"input"})
+"""A private audit hides the test inputs (and the logits); one proof over the whole set."""
+
+
+def _private_audit(
+    vmc_path: str | os.PathLike[str],
+    dataset_path: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    nonce: bytes | None,
+    progress: Progress | None,
+) -> dict[str, Any]:
+    from provers import tensors
+    from provers.params import ProofParameters
+    from provers.private import prove_private_audit
+
+    report = progress or _no_progress
+    committed = load_compiled_model(vmc_path)
+    _classes(committed)
+    report("loading test set", 0.0)
+    inputs, labels = tensors.load_dataset(dataset_path)
+    quantised = _quantise(committed, inputs)
+    report("proving", 0.1)
+    started = time.perf_counter()
+    params = ProofParameters(pcs=committed.commitment.params)
+    proof = prove_private_audit(committed, quantised, labels, nonce=nonce, params=params)
+    prove_seconds = time.perf_counter() - started
+    _write_atomically(out_path, proof)
+    checked = verify(proof, expected_model_digest=committed.digest)
+    if not checked.accepted:
+        raise ProverError(f"the new proof does not verify: {checked.reason}: {checked.detail}")
+    report("done", 1.0)
+    statement = checked.statement
+    return {
+        "statement": statement,
+        "accuracy": statement["accuracy"],
+        "correct": statement["correct"],
+        "n": statement["n"],
+        "timings": {"prove_seconds": prove_seconds, "verify_seconds": checked.verify_seconds},
+        "proof_bytes": len(proof),
+        "soundness_bits": checked.soundness_bits,
+        "dataset": {"digest": statement["dataset_digest"], "samples": statement["n"]},
+        "dataset_commitment_path": None,
+    }
 
 
 def _privacy(private: Iterable[str], available: frozenset[str] = frozenset()) -> frozenset[str]:
@@ -456,8 +500,12 @@ def audit(
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """``commit_dataset`` then ``prove_audit``, the committed test set kept beside the proof
-    (``OUT.vdc``)."""
-    parts = _privacy(private)
+    (``OUT.vdc``). With ``private=["input"]`` (MLPs) the test inputs and every logit stay
+    hidden: the proof commits the test set itself (hiding), its statement names that
+    commitment's digest, and nothing is written beside the proof."""
+    parts = _privacy(private, AUDIT_PRIVATE_PARTS)
+    if parts:
+        return _private_audit(vmc_path, dataset_path, out_path, nonce, progress)
     commitment_path = Path(f"{os.fspath(out_path)}.vdc")
     committed = commit_dataset(vmc_path, dataset_path, commitment_path, chunk_samples, progress)
     result = prove_audit(

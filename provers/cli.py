@@ -170,7 +170,10 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         return EXIT_UNREADABLE
     timings = result["timings"]
     print(f"proof written to {args.output} ({result['proof_bytes']:,} bytes)")
-    print(f"committed test set: {result['dataset_commitment_path']}")
+    if result["dataset_commitment_path"] is None:
+        print("test inputs hidden by zero knowledge; the proof holds the test set's commitment")
+    else:
+        print(f"committed test set: {result['dataset_commitment_path']}")
     _print_audit(result["statement"])
     print(
         f"prove {timings['prove_seconds']:.3f} s, verify {timings['verify_seconds']:.3f} s, "
@@ -285,7 +288,9 @@ def build_parser() -> argparse.ArgumentParser:
         "for small sets)",
     )
     audit.add_argument("--nonce", help="hexadecimal nonce (random by default)")
-    audit.add_argument("--private", help="comma-separated parts to hide: weights, input")
+    audit.add_argument(
+        "--private", help="comma-separated parts to hide: input (MLPs; one proof over the set)"
+    )
     audit.set_defaults(func=_cmd_audit)
 
     verify = sub.add_parser("verify", help="check a proof file offline")

@@ -41,6 +41,7 @@ class Protocol(enum.IntEnum):
     INFERENCE = 16
     AUDIT = 17
     PRIVATE_INFERENCE = 18
+    PRIVATE_AUDIT = 19
 
 
 def statement_digest(protocol: Protocol, statement: bytes) -> bytes:

@@ -62,11 +62,12 @@ def counts(logits: np.ndarray, labels: np.ndarray, classes: int) -> tuple[np.nda
 
 
 def argmax_vectors(
-    plan: ProofPlan, logits: np.ndarray, labels: np.ndarray
+    plan: ProofPlan | int, logits: np.ndarray, labels: np.ndarray
 ) -> dict[tuple[str, str], np.ndarray]:
-    """The committed vectors of one chunk, padded over the batch axis."""
+    """The committed vectors of one chunk, padded over the batch axis (to the plan's padded
+    batch, or to ``plan`` entries when it is a number)."""
     samples, classes = logits.shape
-    padded = 1 << plan.layouts["input"].dims[0].log
+    padded = plan if isinstance(plan, int) else 1 << plan.layouts["input"].dims[0].log
     z = np.asarray(logits, dtype=np.int64)
     predicted = predictions(z)
     rows = np.arange(samples)

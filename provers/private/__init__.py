@@ -7,7 +7,13 @@ docs/zero-knowledge.md; the checks are :mod:`.relations`, the shared steps :mod:
 """
 
 from provers.private.plan import PrivatePlan
-from provers.private.prover import prove_private
-from provers.private.verifier import verify_private_file
+from provers.private.prover import prove_private, prove_private_audit
+from provers.private.verifier import verify_private_audit_file, verify_private_file
 
-__all__ = ["PrivatePlan", "prove_private", "verify_private_file"]
+__all__ = [
+    "PrivatePlan",
+    "prove_private",
+    "prove_private_audit",
+    "verify_private_audit_file",
+    "verify_private_file",
+]

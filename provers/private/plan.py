@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from provers.audit.argmax import VECTORS as ARGMAX_VECTORS
 from provers.circuit.model import QuantisedModel
 from provers.circuit.ops import OpKind
 from provers.commit.pcs import PCSParams
@@ -33,9 +34,15 @@ from provers.inference.layout import (
     log2_ceil,
     tensor_layouts,
 )
-from provers.inference.plan import range_vectors
+from provers.inference.plan import ARGMAX_NODE, class_vector, range_vectors
 from provers.inference.requant import RequantPlan, requant_plan
-from provers.inference.tables import InferenceTable, clamp_block_key, range_key, sign_block_key
+from provers.inference.tables import (
+    ARGMAX_KEY,
+    InferenceTable,
+    clamp_block_key,
+    range_key,
+    sign_block_key,
+)
 from provers.inference.weights import LayerLayout, WeightLayout, weight_layout
 from provers.lookup.table import LookupTable
 
@@ -85,9 +92,13 @@ class PrivatePlan:
         public_output: bool,
         limb_bits: int = 8,
         pcs: PCSParams | None = None,
+        classes: int = 0,
     ) -> None:
         self.model, self.batch = model, batch
         self.private_input, self.public_output = private_input, public_output
+        self.classes = classes
+        """> 0: an accuracy audit of a classifier with this many classes (the logits stay
+        private; the argmax vectors, the data table of inputs and labels are added)."""
         self.limb_bits = limb_bits
         self.pcs = pcs or PCSParams.default()
         if batch < 1:
@@ -98,6 +109,11 @@ class PrivatePlan:
         self.slots: list[tuple[str, str]] = [(INPUT, "x")] if private_input else []
         for layer in self.layers:
             self.slots += [(layer.node, v) for v in layer_vectors(layer.requant)]
+        if classes:
+            self._check_audit()
+            for c in range(classes):
+                self.slots += [(class_vector(c), v) for v in ARGMAX_VECTORS]
+            self.slots.append((ARGMAX_NODE, "m"))
         logs = [self.vector_log(key) for key in self.slots]
         self.slot_log = max([MIN_SLOT_LOG, *logs])
         self.table = InferenceTable(self._table_keys())
@@ -118,6 +134,29 @@ class PrivatePlan:
         }
 
     # --- circuit checks ------------------------------------------------------------------
+
+    def _check_audit(self) -> None:
+        if not self.private_input or self.public_output:
+            raise UnsupportedCircuit("a private audit hides the inputs and the logits")
+        outputs = self.output_layer().layout.dims[1].real
+        if outputs != self.classes:
+            raise UnsupportedCircuit(
+                f"an accuracy audit needs a classifier of {self.classes} class scores; this "
+                f"model outputs {outputs}"
+            )
+
+    @property
+    def batch_layout(self) -> TensorLayout:
+        return TensorLayout((Dim.of(self.batch),))
+
+    @property
+    def data_log(self) -> int:
+        """The data table: the input table, then as much again holding the labels."""
+        return self.input_layout.log_size + 1
+
+    @property
+    def label_offset(self) -> int:
+        return 1 << self.input_layout.log_size
 
     def _input_layout(self) -> TensorLayout:
         if self.model.input_vocabulary:
@@ -161,6 +200,8 @@ class PrivatePlan:
 
     def _table_keys(self) -> list[tuple[object, ...]]:
         keys: list[tuple[object, ...]] = [range_key(256)] if self.private_input else []
+        if self.classes:
+            keys.append(ARGMAX_KEY)
         for layer in self.layers:
             clamp = layer.requant.clamp
             keys.append(sign_block_key(clamp))
@@ -179,6 +220,11 @@ class PrivatePlan:
 
         if self.private_input:
             out.append(segment(((INPUT, "x"), 128), range_key(256), (None, 0), (None, 0)))
+        for c in range(self.classes):
+            name = class_vector(c)
+            out.append(
+                segment(((name, "index"), 0), ARGMAX_KEY, ((name, "h"), 0), ((name, "y"), 0))
+            )
         for layer in self.layers:
             name, clamp = layer.node, layer.requant.clamp
             sigma = ((name, "sigma"), 0)
@@ -215,6 +261,8 @@ class PrivatePlan:
     def vector_layout(self, key: tuple[str, str]) -> TensorLayout:
         if key[0] == INPUT:
             return self.input_layout
+        if key[0].startswith("@"):
+            return self.batch_layout
         return self.layer(key[0]).layout
 
     def vector_log(self, key: tuple[str, str]) -> int:

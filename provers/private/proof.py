@@ -30,6 +30,8 @@ class ProofShape:
     lookup_finals: int
     claim_vars: int
     weight_points: int
+    audit: bool = False
+    """An audit's proof also carries its data table's commitment and value."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -53,11 +55,18 @@ class PrivateProof:
     witness_value: np.ndarray
     """(4,): W2 at stage C's point."""
     opening: OpeningProof
-    """One batch opening: W2, the helpers, the weight table at every weight and bias claim."""
+    """One batch opening: W2, the helpers, (an audit's data table,) the weight table at every
+    weight and bias claim."""
+    data_commitment: Commitment | None = None
+    """An audit's hiding commitment to its doubled test set (inputs, then labels)."""
+    data_value: np.ndarray | None = None
+    """(4,): the data table at stage C's point (audits)."""
 
     def write_to(self, writer: Writer, params: PCSParams) -> None:
         scheme = TensorPcsMaskScheme(params)
         self.witness_commitment.write_to(writer)
+        if self.data_commitment is not None:
+            self.data_commitment.write_to(writer)
         writer.ext_vec(self.biases)
         self.relations.write_to(writer, scheme)
         writer.ext_vec(self.relation_finals)
@@ -66,6 +75,8 @@ class PrivateProof:
         writer.ext_vec(self.lookup_finals)
         self.claims.write_to(writer, scheme)
         writer.ext_elem(self.witness_value)
+        if self.data_value is not None:
+            writer.ext_elem(self.data_value)
         self.opening.write_to(writer)
 
     def to_bytes(self, params: PCSParams) -> bytes:
@@ -80,6 +91,7 @@ class PrivateProof:
         scheme = TensorPcsMaskScheme(params)
         reader = Reader(data)
         witness = Commitment.read_from(reader)
+        data_commitment = Commitment.read_from(reader) if shape.audit else None
         biases = reader.ext_vec("bias claims", expected=shape.layers, max_count=shape.layers)
         relations = ZkSumcheckProof.read_from(
             reader, shape.relation_vars, shape.relation_degree, scheme
@@ -92,8 +104,13 @@ class PrivateProof:
         lookup_finals = reader.ext_vec("lookup finals", expected=count, max_count=count)
         claims = ZkSumcheckProof.read_from(reader, shape.claim_vars, 2, scheme)
         witness_value = reader.ext_elem("witness value")
+        data_value = reader.ext_elem("data value") if shape.audit else None
         trees = [witness, helpers, weights]
-        opening = OpeningProof.read_from(reader, trees, [1, 1, shape.weight_points])
+        points = [1, 1, shape.weight_points]
+        if data_commitment is not None:
+            trees.insert(2, data_commitment)
+            points.insert(2, 1)
+        opening = OpeningProof.read_from(reader, trees, points)
         reader.finish("private inference proof")
         return cls(
             witness,
@@ -106,4 +123,6 @@ class PrivateProof:
             claims,
             witness_value,
             opening,
+            data_commitment,
+            data_value,
         )

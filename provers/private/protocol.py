@@ -19,6 +19,7 @@ from provers.field import ext
 from provers.inference.weights import ColumnBlock
 from provers.lookup.zk import ZkLookupStatement
 from provers.poly import multilinear
+from provers.private.argmax import DATA, INPUTS, audit_points, split_column
 from provers.private.plan import INPUT, Column, LayerPlan, PrivatePlan
 from provers.private.relations import MatmulTerm, bits
 from provers.transcript import Transcript
@@ -42,6 +43,8 @@ def draw_points(plan: PrivatePlan, transcript: Transcript) -> dict[str, np.ndarr
     if not plan.private_output:
         log = plan.output_layer().log_size
         points["output"] = transcript.challenge_exts("point/output", log)
+    if plan.classes:
+        points.update(audit_points(plan, transcript))
     return points
 
 
@@ -55,9 +58,17 @@ class WitnessClaim:
     value: np.ndarray
 
 
-def full_point(plan: PrivatePlan, zeta: np.ndarray, offset: int, local: np.ndarray) -> np.ndarray:
+def full_point(
+    plan: PrivatePlan,
+    zeta: np.ndarray,
+    offset: int,
+    local: np.ndarray,
+    table_log: int | None = None,
+) -> np.ndarray:
+    """The doubled table's point (W2 by default, or a table of 2^table_log entries)."""
     log = local.shape[1]
-    high = bits(offset >> log, plan.witness_log - log)
+    total = plan.witness_log if table_log is None else table_log
+    high = bits(offset >> log, total - log)
     return np.concatenate([zeta[:, None], high, local], axis=1)
 
 
@@ -128,20 +139,30 @@ def slot_local(plan: PrivatePlan, point: np.ndarray) -> np.ndarray:
 
 
 def claim_eq(
-    plan: PrivatePlan, claims: list[WitnessClaim], weights: np.ndarray, point: np.ndarray
+    plan: PrivatePlan,
+    claims: list[WitnessClaim],
+    weights: np.ndarray,
+    point: np.ndarray,
+    table_log: int | None = None,
 ) -> np.ndarray:
-    """E_C(s) = Σ_j c_j·eq(z_j, s) at stage C's point s."""
+    """E_C(s) = Σ_j c_j·eq(z_j, s) at stage C's point s (of W2, or of a table of
+    2^table_log entries)."""
     total = ext.zero()
     for j, claim in enumerate(claims):
-        z = full_point(plan, claim.zeta, claim.offset, claim.local)
+        z = full_point(plan, claim.zeta, claim.offset, claim.local, table_log)
         total = ext.add(total, ext.mul(weights[:, j], multilinear.eq_eval(z, point)))
     return np.asarray(total)
 
 
-def claim_table(plan: PrivatePlan, claims: list[WitnessClaim], weights: np.ndarray) -> np.ndarray:
-    """E_C over W2 (4, 2^(M+1)): each claim's eq(r_j) placed at its region in both halves,
-    scaled by (1 − ζ_j) and ζ_j."""
-    size = plan.witness_size
+def claim_table(
+    plan: PrivatePlan,
+    claims: list[WitnessClaim],
+    weights: np.ndarray,
+    table_log: int | None = None,
+) -> np.ndarray:
+    """E_C over W2 (4, 2^(M+1)), or over a doubled table of 2^table_log entries: each claim's
+    eq(r_j) placed at its region in both halves, scaled by (1 − ζ_j) and ζ_j."""
+    size = plan.witness_size if table_log is None else 1 << table_log
     table = np.zeros((ext.DEGREE, 2 * size), dtype=np.int64)
     for j, claim in enumerate(claims):
         eq = multilinear.eq_table(claim.local)
@@ -154,9 +175,31 @@ def claim_table(plan: PrivatePlan, claims: list[WitnessClaim], weights: np.ndarr
     return table
 
 
-def draw_claim_weights(transcript: Transcript, claims: list[WitnessClaim]) -> np.ndarray:
-    transcript.absorb_int("claims/count", len(claims))
-    return transcript.challenge_exts("claims/weights", len(claims))
+def draw_claim_weights(
+    transcript: Transcript, claims: list[WitnessClaim], label: str = "claims"
+) -> np.ndarray:
+    transcript.absorb_int(f"{label}/count", len(claims))
+    return transcript.challenge_exts(f"{label}/weights", len(claims))
+
+
+def vector_claim(
+    plan: PrivatePlan, key: tuple[str, str], zeta: np.ndarray, r: np.ndarray, value: np.ndarray
+) -> tuple[bool, WitnessClaim]:
+    """(whether the claim is on the data table, the claim) of a term's vector at (ζ, r): a
+    slot of W2, a column of a (batch, channels) vector read along the batch axis, or a region
+    of the data table (inputs at 0, labels after them)."""
+    if key[0] == DATA:
+        offset = 0 if key == INPUTS else plan.label_offset
+        return True, WitnessClaim(zeta, offset, r, value)
+    column = split_column(key)
+    if column is not None:
+        vector, index = column
+        channels_log = plan.vector_layout(vector).dims[1].log
+        local = np.concatenate([r, bits(index, channels_log)], axis=1)
+        return False, WitnessClaim(
+            zeta, plan.offsets[vector], vector_local(plan, vector, local), value
+        )
+    return False, WitnessClaim(zeta, plan.offsets[key], vector_local(plan, key, r), value)
 
 
 def claims_total(claims: list[WitnessClaim], weights: np.ndarray) -> np.ndarray:

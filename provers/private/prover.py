@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from provers.audit.argmax import argmax_vectors, counts
+from provers.audit.statement import AuditStatement
 from provers.circuit import executor
 from provers.commit import pcs
 from provers.commit.pcs.prover import random_elements
@@ -28,6 +30,7 @@ from provers.lookup.zk import prove_core
 from provers.params import ProofParameters
 from provers.poly import multilinear
 from provers.private import protocol
+from provers.private.argmax import DATA, INPUTS, ProductTerm, dataset_digest, split_column
 from provers.private.plan import INPUT, PrivatePlan
 from provers.private.proof import PrivateProof
 from provers.private.relations import (
@@ -84,9 +87,13 @@ class Witness:
 
 
 def build_witness(
-    plan: PrivatePlan, inputs: np.ndarray, rng: np.random.Generator | None
+    plan: PrivatePlan,
+    inputs: np.ndarray,
+    rng: np.random.Generator | None,
+    labels: np.ndarray | None = None,
 ) -> tuple[Witness, np.ndarray]:
-    """W (advice per layer, the private input, m) and its random half; also the output."""
+    """W (advice per layer, the private input, an audit's argmax vectors, m) and its random
+    half; also the output."""
     model = plan.model
     values = executor.execute(model, inputs)
     table = np.zeros(plan.witness_size, dtype=np.int64)
@@ -108,6 +115,14 @@ def build_witness(
             raise ProverError(f"{layer.node}: advice disagrees with the executor")
         for name, real in advice.items():
             place((layer.node, name), real)
+    if plan.classes:
+        if labels is None:
+            raise ProverError("an audit needs its labels")
+        padded = 1 << plan.batch_layout.log_size
+        vectors = argmax_vectors(padded, values[model.output], labels)
+        for key, vector in vectors.items():
+            offset = plan.offsets[key]
+            table[offset : offset + padded] = vector
     columns = lookup_columns(plan, table % base.P)
     statement = LookupStatement(plan.table.lookup_table(), 1, plan.lookup_log)
     counts = compute_multiplicities(statement, [columns])
@@ -131,6 +146,21 @@ def lookup_columns(plan: PrivatePlan, table: np.ndarray) -> list[np.ndarray]:
                 parts.append((table[offset : offset + size] + constant) % base.P)
         out.append(np.concatenate(parts))
     return out
+
+
+@dataclass
+class DataTable:
+    """An audit's committed test set: D (inputs, then labels), its random half, and the hiding
+    commitment to (D ‖ D′) with its prover data."""
+
+    real: np.ndarray
+    noise: np.ndarray
+    commitment: pcs.Commitment
+    prover_data: pcs.ProverData
+
+    @property
+    def doubled(self) -> np.ndarray:
+        return np.concatenate([self.real, self.noise])
 
 
 @dataclass
@@ -182,6 +212,7 @@ def _term_tables(
     tables: _Tables,
     term: Term,
     points: dict[str, np.ndarray],
+    data: DataTable | None = None,
 ) -> batched_zk.ZkProverTerm:
     shape = batched_zk.ZkTermShape(term.num_vars, term.degree, term.group)
     if isinstance(term, MatmulTerm):
@@ -199,6 +230,11 @@ def _term_tables(
         doubled_wf = np.concatenate([wf, wf], axis=1)
         doubled_xf = np.concatenate(xf, axis=1)
         return batched_zk.ZkProverTerm(shape, [selector, doubled_wf, doubled_xf], product(3))
+    if isinstance(term, ProductTerm):
+        size = 1 << term.log_size
+        selector = np.concatenate([np.ones(size, np.int64), np.zeros(size, np.int64)])
+        a, b = (_vector_table(plan, witness, data, key, size) for key in (term.a, term.b))
+        return batched_zk.ZkProverTerm(shape, [selector, a, b], product(3))
     assert isinstance(term, LinearTerm)
     size = 1 << term.log_size
     anchor = points[term.point_name]
@@ -206,8 +242,33 @@ def _term_tables(
     if term.with_multipliers:
         m = multiplier_table(term.layer)
         factors.append(np.concatenate([m, m]))
-    factors += [witness.doubled_slot(key, size) for key in term.vectors]
+    factors += [_vector_table(plan, witness, data, key, size) for key in term.vectors]
     return batched_zk.ZkProverTerm(shape, factors, LinearCombiner(term))
+
+
+def _vector_table(
+    plan: PrivatePlan,
+    witness: Witness,
+    data: DataTable | None,
+    key: tuple[str, str],
+    size: int,
+) -> np.ndarray:
+    """A term's doubled vector: a slot of W2, a column of one, or a region of the data table."""
+    if key[0] == DATA:
+        if data is None:
+            raise ProverError("an audit term without its data table")
+        offset = 0 if key == INPUTS else plan.label_offset
+        return np.concatenate(
+            [data.real[offset : offset + size], data.noise[offset : offset + size]]
+        )
+    column = split_column(key)
+    if column is None:
+        return witness.doubled_slot(key, size)
+    vector, index = column
+    layout = plan.vector_layout(vector)
+    channels = 1 << layout.dims[1].log
+    halves = witness.slot(vector, 1 << layout.log_size)
+    return np.concatenate([half.reshape(-1, channels)[:, index] for half in halves])
 
 
 def _sent(
@@ -218,6 +279,7 @@ def _sent(
     points: dict[str, np.ndarray],
     witness_claims: list[protocol.WitnessClaim],
     weight_claims: list[tuple[np.ndarray, np.ndarray]],
+    data_claims: list[protocol.WitnessClaim],
 ) -> list[np.ndarray]:
     """The values a term's final check needs, recording the claims they make."""
     local = batched_zk.suffix(point, term.num_vars)
@@ -230,15 +292,55 @@ def _sent(
         xf = finals[2]
         witness_claims.append(protocol.input_claim(plan, term, rho, local, xf))
         return [wf, xf]
-    assert isinstance(term, LinearTerm)
-    values = finals[2:] if term.with_multipliers else finals[1:]
     zeta, r = local[:, 0], local[:, 1:]
-    for key, value in zip(term.vectors, values, strict=True):
-        offset = plan.offsets[key]
-        witness_claims.append(
-            protocol.WitnessClaim(zeta, offset, protocol.vector_local(plan, key, r), value)
-        )
+    keys: tuple[tuple[str, str], ...]
+    if isinstance(term, ProductTerm):
+        keys, values = (term.a, term.b), finals[1:]
+    else:
+        assert isinstance(term, LinearTerm)
+        keys, values = term.vectors, finals[2:] if term.with_multipliers else finals[1:]
+    for key, value in zip(keys, values, strict=True):
+        on_data, claim = protocol.vector_claim(plan, key, zeta, r, value)
+        (data_claims if on_data else witness_claims).append(claim)
     return list(values)
+
+
+def _check_privacy(private: frozenset[str]) -> None:
+    if not private or not private <= {"input", "output"}:
+        raise ProverError(
+            f"private {sorted(private)}: the private mode hides the input and the output; "
+            "private weights need the opening-budget model commitment, not built yet"
+        )
+
+
+def _setup(
+    committed: CommittedModel,
+    inputs: np.ndarray,
+    private: frozenset[str],
+    params: ProofParameters,
+    classes: int = 0,
+) -> tuple[PrivatePlan, np.ndarray]:
+    model = committed.model
+    inputs = np.asarray(inputs)
+    if inputs.ndim == len(model.input_shape):
+        inputs = inputs[None]
+    try:
+        inputs = executor.check_inputs(model, inputs)
+        plan = PrivatePlan(
+            model,
+            inputs.shape[0],
+            "input" in private,
+            "output" not in private,
+            LIMB_BITS,
+            params.pcs,
+            classes,
+        )
+        check_masking(plan, terms_of(plan))
+    except (ValueError, UnsupportedCircuit) as error:
+        raise ProverError(str(error)) from None
+    if committed.commitment.params != params.pcs:
+        raise ProverError("the model was committed under other PCS parameters")
+    return plan, inputs
 
 
 def prove_private(
@@ -253,36 +355,14 @@ def prove_private(
     in ``private`` (a non-empty subset of {"input", "output"}) by zero knowledge. Randomness
     comes from the OS CSPRNG unless ``rng`` (a numpy generator, for reproducible tests) is
     given."""
-    if not private or not private <= {"input", "output"}:
-        raise ProverError(
-            f"private {sorted(private)}: the private mode hides the input and the output; "
-            "private weights need the opening-budget model commitment, not built yet"
-        )
+    _check_privacy(private)
     params = params or ProofParameters.default()
-    model = committed.model
-    inputs = np.asarray(inputs)
-    if inputs.ndim == len(model.input_shape):
-        inputs = inputs[None]
-    try:
-        inputs = executor.check_inputs(model, inputs)
-        plan = PrivatePlan(
-            model,
-            inputs.shape[0],
-            "input" in private,
-            "output" not in private,
-            LIMB_BITS,
-            params.pcs,
-        )
-        check_masking(plan, terms_of(plan))
-    except (ValueError, UnsupportedCircuit) as error:
-        raise ProverError(str(error)) from None
-    if committed.commitment.params != params.pcs:
-        raise ProverError("the model was committed under other PCS parameters")
+    plan, inputs = _setup(committed, inputs, private, params)
     nonce = os.urandom(16) if nonce is None else nonce
     witness, outputs = build_witness(plan, inputs, rng)
     statement = PrivateStatement(
         bytes.fromhex(committed.digest),
-        model.circuit_bytes(),
+        committed.model.circuit_bytes(),
         committed.commitment,
         inputs.shape[0],
         LIMB_BITS,
@@ -292,19 +372,47 @@ def prove_private(
         None if plan.private_output else outputs,
         nonce,
     )
-    statement_bytes = statement.to_bytes()
-    parameter_bytes = write_parameters(params)
-    transcript = protocol.start_transcript(
-        statement_digest(Protocol.PRIVATE_INFERENCE, statement_bytes), parameter_bytes
+    output_table = None
+    if not plan.private_output:
+        output_table = plan.output_layer().layout.embed(outputs) % base.P
+    public_inputs = None if plan.private_input else plan.input_layout.embed(inputs) % base.P
+    return _prove_file(
+        plan,
+        committed,
+        witness,
+        None,
+        Protocol.PRIVATE_INFERENCE,
+        statement.to_bytes(),
+        params,
+        rng,
+        output_table=output_table,
+        public_inputs=public_inputs,
     )
+
+
+def _prove_file(
+    plan: PrivatePlan,
+    committed: CommittedModel,
+    witness: Witness,
+    data: DataTable | None,
+    kind: Protocol,
+    statement_bytes: bytes,
+    params: ProofParameters,
+    rng: np.random.Generator | None,
+    output_table: np.ndarray | None = None,
+    public_inputs: np.ndarray | None = None,
+    counts: tuple[np.ndarray, np.ndarray] | None = None,
+) -> bytes:
+    model = committed.model
+    parameter_bytes = write_parameters(params)
+    transcript = protocol.start_transcript(statement_digest(kind, statement_bytes), parameter_bytes)
     witness_commitment, witness_data = pcs.commit(witness.doubled, params.pcs, hiding=True, rng=rng)
     transcript.absorb_bytes("witness_commitment", witness_commitment.to_bytes())
+    if data is not None:
+        transcript.absorb_bytes("data_commitment", data.commitment.to_bytes())
     points = protocol.draw_points(plan, transcript)
 
     weights = weight_table(model, committed.layout) % base.P
-    public_inputs = None
-    if not plan.private_input:
-        public_inputs = plan.input_layout.embed(inputs) % base.P
     tables = _Tables(weights, public_inputs)
     biases = np.stack(
         [
@@ -318,17 +426,15 @@ def prove_private(
         axis=1,
     )
     transcript.absorb_ext("biases", biases)
-    output_table = None
-    if not plan.private_output:
-        output_table = plan.output_layer().layout.embed(outputs) % base.P
-    totals = group_totals(plan, points, biases, output_table)
+    totals = group_totals(plan, points, biases, output_table, counts)
     terms = terms_of(plan)
     scheme = TensorPcsMaskScheme(params.pcs)
-    prover_terms = [_term_tables(plan, witness, tables, term, points) for term in terms]
+    prover_terms = [_term_tables(plan, witness, tables, term, points, data) for term in terms]
     relations, point, term_finals = batched_zk.prove(
         prover_terms, totals, transcript, scheme, rng, label="relations"
     )
     witness_claims: list[protocol.WitnessClaim] = []
+    data_claims: list[protocol.WitnessClaim] = []
     weight_claims: list[tuple[np.ndarray, np.ndarray]] = [
         (
             protocol.bias_point(plan, layer, protocol.channel_point(layer, points[layer.node])),
@@ -338,7 +444,7 @@ def prove_private(
     ]
     sent: list[np.ndarray] = []
     for term, finals in zip(terms, term_finals, strict=True):
-        sent += _sent(plan, term, finals, point, points, witness_claims, weight_claims)
+        sent += _sent(plan, term, finals, point, points, witness_claims, weight_claims, data_claims)
     relation_finals = np.stack(sent, axis=1)
     transcript.absorb_ext("relation_finals", relation_finals)
 
@@ -369,17 +475,39 @@ def prove_private(
 
     claim_weights = protocol.draw_claim_weights(transcript, witness_claims)
     e_table = protocol.claim_table(plan, witness_claims, claim_weights)
-    doubled = witness.doubled
-    claim_term = batched_zk.ZkProverTerm(
-        batched_zk.ZkTermShape(plan.witness_log + 1, 2, 0), [e_table, doubled], product(2)
-    )
-    total = protocol.claims_total(witness_claims, claim_weights)[:, None]
+    claim_terms = [
+        batched_zk.ZkProverTerm(
+            batched_zk.ZkTermShape(plan.witness_log + 1, 2, 0),
+            [e_table, witness.doubled],
+            product(2),
+        )
+    ]
+    totals_c = [protocol.claims_total(witness_claims, claim_weights)]
+    if data is not None:
+        data_weights = protocol.draw_claim_weights(transcript, data_claims, "data_claims")
+        claim_terms.append(
+            batched_zk.ZkProverTerm(
+                batched_zk.ZkTermShape(plan.data_log + 1, 2, 1),
+                [
+                    protocol.claim_table(plan, data_claims, data_weights, plan.data_log),
+                    data.doubled,
+                ],
+                product(2),
+            )
+        )
+        totals_c.append(protocol.claims_total(data_claims, data_weights))
     claims, claim_point, claim_finals = batched_zk.prove(
-        [claim_term], total, transcript, scheme, rng, label="claims"
+        claim_terms, np.stack(totals_c, axis=1), transcript, scheme, rng, label="claims"
     )
     witness_value = claim_finals[0][1]
     transcript.absorb_ext("witness_value", witness_value)
-    requests = [(witness_data, claim_point), (core.helper_data, core.point)]
+    witness_point = batched_zk.suffix(claim_point, plan.witness_log + 1)
+    requests = [(witness_data, witness_point), (core.helper_data, core.point)]
+    data_value = None
+    if data is not None:
+        data_value = claim_finals[1][1]
+        transcript.absorb_ext("data_value", data_value)
+        requests.append((data.prover_data, batched_zk.suffix(claim_point, plan.data_log + 1)))
     requests += [(committed.prover_data, p) for p, _ in weight_claims]
     opened, opening = pcs.batch_open(requests, transcript)
     if not ext.equal(opened[0][:, 0], witness_value):
@@ -395,12 +523,75 @@ def prove_private(
         claims,
         witness_value,
         opening,
+        None if data is None else data.commitment,
+        data_value,
     )
     bits = private_bits(plan, params)
     return ProofFile(
-        Protocol.PRIVATE_INFERENCE,
+        kind,
         parameter_bytes,
         int(bits),
         statement_bytes,
         proof.to_bytes(params.pcs),
     ).to_bytes()
+
+
+def prove_private_audit(
+    committed: CommittedModel,
+    inputs: np.ndarray,
+    labels: np.ndarray,
+    nonce: bytes | None = None,
+    params: ProofParameters | None = None,
+    rng: np.random.Generator | None = None,
+) -> bytes:
+    """An accuracy-audit proof whose test inputs (and every logit) stay hidden: the proof
+    commits the test set (hiding, doubled), and the statement names the dataset digest of
+    that commitment, n, and the counts per label. One proof over every sample."""
+    params = params or ProofParameters.default()
+    model = committed.model
+    classes = int(model.output_shape()[-1])
+    plan, inputs = _setup(committed, inputs, frozenset({"input", "output"}), params, classes)
+    labels = np.asarray(labels)
+    if labels.shape != (inputs.shape[0],) or labels.dtype.kind not in "iu":
+        raise ProverError(f"labels of shape {labels.shape}, expected ({inputs.shape[0]},) ints")
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        raise ProverError(f"labels outside [0, {classes})")
+    labels = labels.astype(np.int64)
+    nonce = os.urandom(16) if nonce is None else nonce
+    witness, logits = build_witness(plan, inputs, rng, labels)
+    real = np.zeros(1 << plan.data_log, dtype=np.int64)
+    layout = plan.input_layout
+    real[: 1 << layout.log_size] = layout.embed(inputs)
+    real[plan.label_offset : plan.label_offset + labels.shape[0]] = labels
+    real %= base.P
+    noise = random_elements((1, real.shape[0]), rng)[0]
+    commitment, prover_data = pcs.commit(
+        np.concatenate([real, noise]), params.pcs, hiding=True, rng=rng
+    )
+    data = DataTable(real, noise, commitment, prover_data)
+    totals, hits = counts(logits, labels, classes)
+    digest = bytes.fromhex(committed.digest)
+    statement = AuditStatement(
+        digest,
+        model.circuit_bytes(),
+        committed.commitment,
+        dataset_digest(digest, commitment, inputs.shape[0], classes),
+        inputs.shape[0],
+        classes,
+        inputs.shape[0],
+        True,
+        totals,
+        hits,
+        nonce,
+    )
+    return _prove_file(
+        plan,
+        committed,
+        witness,
+        data,
+        Protocol.PRIVATE_AUDIT,
+        statement.to_bytes(),
+        params,
+        rng,
+        counts=(totals, hits),
+    )

@@ -33,6 +33,14 @@ from provers.inference.layout import UnsupportedCircuit
 from provers.inference.rel_requant import limb_weights
 from provers.inference.requant import T_OFFSET
 from provers.poly import multilinear
+from provers.private.argmax import (
+    DATA,
+    ProductTerm,
+    audit_groups,
+    audit_terms,
+    audit_totals,
+    split_column,
+)
 from provers.private.plan import INPUT, LayerPlan, PrivatePlan
 
 Key = tuple[str, str]
@@ -91,7 +99,7 @@ class LinearTerm:
         return 3 if self.with_multipliers else 2
 
 
-Term = MatmulTerm | LinearTerm
+Term = MatmulTerm | LinearTerm | ProductTerm
 
 
 def _t_parts(layer: LayerPlan) -> dict[Key, int]:
@@ -160,11 +168,22 @@ def terms_of(plan: PrivatePlan) -> list[Term]:
     if not plan.private_output:
         last = plan.output_layer()
         out.append(_linear(last, 2 * len(plan.layers), "output", {}, {(last.node, "y"): 1}, False))
+    if plan.classes:
+        last = plan.output_layer()
+
+        def audit_linear(group: int, anchor: str, b: dict[Key, int], log: int) -> LinearTerm:
+            keys = tuple(b)
+            return LinearTerm(
+                last, group, anchor, keys, (0,) * len(keys), tuple(b[k] for k in keys), False, log
+            )
+
+        out += audit_terms(plan, 2 * len(plan.layers), audit_linear)  # type: ignore[arg-type]
     return out
 
 
 def group_count(plan: PrivatePlan) -> int:
-    return 2 * len(plan.layers) + (0 if plan.private_output else 1)
+    audit = audit_groups(plan) if plan.classes else 0
+    return 2 * len(plan.layers) + (0 if plan.private_output else 1) + audit
 
 
 def multiplier_table(layer: LayerPlan) -> np.ndarray:
@@ -227,9 +246,15 @@ def group_totals(
     points: dict[str, np.ndarray],
     biases: np.ndarray,
     output_table: np.ndarray | None,
+    counts: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> np.ndarray:
-    """The public total of every group (the module docstring), (4, groups)."""
+    """The public total of every group (the module docstring), (4, groups); an audit's counts
+    (samples and correct predictions per label) give its groups' totals."""
     totals = np.zeros((ext.DEGREE, group_count(plan)), dtype=np.int64)
+    if plan.classes:
+        if counts is None:
+            raise ValueError("an audit's totals need its counts")
+        totals[:, 2 * len(plan.layers) :] = audit_totals(plan, points, *counts)
     for i, layer in enumerate(plan.layers):
         rho = points[layer.node]
         valid = layer.layout.validity(rho)
@@ -262,7 +287,14 @@ def check_masking(plan: PrivatePlan, terms: list[Term]) -> None:
     for term in terms:
         if isinstance(term, LinearTerm):
             for key in term.vectors:
-                points[key].add(("term", term.num_vars))
+                column = split_column(key)
+                if column is not None:
+                    points[column[0]].add(("column", term.num_vars, column[1]))
+                elif key[0] != DATA:
+                    points[key].add(("term", term.num_vars))
+        elif isinstance(term, ProductTerm):
+            for key in (term.a, term.b):
+                points[key].add(("product", term.num_vars))
         elif term.private_input:
             source = (INPUT, "x") if term.layer.input == INPUT else (term.layer.input, "y")
             points[source].add(("block", term.layer.node, term.block))

@@ -20,11 +20,11 @@ from provers.inference.soundness import read_parameters
 from provers.lookup.zk import check_core, verify_core
 from provers.poly import multilinear
 from provers.private import protocol
+from provers.private.argmax import ProductTerm, dataset_digest
 from provers.private.plan import PrivatePlan
 from provers.private.proof import PrivateProof, ProofShape
 from provers.private.prover import LIMB_BITS
 from provers.private.relations import (
-    LinearTerm,
     MatmulTerm,
     Term,
     bits,
@@ -34,7 +34,7 @@ from provers.private.relations import (
     terms_of,
 )
 from provers.private.soundness import private_bits
-from provers.private.statement import PrivateStatement, read_private_statement
+from provers.private.statement import read_private_statement
 from provers.sumcheck import batched_zk
 from provers.sumcheck.mask_commitment import TensorPcsMaskScheme
 
@@ -47,11 +47,16 @@ def verify_private_file(proof_file: ProofFile) -> dict[str, Any]:
         raise VerificationError(Reject.MALFORMED, f"{type(error).__name__}: {error}") from None
 
 
+def _finals_of(term: Term) -> int:
+    if isinstance(term, MatmulTerm):
+        return 2 if term.private_input else 1
+    if isinstance(term, ProductTerm):
+        return 2
+    return len(term.vectors)
+
+
 def _shape(plan: PrivatePlan, terms: list[Term]) -> ProofShape:
-    finals = sum(
-        (2 if term.private_input else 1) if isinstance(term, MatmulTerm) else len(term.vectors)
-        for term in terms
-    )
+    finals = sum(_finals_of(term) for term in terms)
     matmuls = sum(1 for term in terms if isinstance(term, MatmulTerm))
     return ProofShape(
         layers=len(plan.layers),
@@ -60,13 +65,19 @@ def _shape(plan: PrivatePlan, terms: list[Term]) -> ProofShape:
         relation_finals=finals,
         lookup_vars=plan.lookup_log + 1,
         lookup_finals=len(protocol.lookup_slots(plan)) + 1 + protocol.HELPERS,
-        claim_vars=plan.witness_log + 1,
+        claim_vars=max(plan.witness_log, plan.data_log if plan.classes else 0) + 1,
         weight_points=len(plan.layers) + matmuls,
+        audit=bool(plan.classes),
     )
 
 
-def _check_witness_commitment(commitment: Commitment, plan: PrivatePlan, params: Any) -> None:
-    log = plan.witness_log + 1
+def _check_witness_commitment(
+    commitment: Commitment, plan: PrivatePlan, params: Any, log: int | None = None
+) -> None:
+    """A hiding commitment to one doubled table of 2^log entries (W2 by default)."""
+    log = plan.witness_log + 1 if log is None else log
+    if not isinstance(commitment, Commitment):
+        raise VerificationError(Reject.MALFORMED, "a commitment is missing")
     if (
         commitment.num_vars != log
         or commitment.num_polynomials != 1
@@ -106,35 +117,52 @@ def _verify(proof_file: ProofFile) -> dict[str, Any]:
     terms = terms_of(plan)
     proof = PrivateProof.from_bytes(proof_file.body, _shape(plan, terms), params.pcs, weights)
     _check_witness_commitment(proof.witness_commitment, plan, params.pcs)
-    _check_proof(plan, statement, proof, terms, proof_file, params)
-    return statement.public(model) | {"soundness_bits": proof_file.soundness_bits}
-
-
-def _check_proof(
-    plan: PrivatePlan,
-    statement: PrivateStatement,
-    proof: PrivateProof,
-    terms: list[Term],
-    proof_file: ProofFile,
-    params: Any,
-) -> None:
-    scheme = TensorPcsMaskScheme(params.pcs)
-    transcript = protocol.start_transcript(proof_file.digest, proof_file.parameters)
-    transcript.absorb_bytes("witness_commitment", proof.witness_commitment.to_bytes())
-    points = protocol.draw_points(plan, transcript)
-    transcript.absorb_ext("biases", proof.biases)
     output_table = None
     if statement.outputs is not None:
         output_table = plan.output_layer().layout.embed(statement.outputs) % base.P
     input_table = None
     if statement.inputs is not None:
         input_table = plan.input_layout.embed(statement.inputs) % base.P
-    totals = group_totals(plan, points, proof.biases, output_table)
+    if proof.data_commitment is not None:
+        raise VerificationError(Reject.MALFORMED, "an inference proof with a data table")
+    _check_proof(
+        plan,
+        proof,
+        terms,
+        proof_file,
+        params,
+        statement.weight_commitment,
+        output_table,
+        input_table,
+    )
+    return statement.public(model) | {"soundness_bits": proof_file.soundness_bits}
+
+
+def _check_proof(
+    plan: PrivatePlan,
+    proof: PrivateProof,
+    terms: list[Term],
+    proof_file: ProofFile,
+    params: Any,
+    weight_commitment: Commitment,
+    output_table: np.ndarray | None = None,
+    input_table: np.ndarray | None = None,
+    counts: tuple[np.ndarray, np.ndarray] | None = None,
+) -> None:
+    scheme = TensorPcsMaskScheme(params.pcs)
+    transcript = protocol.start_transcript(proof_file.digest, proof_file.parameters)
+    transcript.absorb_bytes("witness_commitment", proof.witness_commitment.to_bytes())
+    if proof.data_commitment is not None:
+        transcript.absorb_bytes("data_commitment", proof.data_commitment.to_bytes())
+    points = protocol.draw_points(plan, transcript)
+    transcript.absorb_ext("biases", proof.biases)
+    totals = group_totals(plan, points, proof.biases, output_table, counts)
     shapes = [batched_zk.ZkTermShape(t.num_vars, t.degree, t.group) for t in terms]
     point, weights_expected = batched_zk.verify(
         proof.relations, shapes, totals, transcript, scheme, label="relations"
     )
     witness_claims: list[protocol.WitnessClaim] = []
+    data_claims: list[protocol.WitnessClaim] = []
     weight_claims: list[tuple[np.ndarray, np.ndarray]] = [
         (
             protocol.bias_point(plan, layer, protocol.channel_point(layer, points[layer.node])),
@@ -144,7 +172,17 @@ def _check_proof(
     ]
     stream = iter(proof.relation_finals[:, i] for i in range(proof.relation_finals.shape[1]))
     values = [
-        _term_value(plan, term, point, points, stream, input_table, witness_claims, weight_claims)
+        _term_value(
+            plan,
+            term,
+            point,
+            points,
+            stream,
+            input_table,
+            witness_claims,
+            weight_claims,
+            data_claims,
+        )
         for term in terms
     ]
     batched_zk.check_final(weights_expected, values, "relations")
@@ -167,19 +205,36 @@ def _check_proof(
     transcript.absorb_ext("lookup_finals", proof.lookup_finals)
 
     claim_weights = protocol.draw_claim_weights(transcript, witness_claims)
-    total = protocol.claims_total(witness_claims, claim_weights)[:, None]
-    claim_shape = [batched_zk.ZkTermShape(plan.witness_log + 1, 2, 0)]
+    claim_shapes = [batched_zk.ZkTermShape(plan.witness_log + 1, 2, 0)]
+    totals_c = [protocol.claims_total(witness_claims, claim_weights)]
+    data_weights = None
+    if proof.data_commitment is not None:
+        data_weights = protocol.draw_claim_weights(transcript, data_claims, "data_claims")
+        claim_shapes.append(batched_zk.ZkTermShape(plan.data_log + 1, 2, 1))
+        totals_c.append(protocol.claims_total(data_claims, data_weights))
     claim_point, claim_expected = batched_zk.verify(
-        proof.claims, claim_shape, total, transcript, scheme, label="claims"
+        proof.claims, claim_shapes, np.stack(totals_c, axis=1), transcript, scheme, label="claims"
     )
-    e_value = protocol.claim_eq(plan, witness_claims, claim_weights, claim_point)
-    batched_zk.check_final(claim_expected, [ext.mul(e_value, proof.witness_value)], "claims")
+    witness_point = batched_zk.suffix(claim_point, plan.witness_log + 1)
+    e_value = protocol.claim_eq(plan, witness_claims, claim_weights, witness_point)
+    claim_values = [ext.mul(e_value, proof.witness_value)]
+    data_point = None
+    if proof.data_commitment is not None:
+        assert data_weights is not None and proof.data_value is not None
+        data_point = batched_zk.suffix(claim_point, plan.data_log + 1)
+        e_data = protocol.claim_eq(plan, data_claims, data_weights, data_point, plan.data_log)
+        claim_values.append(ext.mul(e_data, proof.data_value))
+    batched_zk.check_final(claim_expected, claim_values, "claims")
     transcript.absorb_ext("witness_value", proof.witness_value)
     requests = [
-        (proof.witness_commitment, claim_point, proof.witness_value[:, None]),
+        (proof.witness_commitment, witness_point, proof.witness_value[:, None]),
         (proof.lookup_helpers, replay.point, np.stack(helper_values, axis=1)),
     ]
-    requests += [(statement.weight_commitment, p, v[:, None]) for p, v in weight_claims]
+    if proof.data_commitment is not None:
+        assert proof.data_value is not None and data_point is not None
+        transcript.absorb_ext("data_value", proof.data_value)
+        requests.append((proof.data_commitment, data_point, proof.data_value[:, None]))
+    requests += [(weight_commitment, p, v[:, None]) for p, v in weight_claims]
     pcs.batch_verify(requests, proof.opening, transcript, params.pcs)
 
 
@@ -192,6 +247,7 @@ def _term_value(
     input_table: np.ndarray | None,
     witness_claims: list[protocol.WitnessClaim],
     weight_claims: list[tuple[np.ndarray, np.ndarray]],
+    data_claims: list[protocol.WitnessClaim],
 ) -> np.ndarray:
     local = batched_zk.suffix(point, term.num_vars)
     if isinstance(term, MatmulTerm):
@@ -213,13 +269,61 @@ def _term_value(
         witness_claims.append(protocol.input_claim(plan, term, rho, local, xf))
         selector = ext.sub(ext.one(), local[:, 0])
         return np.asarray(ext.mul(selector, ext.mul(wf, xf)))
-    assert isinstance(term, LinearTerm)
-    values = [next(stream) for _ in term.vectors]
     zeta, r = local[:, 0], local[:, 1:]
-    for key, value in zip(term.vectors, values, strict=True):
-        witness_claims.append(
-            protocol.WitnessClaim(
-                zeta, plan.offsets[key], protocol.vector_local(plan, key, r), value
-            )
-        )
+    keys = (term.a, term.b) if isinstance(term, ProductTerm) else term.vectors
+    values = [next(stream) for _ in keys]
+    for key, value in zip(keys, values, strict=True):
+        on_data, claim = protocol.vector_claim(plan, key, zeta, r, value)
+        (data_claims if on_data else witness_claims).append(claim)
+    if isinstance(term, ProductTerm):
+        selector = ext.sub(ext.one(), zeta)
+        return np.asarray(ext.mul(selector, ext.mul(values[0], values[1])))
     return linear_value(term, local, points[term.point_name], values)
+
+
+def verify_private_audit_file(proof_file: ProofFile) -> dict[str, Any]:
+    """Check a private-input accuracy-audit proof file; return its public statement."""
+    try:
+        return _verify_audit(proof_file)
+    except (ValueError, IndexError, KeyError, OverflowError) as error:
+        raise VerificationError(Reject.MALFORMED, f"{type(error).__name__}: {error}") from None
+
+
+def _verify_audit(proof_file: ProofFile) -> dict[str, Any]:
+    from provers.audit.statement import read_statement
+    from provers.audit.verifier import _public
+
+    params = read_parameters(proof_file.parameters)
+    statement, model = read_statement(proof_file.statement)
+    if not statement.private_input or statement.chunk_samples != statement.n:
+        raise VerificationError(
+            Reject.STATEMENT_MISMATCH, "a private audit proves every sample in one proof"
+        )
+    weights = statement.weight_commitment
+    if weights.params != params.pcs:
+        raise VerificationError(Reject.PARAMETER_MISMATCH, "the weights use other parameters")
+    try:
+        plan = PrivatePlan(
+            model, statement.n, True, False, LIMB_BITS, params.pcs, statement.classes
+        )
+        check_masking(plan, terms_of(plan))
+    except UnsupportedCircuit as error:
+        raise VerificationError(Reject.UNSUPPORTED_CIRCUIT, str(error)) from None
+    if weights.num_vars != plan.weight_layout.log_size or (
+        weights.num_vars - weights.row_vars != plan.weight_layout.column_log
+    ):
+        raise VerificationError(Reject.STATEMENT_MISMATCH, "weight commitment of another shape")
+    proof_file.check_soundness(private_bits(plan, params), params.min_soundness_bits)
+    terms = terms_of(plan)
+    proof = PrivateProof.from_bytes(proof_file.body, _shape(plan, terms), params.pcs, weights)
+    _check_witness_commitment(proof.witness_commitment, plan, params.pcs)
+    assert proof.data_commitment is not None
+    _check_witness_commitment(proof.data_commitment, plan, params.pcs, plan.data_log + 1)
+    named = dataset_digest(statement.model_digest, proof.data_commitment, statement.n, plan.classes)
+    if named != statement.dataset_digest:
+        raise VerificationError(
+            Reject.WRONG_DATASET, "the proof's committed test set is not the statement's"
+        )
+    counts = (statement.totals, statement.hits)
+    _check_proof(plan, proof, terms, proof_file, params, weights, counts=counts)
+    return _public(statement, proof_file.soundness_bits)
