@@ -234,3 +234,46 @@ def test_the_hospital_scenario_with_private_patient_records(tmp_path: Path) -> N
     check = api.verify(proof, expected_model_digest=compiled["digest"])
     assert check.accepted and check.statement["private_input"] is True
     assert check.protocol == "private_audit"
+
+
+def _claim_rows(claims: list, size: int) -> np.ndarray:
+    from provers.field import ext
+    from provers.poly import multilinear
+
+    distinct = {(c.zeta.tobytes(), c.offset, c.local.tobytes()): c for c in claims}
+    rows = []
+    for claim in distinct.values():
+        coefficients = np.zeros((4, size), dtype=np.int64)
+        eq = multilinear.eq_table(claim.local)
+        coefficients[:, claim.offset : claim.offset + eq.shape[1]] = ext.mul(eq, claim.zeta)
+        rows.extend(coefficients)
+    matrix = np.stack(rows)
+    return matrix[:, matrix.any(axis=0)]
+
+
+def test_every_revealed_value_of_the_witness_and_the_test_set_is_masked(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The revealed values of W2 (the argmax vectors, the logit columns, the counts'
+    products included) and of the test set's table are full-rank linear images of their
+    random halves (tests/provers/test_private_inference.py explains the condition)."""
+    from provers.private import protocol as private_protocol
+    from provers.private.plan import PrivatePlan
+    from tests.provers.test_private_inference import _rank_mod_p
+
+    captured: dict[str, list] = {}
+    honest_draw = private_protocol.draw_claim_weights
+
+    def draw(transcript: object, claims: list, label: str = "claims") -> np.ndarray:
+        captured[label] = list(claims)
+        return honest_draw(transcript, claims, label)  # type: ignore[arg-type]
+
+    x, labels = audit_set()
+    small = prove_private_audit(committed(), x[:16], labels[:16])
+    monkeypatch.setattr(private_protocol, "draw_claim_weights", draw)
+    verify_private_audit_file(ProofFile.from_bytes(small))
+    plan = PrivatePlan(committed().model, 16, True, False, classes=CLASSES)
+    witness = _claim_rows(captured["claims"], plan.witness_size)
+    data = _claim_rows(captured["data_claims"], 1 << plan.data_log)
+    assert _rank_mod_p(witness) == witness.shape[0] >= 4 * 30
+    assert _rank_mod_p(data) == data.shape[0]
