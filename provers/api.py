@@ -296,33 +296,57 @@ AUDIT_PRIVATE_PARTS = frozenset({"input"})
 """A private audit hides the test inputs (and the logits); one proof over the whole set."""
 
 
-def _private_audit(
-    vmc_path: str | os.PathLike[str],
-    dataset_path: str | os.PathLike[str],
-    out_path: str | os.PathLike[str],
-    nonce: bytes | None,
-    progress: Progress | None,
+def _private_commit(
+    committed: Any, dataset_path: str | os.PathLike[str], out_path: str | os.PathLike[str]
 ) -> dict[str, Any]:
+    """Commit a test set for one private audit (hiding): the ``.vdc`` keeps the data and the
+    randomness that hides it."""
     from provers import tensors
     from provers.params import ProofParameters
-    from provers.private import prove_private_audit
+    from provers.private import audit_plan, commit_private_dataset
 
-    report = progress or _no_progress
-    committed = load_compiled_model(vmc_path)
-    _classes(committed)
-    report("loading test set", 0.0)
     inputs, labels = tensors.load_dataset(dataset_path)
     quantised = _quantise(committed, inputs)
-    report("proving", 0.1)
-    started = time.perf_counter()
     params = ProofParameters(pcs=committed.commitment.params)
-    proof = prove_private_audit(committed, quantised, labels, nonce=nonce, params=params)
+    plan = audit_plan(committed, int(labels.shape[0]), params)
+    dataset = commit_private_dataset(
+        plan, bytes.fromhex(committed.digest), quantised, labels, params.pcs
+    )
+    _write_atomically(out_path, dataset.to_bytes())
+    return {
+        "digest": dataset.digest.hex(),
+        "samples": dataset.n,
+        "classes": dataset.classes,
+        "chunk_samples": dataset.n,
+        "chunks": 1,
+        "label_counts": np.bincount(labels, minlength=dataset.classes).tolist(),
+        "private_input": True,
+    }
+
+
+def _private_prove(
+    committed: Any,
+    dataset_commitment_path: str | os.PathLike[str],
+    out_path: str | os.PathLike[str],
+    nonce: bytes | None,
+) -> dict[str, Any]:
+    from provers.params import ProofParameters
+    from provers.private import PrivateDataset, audit_plan, prove_private_audit
+    from provers.private.dataset import samples_of
+
+    data = Path(dataset_commitment_path).read_bytes()
+    params = ProofParameters(pcs=committed.commitment.params)
+    plan = audit_plan(committed, max(samples_of(data), 1), params)
+    dataset = PrivateDataset.from_bytes(data, plan, bytes.fromhex(committed.digest))
+    started = time.perf_counter()
+    proof = prove_private_audit(committed, dataset, nonce=nonce, params=params)
     prove_seconds = time.perf_counter() - started
     _write_atomically(out_path, proof)
-    checked = verify(proof, expected_model_digest=committed.digest)
+    checked = verify(
+        proof, expected_model_digest=committed.digest, expected_dataset_digest=dataset.digest.hex()
+    )
     if not checked.accepted:
         raise ProverError(f"the new proof does not verify: {checked.reason}: {checked.detail}")
-    report("done", 1.0)
     statement = checked.statement
     return {
         "statement": statement,
@@ -332,8 +356,6 @@ def _private_audit(
         "timings": {"prove_seconds": prove_seconds, "verify_seconds": checked.verify_seconds},
         "proof_bytes": len(proof),
         "soundness_bits": checked.soundness_bits,
-        "dataset": {"digest": statement["dataset_digest"], "samples": statement["n"]},
-        "dataset_commitment_path": None,
     }
 
 
@@ -408,9 +430,11 @@ def commit_dataset(
     out_path: str | os.PathLike[str],
     chunk_samples: int | None = None,
     progress: Progress | None = None,
+    private: Iterable[str] = (),
 ) -> dict[str, Any]:
     """Quantise a labelled test set with the model's input quantisation, commit it chunk by
-    chunk, write the committed test set (``.vdc``, kept by the prover).
+    chunk, write the committed test set (``.vdc``, kept by the prover). With
+    ``private=["input"]`` the set is committed hiding, whole, for one private audit.
 
     ``chunk_samples`` (a power of two) bounds the memory of proving: one chunk's witness is held
     at a time; by default the whole set is one chunk up to 2^22 input values. Returns the
@@ -421,6 +445,8 @@ def commit_dataset(
     report = progress or _no_progress
     committed = load_compiled_model(vmc_path)
     classes = _classes(committed)
+    if _privacy(private, AUDIT_PRIVATE_PARTS):
+        return _private_commit(committed, dataset_path, out_path)
     report("loading test set", 0.0)
     inputs, labels = tensors.load_dataset(dataset_path)
     quantised = _quantise(committed, inputs)
@@ -462,8 +488,10 @@ def prove_audit(
     from provers import audit
     from provers.params import ProofParameters
 
-    parts = _privacy(private)
+    parts = _privacy(private, AUDIT_PRIVATE_PARTS)
     committed = load_compiled_model(vmc_path)
+    if parts:
+        return _private_prove(committed, dataset_commitment_path, out_path, nonce)
     data = Path(dataset_commitment_path).read_bytes()
     dataset = audit.DatasetCommitment.from_bytes(
         data, committed.model, bytes.fromhex(committed.digest)
@@ -501,13 +529,12 @@ def audit(
 ) -> dict[str, Any]:
     """``commit_dataset`` then ``prove_audit``, the committed test set kept beside the proof
     (``OUT.vdc``). With ``private=["input"]`` (MLPs) the test inputs and every logit stay
-    hidden: the proof commits the test set itself (hiding), its statement names that
-    commitment's digest, and nothing is written beside the proof."""
+    hidden: the test set is committed hiding, for this one proof."""
     parts = _privacy(private, AUDIT_PRIVATE_PARTS)
-    if parts:
-        return _private_audit(vmc_path, dataset_path, out_path, nonce, progress)
     commitment_path = Path(f"{os.fspath(out_path)}.vdc")
-    committed = commit_dataset(vmc_path, dataset_path, commitment_path, chunk_samples, progress)
+    committed = commit_dataset(
+        vmc_path, dataset_path, commitment_path, chunk_samples, progress, private=parts
+    )
     result = prove_audit(
         vmc_path, commitment_path, out_path, private=parts, nonce=nonce, progress=progress
     )

@@ -170,10 +170,7 @@ def _cmd_audit(args: argparse.Namespace) -> int:
         return EXIT_UNREADABLE
     timings = result["timings"]
     print(f"proof written to {args.output} ({result['proof_bytes']:,} bytes)")
-    if result["dataset_commitment_path"] is None:
-        print("test inputs hidden by zero knowledge; the proof holds the test set's commitment")
-    else:
-        print(f"committed test set: {result['dataset_commitment_path']}")
+    print(f"committed test set: {result['dataset_commitment_path']}")
     _print_audit(result["statement"])
     print(
         f"prove {timings['prove_seconds']:.3f} s, verify {timings['verify_seconds']:.3f} s, "

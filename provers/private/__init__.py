@@ -6,12 +6,16 @@ public (committed, not hidden) weights. The design and what it reveals are in
 docs/zero-knowledge.md; the checks are :mod:`.relations`, the shared steps :mod:`.protocol`.
 """
 
+from provers.private.dataset import PrivateDataset, commit_private_dataset
 from provers.private.plan import PrivatePlan
-from provers.private.prover import prove_private, prove_private_audit
+from provers.private.prover import audit_plan, prove_private, prove_private_audit
 from provers.private.verifier import verify_private_audit_file, verify_private_file
 
 __all__ = [
+    "PrivateDataset",
     "PrivatePlan",
+    "audit_plan",
+    "commit_private_dataset",
     "prove_private",
     "prove_private_audit",
     "verify_private_audit_file",

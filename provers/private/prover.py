@@ -30,7 +30,8 @@ from provers.lookup.zk import prove_core
 from provers.params import ProofParameters
 from provers.poly import multilinear
 from provers.private import protocol
-from provers.private.argmax import DATA, INPUTS, ProductTerm, dataset_digest, split_column
+from provers.private.argmax import DATA, INPUTS, ProductTerm, split_column
+from provers.private.dataset import PrivateDataset
 from provers.private.plan import INPUT, PrivatePlan
 from provers.private.proof import PrivateProof
 from provers.private.relations import (
@@ -536,49 +537,50 @@ def _prove_file(
     ).to_bytes()
 
 
+def audit_plan(
+    committed: CommittedModel, samples: int, params: ProofParameters | None = None
+) -> PrivatePlan:
+    """The plan of a private audit of ``samples`` samples (one proof over all of them)."""
+    params = params or ProofParameters.default()
+    classes = int(committed.model.output_shape()[-1])
+    try:
+        plan = PrivatePlan(committed.model, samples, True, False, LIMB_BITS, params.pcs, classes)
+        check_masking(plan, terms_of(plan))
+    except UnsupportedCircuit as error:
+        raise ProverError(str(error)) from None
+    return plan
+
+
 def prove_private_audit(
     committed: CommittedModel,
-    inputs: np.ndarray,
-    labels: np.ndarray,
+    dataset: PrivateDataset,
     nonce: bytes | None = None,
     params: ProofParameters | None = None,
     rng: np.random.Generator | None = None,
 ) -> bytes:
-    """An accuracy-audit proof whose test inputs (and every logit) stay hidden: the proof
-    commits the test set (hiding, doubled), and the statement names the dataset digest of
-    that commitment, n, and the counts per label. One proof over every sample."""
+    """An accuracy-audit proof whose test inputs (and every logit) stay hidden, over a test
+    set committed beforehand (provers/private/dataset.py): the statement names its digest, n
+    and the counts per label. One proof over every sample; the commitment is opened once."""
     params = params or ProofParameters.default()
     model = committed.model
-    classes = int(model.output_shape()[-1])
-    plan, inputs = _setup(committed, inputs, frozenset({"input", "output"}), params, classes)
-    labels = np.asarray(labels)
-    if labels.shape != (inputs.shape[0],) or labels.dtype.kind not in "iu":
-        raise ProverError(f"labels of shape {labels.shape}, expected ({inputs.shape[0]},) ints")
-    if labels.size and (labels.min() < 0 or labels.max() >= classes):
-        raise ProverError(f"labels outside [0, {classes})")
-    labels = labels.astype(np.int64)
+    if committed.commitment.params != params.pcs:
+        raise ProverError("the model was committed under other PCS parameters")
+    if dataset.model_digest != bytes.fromhex(committed.digest):
+        raise ProverError("the test set was committed for another model")
+    plan = audit_plan(committed, dataset.n, params)
+    inputs, labels = dataset.inputs(plan), dataset.labels(plan)
     nonce = os.urandom(16) if nonce is None else nonce
     witness, logits = build_witness(plan, inputs, rng, labels)
-    real = np.zeros(1 << plan.data_log, dtype=np.int64)
-    layout = plan.input_layout
-    real[: 1 << layout.log_size] = layout.embed(inputs)
-    real[plan.label_offset : plan.label_offset + labels.shape[0]] = labels
-    real %= base.P
-    noise = random_elements((1, real.shape[0]), rng)[0]
-    commitment, prover_data = pcs.commit(
-        np.concatenate([real, noise]), params.pcs, hiding=True, rng=rng
-    )
-    data = DataTable(real, noise, commitment, prover_data)
-    totals, hits = counts(logits, labels, classes)
-    digest = bytes.fromhex(committed.digest)
+    data = DataTable(dataset.real, dataset.noise, dataset.commitment, dataset.prover_data)
+    totals, hits = counts(logits, labels, plan.classes)
     statement = AuditStatement(
-        digest,
+        dataset.model_digest,
         model.circuit_bytes(),
         committed.commitment,
-        dataset_digest(digest, commitment, inputs.shape[0], classes),
-        inputs.shape[0],
-        classes,
-        inputs.shape[0],
+        dataset.digest,
+        dataset.n,
+        plan.classes,
+        dataset.n,
         True,
         totals,
         hits,

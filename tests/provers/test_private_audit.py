@@ -21,7 +21,13 @@ from provers.errors import ProverError, Reject, VerificationError
 from provers.field import base
 from provers.inference import commit_model, examples
 from provers.inference.model_commitment import CommittedModel
-from provers.private import prove_private_audit, verify_private_audit_file
+from provers.private import (
+    PrivateDataset,
+    audit_plan,
+    commit_private_dataset,
+    prove_private_audit,
+    verify_private_audit_file,
+)
 
 P = base.P
 CLASSES = 8
@@ -42,10 +48,18 @@ def audit_set() -> tuple[np.ndarray, np.ndarray]:
     return x, labels
 
 
+def commit(x: np.ndarray, labels: np.ndarray, rng: np.random.Generator | None = None) -> object:
+    model = committed()
+    plan = audit_plan(model, x.shape[0])
+    digest = bytes.fromhex(model.digest)
+    return commit_private_dataset(plan, digest, x, labels, model.commitment.params, rng)
+
+
 @lru_cache(maxsize=1)
 def honest() -> bytes:
     x, labels = audit_set()
-    return prove_private_audit(committed(), x, labels, nonce=b"audit", rng=np.random.default_rng(4))
+    dataset = commit(x, labels, np.random.default_rng(4))
+    return prove_private_audit(committed(), dataset, nonce=b"audit", rng=np.random.default_rng(5))
 
 
 def reason(data: bytes) -> Reject:
@@ -90,7 +104,7 @@ def test_a_false_count_is_refused_by_the_prover(monkeypatch: pytest.MonkeyPatch)
 
     monkeypatch.setattr(private_prover, "counts", wrong)
     with pytest.raises(ProverError, match="group"):
-        prove_private_audit(committed(), x, labels)
+        prove_private_audit(committed(), commit(x, labels))
 
 
 def _with_statement(**changes: object) -> bytes:
@@ -217,9 +231,12 @@ def test_the_hospital_scenario_with_private_patient_records(tmp_path: Path) -> N
         writer.writerow([*data.feature_names, "label"])
         for row, label in zip(test_x, test_y, strict=True):
             writer.writerow([*(f"{v:.7g}" for v in row), int(label)])
-    result = api.audit(vmc, table, tmp_path / "audit.vmp", private=["input"], nonce=b"h")
-    assert result["dataset_commitment_path"] is None
-    assert not (tmp_path / "audit.vmp.vdc").exists()
+    # The hospital commits its records first and publishes the digest; the audit names it.
+    vdc = tmp_path / "patients.vdc"
+    published = api.commit_dataset(vmc, table, vdc, private=["input"])
+    assert published["private_input"] and published["samples"] == len(test_y)
+    result = api.prove_audit(vmc, vdc, tmp_path / "audit.vmp", private=["input"], nonce=b"h")
+    assert result["statement"]["dataset_digest"] == published["digest"]
     model = api.load_compiled_model(vmc).model
     csv_inputs = np.loadtxt(table, delimiter=",", skiprows=1, dtype=np.float32)[:, :-1]
     quantised = quantise_input(model, csv_inputs)
@@ -231,9 +248,14 @@ def test_the_hospital_scenario_with_private_patient_records(tmp_path: Path) -> N
     proof = (tmp_path / "audit.vmp").read_bytes()
     for row in np.asarray(quantised)[:20]:
         assert np.asarray(row, np.int64).astype(np.int8).tobytes()[:12] not in proof
-    check = api.verify(proof, expected_model_digest=compiled["digest"])
+    check = api.verify(
+        proof,
+        expected_model_digest=compiled["digest"],
+        expected_dataset_digest=published["digest"],
+    )
     assert check.accepted and check.statement["private_input"] is True
     assert check.protocol == "private_audit"
+    assert not api.verify(proof, expected_dataset_digest="00" * 32).accepted
 
 
 def _claim_rows(claims: list, size: int) -> np.ndarray:
@@ -269,7 +291,7 @@ def test_every_revealed_value_of_the_witness_and_the_test_set_is_masked(
         return honest_draw(transcript, claims, label)  # type: ignore[arg-type]
 
     x, labels = audit_set()
-    small = prove_private_audit(committed(), x[:16], labels[:16])
+    small = prove_private_audit(committed(), commit(x[:16], labels[:16]))
     monkeypatch.setattr(private_protocol, "draw_claim_weights", draw)
     verify_private_audit_file(ProofFile.from_bytes(small))
     plan = PrivatePlan(committed().model, 16, True, False, classes=CLASSES)
@@ -277,3 +299,29 @@ def test_every_revealed_value_of_the_witness_and_the_test_set_is_masked(
     data = _claim_rows(captured["data_claims"], 1 << plan.data_log)
     assert _rank_mod_p(witness) == witness.shape[0] >= 4 * 30
     assert _rank_mod_p(data) == data.shape[0]
+
+
+def test_a_committed_test_set_round_trips_through_its_file_and_is_checked() -> None:
+    x, labels = audit_set()
+    dataset = commit(x, labels)
+    plan = audit_plan(committed(), SAMPLES)
+    digest = bytes.fromhex(committed().digest)
+    again = PrivateDataset.from_bytes(dataset.to_bytes(), plan, digest)  # type: ignore[attr-defined]
+    assert again.digest == dataset.digest  # type: ignore[attr-defined]
+    assert np.array_equal(again.inputs(plan), x) and np.array_equal(again.labels(plan), labels)
+    data = bytearray(dataset.to_bytes())  # type: ignore[attr-defined]
+    data[-40] ^= 1
+    with pytest.raises(ProverError):
+        PrivateDataset.from_bytes(bytes(data), plan, digest)
+    with pytest.raises(ProverError):
+        PrivateDataset.from_bytes(b"junk", plan, digest)
+    with pytest.raises(ProverError, match="another model"):
+        PrivateDataset.from_bytes(dataset.to_bytes(), plan, bytes(32))  # type: ignore[attr-defined]
+
+
+def test_a_committed_test_set_is_opened_once() -> None:
+    x, labels = audit_set()
+    dataset = commit(x[:16], labels[:16])
+    prove_private_audit(committed(), dataset)
+    with pytest.raises((ProverError, ValueError)):
+        prove_private_audit(committed(), dataset)

@@ -139,14 +139,20 @@ def assemble(
     coefficients: np.ndarray,
     codewords: np.ndarray,
     rng: np.random.Generator | None,
+    salts: tuple[bytes, ...] | None = None,
 ) -> tuple[Commitment, ProverData]:
-    """Salt and hash the columns of ``codewords`` into a tree and name its root."""
+    """Salt and hash the columns of ``codewords`` into a tree and name its root; ``salts``
+    given (a hiding commitment rebuilt from what its prover kept) are used as they are."""
     column_bytes = codewords.shape[1] * 4
     flat = np.ascontiguousarray(codewords).data.cast("B")
     columns = [flat[j * column_bytes : (j + 1) * column_bytes] for j in range(codewords.shape[0])]
-    salts: tuple[bytes, ...] = ()
-    if shape.hiding:
+    if not shape.hiding:
+        salts = ()
+    elif salts is None:
         salts = tuple(random_bytes(SALT_BYTES, rng) for _ in range(codewords.shape[0]))
+    elif len(salts) != codewords.shape[0] or any(len(s) != SALT_BYTES for s in salts):
+        raise ValueError("one salt of SALT_BYTES per column")
+    if shape.hiding:
         leaves: Sequence[merkle.LeafBytes] = [
             bytes(c) + s for c, s in zip(columns, salts, strict=True)
         ]
