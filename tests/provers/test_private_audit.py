@@ -256,6 +256,12 @@ def test_the_hospital_scenario_with_private_patient_records(tmp_path: Path) -> N
     assert check.accepted and check.statement["private_input"] is True
     assert check.protocol == "private_audit"
     assert not api.verify(proof, expected_dataset_digest="00" * 32).accepted
+    # The same through the command line, in one step.
+    from provers import cli
+
+    out = tmp_path / "cli.vmp"
+    assert cli.main(["audit", str(vmc), str(table), "-o", str(out), "--private", "input"]) == 0
+    assert cli.main(["verify", str(out), "--model", compiled["digest"]]) == 0
 
 
 def _claim_rows(claims: list, size: int) -> np.ndarray:
