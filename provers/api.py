@@ -296,6 +296,21 @@ AUDIT_PRIVATE_PARTS = frozenset({"input"})
 """A private audit hides the test inputs (and the logits); one proof over the whole set."""
 
 
+def _audit_result(
+    checked: VerificationResult, proof: bytes, prove_seconds: float
+) -> dict[str, Any]:
+    statement = checked.statement
+    return {
+        "statement": statement,
+        "accuracy": statement["accuracy"],
+        "correct": statement["correct"],
+        "n": statement["n"],
+        "timings": {"prove_seconds": prove_seconds, "verify_seconds": checked.verify_seconds},
+        "proof_bytes": len(proof),
+        "soundness_bits": checked.soundness_bits,
+    }
+
+
 def _private_commit(
     committed: Any, dataset_path: str | os.PathLike[str], out_path: str | os.PathLike[str]
 ) -> dict[str, Any]:
@@ -347,16 +362,7 @@ def _private_prove(
     )
     if not checked.accepted:
         raise ProverError(f"the new proof does not verify: {checked.reason}: {checked.detail}")
-    statement = checked.statement
-    return {
-        "statement": statement,
-        "accuracy": statement["accuracy"],
-        "correct": statement["correct"],
-        "n": statement["n"],
-        "timings": {"prove_seconds": prove_seconds, "verify_seconds": checked.verify_seconds},
-        "proof_bytes": len(proof),
-        "soundness_bits": checked.soundness_bits,
-    }
+    return _audit_result(checked, proof, prove_seconds)
 
 
 def _privacy(private: Iterable[str], available: frozenset[str] = frozenset()) -> frozenset[str]:
@@ -506,16 +512,7 @@ def prove_audit(
     checked = verify(proof, expected_model_digest=committed.digest)
     if not checked.accepted:
         raise ProverError(f"the new proof does not verify: {checked.reason}: {checked.detail}")
-    statement = checked.statement
-    return {
-        "statement": statement,
-        "accuracy": statement["accuracy"],
-        "correct": statement["correct"],
-        "n": statement["n"],
-        "timings": {"prove_seconds": prove_seconds, "verify_seconds": checked.verify_seconds},
-        "proof_bytes": len(proof),
-        "soundness_bits": checked.soundness_bits,
-    }
+    return _audit_result(checked, proof, prove_seconds)
 
 
 def audit(

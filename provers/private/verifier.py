@@ -109,14 +109,7 @@ def _verify(proof_file: ProofFile) -> dict[str, Any]:
     except UnsupportedCircuit as error:
         raise VerificationError(Reject.UNSUPPORTED_CIRCUIT, str(error)) from None
     weights = statement.weight_commitment
-    if weights.num_vars != plan.weight_layout.log_size or (
-        weights.num_vars - weights.row_vars != plan.weight_layout.column_log
-    ):
-        raise VerificationError(Reject.STATEMENT_MISMATCH, "weight commitment of another shape")
-    proof_file.check_soundness(private_bits(plan, params), params.min_soundness_bits)
-    terms = terms_of(plan)
-    proof = PrivateProof.from_bytes(proof_file.body, _shape(plan, terms), params.pcs, weights)
-    _check_witness_commitment(proof.witness_commitment, plan, params.pcs)
+    proof, terms = _read_proof(plan, proof_file, params, weights)
     output_table = None
     if statement.outputs is not None:
         output_table = plan.output_layer().layout.embed(statement.outputs) % base.P
@@ -136,6 +129,22 @@ def _verify(proof_file: ProofFile) -> dict[str, Any]:
         input_table,
     )
     return statement.public(model) | {"soundness_bits": proof_file.soundness_bits}
+
+
+def _read_proof(
+    plan: PrivatePlan, proof_file: ProofFile, params: Any, weights: Commitment
+) -> tuple[PrivateProof, list[Term]]:
+    """The weight commitment's shape, the header's soundness, the body parsed for ``plan``
+    and its witness commitment's shape."""
+    if weights.num_vars != plan.weight_layout.log_size or (
+        weights.num_vars - weights.row_vars != plan.weight_layout.column_log
+    ):
+        raise VerificationError(Reject.STATEMENT_MISMATCH, "weight commitment of another shape")
+    proof_file.check_soundness(private_bits(plan, params), params.min_soundness_bits)
+    terms = terms_of(plan)
+    proof = PrivateProof.from_bytes(proof_file.body, _shape(plan, terms), params.pcs, weights)
+    _check_witness_commitment(proof.witness_commitment, plan, params.pcs)
+    return proof, terms
 
 
 def _check_proof(
@@ -220,7 +229,8 @@ def _check_proof(
     claim_values = [ext.mul(e_value, proof.witness_value)]
     data_point = None
     if proof.data_commitment is not None:
-        assert data_weights is not None and proof.data_value is not None
+        if data_weights is None or proof.data_value is None:
+            raise VerificationError(Reject.MALFORMED, "a test set without its value")
         data_point = batched_zk.suffix(claim_point, plan.data_log + 1)
         e_data = protocol.claim_eq(plan, data_claims, data_weights, data_point, plan.data_log)
         claim_values.append(ext.mul(e_data, proof.data_value))
@@ -231,7 +241,8 @@ def _check_proof(
         (proof.lookup_helpers, replay.point, np.stack(helper_values, axis=1)),
     ]
     if proof.data_commitment is not None:
-        assert proof.data_value is not None and data_point is not None
+        if proof.data_value is None or data_point is None:
+            raise VerificationError(Reject.MALFORMED, "a test set without its value")
         transcript.absorb_ext("data_value", proof.data_value)
         requests.append((proof.data_commitment, data_point, proof.data_value[:, None]))
     requests += [(weight_commitment, p, v[:, None]) for p, v in weight_claims]
@@ -258,7 +269,8 @@ def _term_value(
         wf = next(stream)
         weight_claims.append((protocol.matmul_weight_point(plan, term, rho, local), wf))
         if not term.private_input:
-            assert input_table is not None
+            if input_table is None:
+                raise VerificationError(Reject.STATEMENT_MISMATCH, "a public input is missing")
             rho_n = rho[:, : layer.layout.dims[0].log]
             start_bits = bits(
                 block.start >> block.cols_log, layer.weights.feature_log - block.cols_log
@@ -309,15 +321,9 @@ def _verify_audit(proof_file: ProofFile) -> dict[str, Any]:
         check_masking(plan, terms_of(plan))
     except UnsupportedCircuit as error:
         raise VerificationError(Reject.UNSUPPORTED_CIRCUIT, str(error)) from None
-    if weights.num_vars != plan.weight_layout.log_size or (
-        weights.num_vars - weights.row_vars != plan.weight_layout.column_log
-    ):
-        raise VerificationError(Reject.STATEMENT_MISMATCH, "weight commitment of another shape")
-    proof_file.check_soundness(private_bits(plan, params), params.min_soundness_bits)
-    terms = terms_of(plan)
-    proof = PrivateProof.from_bytes(proof_file.body, _shape(plan, terms), params.pcs, weights)
-    _check_witness_commitment(proof.witness_commitment, plan, params.pcs)
-    assert proof.data_commitment is not None
+    proof, terms = _read_proof(plan, proof_file, params, weights)
+    if proof.data_commitment is None:
+        raise VerificationError(Reject.MALFORMED, "an audit proof without its test set")
     _check_witness_commitment(proof.data_commitment, plan, params.pcs, plan.data_log + 1)
     named = dataset_digest(statement.model_digest, proof.data_commitment, statement.n, plan.classes)
     if named != statement.dataset_digest:
