@@ -36,3 +36,4 @@ bench: $(INSTALLED)
 	$(PY) -m benchmarks.inference nanogpt
 	$(PY) -m benchmarks.inference minilm
 	$(PY) -m benchmarks.audit mlp:10000 lenet_avg:1024
+	$(PY) -m benchmarks.audit mlp:64@input

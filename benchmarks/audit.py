@@ -1,4 +1,6 @@
-"""Accuracy-audit benchmark: ``python -m benchmarks.audit mlp:10000 lenet_avg:10000``.
+"""Accuracy-audit benchmark: ``python -m benchmarks.audit mlp:10000 lenet_avg:10000``;
+``MODEL:SAMPLES@input`` audits with the test inputs private (provers/private: MLPs, one proof
+over the whole set).
 
 Each case ``MODEL:SAMPLES[:CHUNK]`` builds its model directly in the IR (random int8 weights,
 calibrated requantisation; provers/inference/examples.py), commits it, commits a test set of
@@ -26,9 +28,17 @@ from provers.circuit import executor
 from provers.container import ProofFile
 from provers.inference import commit_model
 from provers.params import ProofParameters
+from provers.private import (
+    audit_plan,
+    commit_private_dataset,
+    prove_private_audit,
+    verify_private_audit_file,
+)
 
 
-def benchmark_audit(name: str, samples: int, chunk: int | None = None) -> dict[str, Any]:
+def benchmark_audit(
+    name: str, samples: int, chunk: int | None = None, private: bool = False
+) -> dict[str, Any]:
     model = MODELS[name]()
     params = PARAMETERS.get(name, ProofParameters.default())
     committed = commit_model(model, params)
@@ -37,20 +47,29 @@ def benchmark_audit(name: str, samples: int, chunk: int | None = None) -> dict[s
     labels = np.argmax(executor.run(model, inputs), axis=1)
     classes = int(model.output_shape()[0])
     labels[::10] = (labels[::10] + 1) % classes
-    chunk = chunk or default_chunk_samples(model, samples)
+    chunk = samples if private else chunk or default_chunk_samples(model, samples)
     started = time.perf_counter()
-    dataset = audit.commit_dataset(
-        model, bytes.fromhex(committed.digest), inputs, labels, classes, chunk, params.pcs
-    )
+    if private:
+        plan = audit_plan(committed, samples, params)
+        digest = bytes.fromhex(committed.digest)
+        private_set = commit_private_dataset(plan, digest, inputs, labels, params.pcs)
+    else:
+        dataset = audit.commit_dataset(
+            model, bytes.fromhex(committed.digest), inputs, labels, classes, chunk, params.pcs
+        )
     commit_s = time.perf_counter() - started
     started = time.perf_counter()
-    data = audit.prove(committed, dataset, params=params)
+    if private:
+        data = prove_private_audit(committed, private_set, params=params)
+    else:
+        data = audit.prove(committed, dataset, params=params)
     prove_s = time.perf_counter() - started
     started = time.perf_counter()
-    statement = audit.verify_file(ProofFile.from_bytes(data))
+    checker = verify_private_audit_file if private else audit.verify_file
+    statement = checker(ProofFile.from_bytes(data))
     verify_s = time.perf_counter() - started
     return {
-        "model": name,
+        "model": name + ("@input" if private else ""),
         "samples": samples,
         "chunk": chunk,
         "parameters": model.parameter_count,
@@ -65,10 +84,11 @@ def benchmark_audit(name: str, samples: int, chunk: int | None = None) -> dict[s
     }
 
 
-def _case(text: str) -> tuple[str, int, int | None]:
+def _case(text: str) -> tuple[str, int, int | None, bool]:
+    text, _, hidden = text.partition("@")
     parts = text.split(":")
     chunk = int(parts[2]) if len(parts) > 2 else None
-    return parts[0], int(parts[1]) if len(parts) > 1 else 1000, chunk
+    return parts[0], int(parts[1]) if len(parts) > 1 else 1000, chunk, hidden == "input"
 
 
 def main(argv: list[str]) -> int:
@@ -78,12 +98,12 @@ def main(argv: list[str]) -> int:
         rows.append(figures)
         print(json.dumps(figures), flush=True)
     print(
-        f"{'model':<10} {'samples':>8} {'chunk':>6} {'prove s':>8} {'samples/s':>10} "
+        f"{'model':<12} {'samples':>8} {'chunk':>6} {'prove s':>8} {'samples/s':>10} "
         f"{'verify s':>9} {'proof KiB':>10} {'bits':>5} {'RSS MiB':>8}"
     )
     for row in rows:
         print(
-            f"{row['model']:<10} {row['samples']:>8} {row['chunk']:>6} {row['prove_s']:>8} "
+            f"{row['model']:<12} {row['samples']:>8} {row['chunk']:>6} {row['prove_s']:>8} "
             f"{row['samples_per_s']:>10} {row['verify_s']:>9} {row['proof_bytes'] // 1024:>10} "
             f"{row['soundness_bits']:>5} {row['peak_rss_mib']:>8}"
         )

@@ -341,7 +341,18 @@ def _setup(
         raise ProverError(str(error)) from None
     if committed.commitment.params != params.pcs:
         raise ProverError("the model was committed under other PCS parameters")
+    _check_bits(plan, params)
     return plan, inputs
+
+
+def _check_bits(plan: PrivatePlan, params: ProofParameters) -> None:
+    """Refuse, before any work, a proof the verifier would refuse for its soundness."""
+    bits = private_bits(plan, params)
+    if bits < params.min_soundness_bits:
+        raise ProverError(
+            f"a private proof of this size gives {bits:.1f} bits of soundness, under "
+            f"{params.min_soundness_bits}: prove fewer samples at a time"
+        )
 
 
 def prove_private(
@@ -548,6 +559,7 @@ def audit_plan(
         check_masking(plan, terms_of(plan))
     except UnsupportedCircuit as error:
         raise ProverError(str(error)) from None
+    _check_bits(plan, params)
     return plan
 
 

@@ -34,7 +34,7 @@ def private_errors(plan: PrivatePlan, params: ProofParameters) -> list[float]:
     errors += [
         math.log2(2 * lookup) - EXT_FIELD_BITS,
         1 - EXT_FIELD_BITS,
-        math.log2(3 * (1 << (lookup + 1))) - EXT_FIELD_BITS,
+        math.log2(3 * distinct_rows(plan)) - EXT_FIELD_BITS,
         sumcheck_error_log2(lookup + 1, 3) + 1,
     ]
     errors += [0 - EXT_FIELD_BITS, sumcheck_error_log2(plan.witness_log + 1, 2) + 1]
@@ -43,6 +43,19 @@ def private_errors(plan: PrivatePlan, params: ProofParameters) -> list[float]:
         errors.append(-shape_soundness_bits(log - pcs.row_vars(log), pcs, True))
     errors.append(-shape_soundness_bits(plan.weight_layout.column_log, pcs, False))
     return errors
+
+
+def distinct_rows(plan: PrivatePlan) -> int:
+    """A bound on the distinct rows of the lookup, witness and table together (the logUp
+    identity cleared of denominators has degree ≤ 3 per distinct row in (α, β)): a segment's
+    rows beyond its vector's 2^n entries are all one row (its slot's zero tail), the padding
+    segments are table row 0, and the table has 2^k rows."""
+    rows = 1 + (1 << plan.table.log_size)
+    for segment in plan.segments:
+        slot = segment.columns[0][0]
+        if slot is not None:
+            rows += (1 << plan.vector_log(slot)) + 1
+    return rows
 
 
 def private_bits(plan: PrivatePlan, params: ProofParameters) -> float:

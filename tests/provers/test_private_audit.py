@@ -331,3 +331,20 @@ def test_a_committed_test_set_is_opened_once() -> None:
     prove_private_audit(committed(), dataset)
     with pytest.raises((ProverError, ValueError)):
         prove_private_audit(committed(), dataset)
+
+
+def test_a_private_proof_under_the_soundness_floor_is_refused_before_any_work(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from provers.private import prover as private_prover
+
+    monkeypatch.setattr(private_prover, "private_bits", lambda plan, params: 99.0)
+    with pytest.raises(ProverError, match="99.0 bits"):
+        audit_plan(committed(), SAMPLES)
+
+
+def test_the_audit_benchmark_runs_in_the_private_mode() -> None:
+    from benchmarks.audit import benchmark_audit
+
+    figures = benchmark_audit("tiny", 16, private=True)
+    assert figures["model"] == "tiny@input" and figures["soundness_bits"] >= 100
