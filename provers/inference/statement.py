@@ -68,7 +68,8 @@ class Statement:
         return w.getvalue()
 
 
-def _tensor(data: bytes, batch: int, shape: tuple[int, ...], what: str) -> np.ndarray:
+def int8_tensor(data: bytes, batch: int, shape: tuple[int, ...], what: str) -> np.ndarray:
+    """A statement's int8 tensor of ``batch`` samples, its byte count checked."""
     expected = batch * int(np.prod(shape))
     if len(data) != expected:
         raise VerificationError(
@@ -125,8 +126,8 @@ def read_statement(data: bytes) -> tuple[Statement, QuantisedModel]:
     if vocabulary:
         inputs = _ids(input_bytes, batch, model.input_shape, vocabulary)
     else:
-        inputs = _tensor(input_bytes, batch, model.input_shape, "input")
-    outputs = _tensor(output_bytes, batch, model.output_shape(), "output")
+        inputs = int8_tensor(input_bytes, batch, model.input_shape, "input")
+    outputs = int8_tensor(output_bytes, batch, model.output_shape(), "output")
     statement = Statement(
         digest, circuit, commitment, batch, limb_bits, inputs, outputs, nonce, vocabulary
     )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -75,7 +76,7 @@ class Witness:
     noise: np.ndarray
     """W′, uniform (2^M)."""
 
-    @property
+    @cached_property
     def doubled(self) -> np.ndarray:
         return np.concatenate([self.real, self.noise])
 
@@ -159,7 +160,7 @@ class DataTable:
     commitment: pcs.Commitment
     prover_data: pcs.ProverData
 
-    @property
+    @cached_property
     def doubled(self) -> np.ndarray:
         return np.concatenate([self.real, self.noise])
 

@@ -25,6 +25,7 @@ from provers.inference.statement import (
     MAX_CIRCUIT_BYTES,
     MAX_NONCE_BYTES,
     MAX_TENSOR_BYTES,
+    int8_tensor,
     named_model,
 )
 
@@ -80,15 +81,6 @@ class PrivateStatement:
         }
 
 
-def _tensor(data: bytes, batch: int, shape: tuple[int, ...], what: str) -> np.ndarray:
-    expected = batch * int(np.prod(shape))
-    if len(data) != expected:
-        raise VerificationError(
-            Reject.STATEMENT_MISMATCH, f"{what}: {len(data)} values, expected {expected}"
-        )
-    return np.frombuffer(data, dtype=np.int8).astype(np.int64).reshape((batch, *shape))
-
-
 def read_private_statement(data: bytes) -> tuple[PrivateStatement, QuantisedModel]:
     """Parse and check the statement: the circuit decodes, the digest matches, a private part
     carries no values and a public one the right count."""
@@ -112,12 +104,12 @@ def read_private_statement(data: bytes) -> tuple[PrivateStatement, QuantisedMode
         if input_bytes:
             raise VerificationError(Reject.STATEMENT_MISMATCH, "a private input with values")
     else:
-        inputs = _tensor(input_bytes, batch, model.input_shape, "input")
+        inputs = int8_tensor(input_bytes, batch, model.input_shape, "input")
     if private_output:
         if output_bytes:
             raise VerificationError(Reject.STATEMENT_MISMATCH, "a private output with values")
     else:
-        outputs = _tensor(output_bytes, batch, model.output_shape(), "output")
+        outputs = int8_tensor(output_bytes, batch, model.output_shape(), "output")
     statement = PrivateStatement(
         digest,
         circuit,
