@@ -6,15 +6,18 @@ public mode's (:mod:`provers.inference.requant`): σ, the clamp indices, y, and 
 r1, r2.
 
 The witness W (2^M entries) holds, at offset 0, the multiplicities m of the lookup (2^L
-entries), then one slot of 2^s entries per committed vector (s the largest vector's log): a
-vector of 2^n ≤ 2^s entries sits at the start of its slot, zeros after, so its MLE at r is W's
-at (slot bits, 0…0, r). The private input, when private, is one more slot.
+entries), then one slot per committed vector, sized to it: a vector of 2^n entries (n ≥ 4)
+fills a slot of 2^n entries at an offset that is a multiple of 2^n (slots are laid out largest
+first), so its MLE at r is W's at (the offset's high bits, r). The private input, when
+private, is one more slot.
 
-The lookup reads 2^L rows: one segment of 2^s rows per (vector group, table block), padded
-with constant segments equal to the table's zero row, each row (A, D, B, C) = (a slot + a
-constant, the block id, a slot or 0, a slot or 0); the table is the public mode's
-:class:`provers.inference.tables.InferenceTable`, whose blocks bind each row to its function
-(range limbs, the clamp of u with σ, the split clamp's two halves, the 8-bit input range).
+The lookup reads 2^L rows: one segment per (vector group, table block), as long as the slots
+it reads (which all have one size), segments laid out largest first so each starts at a
+multiple of its length, then rows equal to the table's zero row up to 2^L. Each row
+(A, D, B, C) = (a slot + a constant, the block id, a slot or 0, a slot or 0); the table is the
+public mode's :class:`provers.inference.tables.InferenceTable`, whose blocks bind each row to
+its function (range limbs, the clamp of u with σ, the split clamp's two halves, the 8-bit input
+range).
 """
 
 from __future__ import annotations
@@ -59,6 +62,14 @@ Column = tuple[tuple[str, str] | None, int]
 class Segment:
     columns: tuple[Column, Column, Column, Column]
     """A, D (the block id, always constant), B, C."""
+    log: int = 0
+    """Its rows: 2^log, the size of every slot it reads."""
+    offset: int = 0
+    """Its first row in the lookup, a multiple of 2^log."""
+
+    @property
+    def slots(self) -> list[tuple[str, str]]:
+        return [slot for slot, _ in self.columns if slot is not None]
 
 
 @dataclass(frozen=True)
@@ -114,24 +125,16 @@ class PrivatePlan:
             for c in range(classes):
                 self.slots += [(class_vector(c), v) for v in ARGMAX_VECTORS]
             self.slots.append((ARGMAX_NODE, "m"))
-        logs = [self.vector_log(key) for key in self.slots]
-        self.slot_log = max([MIN_SLOT_LOG, *logs])
+        self.slot_logs = {key: max(MIN_SLOT_LOG, self.vector_log(key)) for key in self.slots}
         self.table = InferenceTable(self._table_keys())
-        segments = self._segments()
-        rows_log = log2_ceil(len(segments)) + self.slot_log
-        self.lookup_log = max(rows_log, self.table.log_size)
-        zero: Column = (None, 0)
-        padding = Segment((zero, zero, zero, zero))
-        count = 1 << (self.lookup_log - self.slot_log)
-        self.segments = segments + [padding] * (count - len(segments))
-        used = (1 << self.lookup_log) + len(self.slots) * (1 << self.slot_log)
+        self.segments = _place_segments(self._segments(), self.slot_logs)
+        used_rows = max(segment.offset + (1 << segment.log) for segment in self.segments)
+        self.lookup_log = max(log2_ceil(used_rows), self.table.log_size)
+        self.offsets = _place_slots(self.slots, self.slot_logs, 1 << self.lookup_log)
+        used = max(self.offsets[key] + (1 << self.slot_logs[key]) for key in self.slots)
         self.witness_log = log2_ceil(used)
         if self.witness_log + 1 > MAX_WITNESS_LOG:
             raise UnsupportedCircuit(f"a private-mode witness of 2^{self.witness_log + 1}")
-        self.offsets = {
-            key: (1 << self.lookup_log) + i * (1 << self.slot_log)
-            for i, key in enumerate(self.slots)
-        }
 
     # --- circuit checks ------------------------------------------------------------------
 
@@ -274,6 +277,9 @@ class PrivatePlan:
                 return layer
         raise KeyError(name)
 
+    def slot_size(self, key: tuple[str, str]) -> int:
+        return 1 << self.slot_logs[key]
+
     @property
     def private_output(self) -> bool:
         return not self.public_output
@@ -284,3 +290,38 @@ class PrivatePlan:
 
     def output_layer(self) -> LayerPlan:
         return self.layers[-1]
+
+
+def _aligned(position: int, log: int) -> int:
+    size = 1 << log
+    return (position + size - 1) // size * size
+
+
+def _place_segments(
+    segments: list[Segment], slot_logs: dict[tuple[str, str], int]
+) -> list[Segment]:
+    """Each segment sized to its slots and placed, largest first, at a multiple of its size."""
+    sized = []
+    for segment in segments:
+        logs = {slot_logs[slot] for slot in segment.slots}
+        if len(logs) != 1:
+            raise UnsupportedCircuit("a lookup segment reads slots of different sizes")
+        sized.append((logs.pop(), segment))
+    placed, position = [], 0
+    for log, segment in sorted(sized, key=lambda item: -item[0]):
+        position = _aligned(position, log)
+        placed.append(Segment(segment.columns, log, position))
+        position += 1 << log
+    return placed
+
+
+def _place_slots(
+    slots: list[tuple[str, str]], slot_logs: dict[tuple[str, str], int], start: int
+) -> dict[tuple[str, str], int]:
+    """Each slot's offset in W, largest first from ``start``, at a multiple of its size."""
+    offsets, position = {}, start
+    for key in sorted(slots, key=lambda key: -slot_logs[key]):
+        position = _aligned(position, slot_logs[key])
+        offsets[key] = position
+        position += 1 << slot_logs[key]
+    return offsets

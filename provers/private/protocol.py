@@ -1,6 +1,6 @@
 """The steps a private-mode prover and verifier share: transcript, points, claims, lookup views.
 
-Transcript order (domain ``veriml/private-inference/v1``):
+Transcript order (domain ``veriml/private-inference/v2``):
   1. the statement digest and the parameters; 2. the witness commitment (W2);
   3. one point per layer (``point/<node>``) and, for a public output, ``point/output``;
   4. the bias claims; 5. the relations' batched masked sumcheck (group totals first);
@@ -20,11 +20,11 @@ from provers.inference.weights import ColumnBlock
 from provers.lookup.zk import ZkLookupStatement
 from provers.poly import multilinear
 from provers.private.argmax import DATA, INPUTS, audit_points, split_column
-from provers.private.plan import INPUT, Column, LayerPlan, PrivatePlan
+from provers.private.plan import INPUT, LayerPlan, PrivatePlan
 from provers.private.relations import MatmulTerm, bits
 from provers.transcript import Transcript
 
-DOMAIN = "veriml/private-inference/v1"
+DOMAIN = "veriml/private-inference/v2"
 HELPERS = 2 * ext.DEGREE
 
 
@@ -73,8 +73,9 @@ def full_point(
 
 
 def vector_local(plan: PrivatePlan, key: tuple[str, str], point: np.ndarray) -> np.ndarray:
-    """A vector's point within its slot: zeros for the slot's unused high part."""
-    pad = np.zeros((ext.DEGREE, plan.slot_log - point.shape[1]), dtype=np.int64)
+    """A vector's point within its slot: zeros for the slot's unused high part (a vector
+    smaller than the least slot)."""
+    pad = np.zeros((ext.DEGREE, plan.slot_logs[key] - point.shape[1]), dtype=np.int64)
     return np.concatenate([pad, point], axis=1)
 
 
@@ -115,27 +116,29 @@ def lookup_slots(plan: PrivatePlan) -> list[tuple[str, str]]:
 def lookup_column_values(
     plan: PrivatePlan, point: np.ndarray, slot_values: dict[tuple[str, str], np.ndarray]
 ) -> list[np.ndarray]:
-    """Each table column's lookup vector at r' = (ζ, r_seg, r_low): Σ_j eq(r_seg, j)·(its
-    slot's value, or 0, plus its constant). The constants do not depend on ζ."""
-    seg_log = plan.lookup_log - plan.slot_log
-    weights = multilinear.eq_table(point[:, 1 : 1 + seg_log])
-    out = []
-    for c in range(4):
-        total = ext.zero()
-        for j, segment in enumerate(plan.segments):
-            column: Column = segment.columns[c]
-            slot, constant = column
+    """Each table column's lookup vector at r' = (ζ, r): Σ_j eq(r_high, j's start)·(its slot's
+    value at (ζ, r's last log_j coordinates), or 0, plus its constant), r_high the first
+    L − log_j coordinates of r; the zero rows after the last segment add nothing. The
+    constants do not depend on ζ."""
+    starts: dict[int, np.ndarray] = {}
+    out = [ext.zero() for _ in range(4)]
+    for segment in plan.segments:
+        if segment.log not in starts:
+            starts[segment.log] = multilinear.eq_table(
+                point[:, 1 : 1 + plan.lookup_log - segment.log]
+            )
+        weight = starts[segment.log][:, segment.offset >> segment.log]
+        for c, (slot, constant) in enumerate(segment.columns):
             value = ext.from_base(np.asarray([constant], np.int64))[:, 0]
             if slot is not None:
                 value = ext.add(value, slot_values[slot])
-            total = ext.add(total, ext.mul(weights[:, j], value))
-        out.append(np.asarray(total))
-    return out
+            out[c] = ext.add(out[c], ext.mul(weight, value))
+    return [np.asarray(total) for total in out]
 
 
-def slot_local(plan: PrivatePlan, point: np.ndarray) -> np.ndarray:
-    """r_low of the lookup's point: the coordinates inside one slot."""
-    return point[:, 1 + plan.lookup_log - plan.slot_log :]
+def slot_local(plan: PrivatePlan, point: np.ndarray, key: tuple[str, str]) -> np.ndarray:
+    """The lookup point's coordinates inside ``key``'s slot: its last log coordinates."""
+    return point[:, 1 + plan.lookup_log - plan.slot_logs[key] :]
 
 
 def claim_eq(

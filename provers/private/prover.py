@@ -134,19 +134,20 @@ def build_witness(
 
 
 def lookup_columns(plan: PrivatePlan, table: np.ndarray) -> list[np.ndarray]:
-    """The four lookup vectors (2^L each) read from one half of W2 (the constants added)."""
-    size = 1 << plan.slot_log
+    """The four lookup vectors (2^L each) read from one half of W2 (the constants added; the
+    rows after the last segment are the table's zero row)."""
     out = []
     for c in range(4):
-        parts = []
+        column = np.zeros(1 << plan.lookup_log, dtype=np.int64)
         for segment in plan.segments:
             slot, constant = segment.columns[c]
+            rows = slice(segment.offset, segment.offset + (1 << segment.log))
             if slot is None:
-                parts.append(np.full(size, constant % base.P, dtype=np.int64))
+                column[rows] = constant % base.P
             else:
                 offset = plan.offsets[slot]
-                parts.append((table[offset : offset + size] + constant) % base.P)
-        out.append(np.concatenate(parts))
+                column[rows] = (table[offset : offset + (1 << segment.log)] + constant) % base.P
+        out.append(column)
     return out
 
 
@@ -471,12 +472,11 @@ def _prove_file(
     size_l = 1 << plan.lookup_log
     multiplicities = np.concatenate([witness.real[:size_l], witness.noise[:size_l]])
     core = prove_core(statement_l, columns, multiplicities, transcript, params.pcs, rng)
-    r_low = protocol.slot_local(plan, core.point)
     zeta = core.point[:, 0]
-    slot_size = 1 << plan.slot_log
     lookup_values = []
     for key in protocol.lookup_slots(plan):
-        doubled = witness.doubled_slot(key, slot_size)
+        r_low = protocol.slot_local(plan, core.point, key)
+        doubled = witness.doubled_slot(key, plan.slot_size(key))
         value = multilinear.evaluate(doubled, np.concatenate([zeta[:, None], r_low], axis=1))
         lookup_values.append(value)
         witness_claims.append(protocol.WitnessClaim(zeta, plan.offsets[key], r_low, value))

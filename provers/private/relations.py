@@ -282,7 +282,8 @@ def check_masking(plan: PrivatePlan, terms: list[Term]) -> None:
     """Refuse a circuit whose vectors are too small for their random halves to mask every value
     revealed of them: a vector of 2^n entries claimed at c points (one per distinct term size
     that reads it, one per input block of the next layer) needs 4·c ≤ 2^n (each claim is four
-    base-field coordinates), and with the lookup's claim on its whole slot 4·(c + 1) ≤ 2^s."""
+    base-field coordinates), and with the lookup's claim on its whole slot 4·(c + 1) ≤ the
+    slot's size."""
     points: dict[Key, set[object]] = {key: set() for key in plan.slots}
     for term in terms:
         if isinstance(term, LinearTerm):
@@ -300,7 +301,7 @@ def check_masking(plan: PrivatePlan, terms: list[Term]) -> None:
             points[source].add(("block", term.layer.node, term.block))
     for key, claimed in points.items():
         entries = 1 << plan.vector_log(key)
-        if 4 * len(claimed) > entries or 4 * (len(claimed) + 1) > 1 << plan.slot_log:
+        if 4 * len(claimed) > entries or 4 * (len(claimed) + 1) > plan.slot_size(key):
             raise UnsupportedCircuit(
                 f"{key[0]}: its {key[1]} vector has {entries} entries, too few to mask the "
                 f"{len(claimed) + 1} values a proof reveals of it; prove a larger batch"

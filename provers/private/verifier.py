@@ -205,8 +205,9 @@ def _check_proof(
     m_value, helper_values = finals[len(slots)], finals[len(slots) + 1 :]
     columns = protocol.lookup_column_values(plan, replay.point, slot_values)
     check_core(statement_l, replay, columns, m_value, helper_values)
-    zeta, r_low = replay.point[:, 0], protocol.slot_local(plan, replay.point)
+    zeta = replay.point[:, 0]
     for key in slots:
+        r_low = protocol.slot_local(plan, replay.point, key)
         witness_claims.append(
             protocol.WitnessClaim(zeta, plan.offsets[key], r_low, slot_values[key])
         )

@@ -230,7 +230,7 @@ def _tolerant_counts() -> Callable:
 
 def _vector(plan: PrivatePlan, node: str, vector: str, table: np.ndarray) -> np.ndarray:
     offset = plan.offsets[(node, vector)]
-    return table[offset : offset + (1 << plan.slot_log)]
+    return table[offset : offset + plan.slot_size((node, vector))]
 
 
 def test_a_wrong_rounding_limb_is_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -501,6 +501,28 @@ def test_every_revealed_witness_value_is_a_full_rank_image_of_the_random_half(
         extra.extend(coefficients)
     leaky = np.concatenate([matrix, np.stack(extra)])
     assert _rank_mod_p(leaky) < leaky.shape[0]
+
+
+def test_every_vector_has_a_slot_and_a_lookup_segment_of_its_own_size() -> None:
+    plan = PrivatePlan(
+        commit_model(examples.mlp((784, 256, 128, 10), seed=2)).model, 64, True, True
+    )
+    regions = [(0, 1 << plan.lookup_log)]
+    for key in plan.slots:
+        size = plan.slot_size(key)
+        assert size == max(16, 1 << plan.vector_log(key))
+        assert plan.offsets[key] % size == 0
+        regions.append((plan.offsets[key], plan.offsets[key] + size))
+    rows = []
+    for segment in plan.segments:
+        assert {plan.slot_size(slot) for slot in segment.slots} == {1 << segment.log}
+        assert segment.offset % (1 << segment.log) == 0
+        rows.append((segment.offset, segment.offset + (1 << segment.log)))
+    for spans in (regions, rows):
+        spans.sort()
+        assert all(end <= start for (_, end), (start, _) in zip(spans, spans[1:]))
+    assert rows[-1][1] <= 1 << plan.lookup_log
+    assert plan.witness_size < 2 * sum(end - start for start, end in regions)
 
 
 def test_vectors_too_small_to_mask_their_revealed_values_are_refused() -> None:
