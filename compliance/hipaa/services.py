@@ -126,11 +126,24 @@ def read_dataset(dataset: Dataset, caller: Caller, purpose: str) -> bytes:
         return read_checked(dataset.file)
 
 
+def _erase_commitments_of(dataset: Dataset) -> None:
+    """Deletes the committed test sets audits made from the test set: each holds its values."""
+    jobs = Job.objects.filter(dataset=dataset, dataset_commitment__isnull=False)
+    commitments = list(StoredFile.objects.filter(pk__in=jobs.values("dataset_commitment")))
+    if not commitments:
+        return
+    jobs.update(dataset_commitment=None)
+    StoredFile.objects.filter(pk__in=[stored.pk for stored in commitments]).delete()
+    for stored in commitments:
+        transaction.on_commit(lambda stored=stored: storage.delete_bytes(stored))
+
+
 def erase_dataset(dataset: Dataset, actor: str, reason: str) -> None:
     """Deletes a test set's data on request and leaves a tombstone in the audit log.
 
     A test set no job names is deleted with its row; one that proofs were made from keeps its
-    row, marked erased, so those jobs keep their history, but its file is gone."""
+    row, marked erased, so those jobs keep their history, but its file is gone, and so are the
+    committed test sets (``Job.dataset_commitment``) its audits made, which hold its values."""
     reason = _reason(reason, "Erasing a test set")
     stored = dataset.file
     with transaction.atomic():
@@ -151,6 +164,7 @@ def erase_dataset(dataset: Dataset, actor: str, reason: str) -> None:
                 "row_kept_for_jobs": used,
             },
         )
+        _erase_commitments_of(locked)
         if used:
             locked.status = Dataset.Status.FAILED
             locked.error_code = "erased"
@@ -206,17 +220,19 @@ def erase_model(model: RegisteredModel, actor: str, reason: str) -> None:
             transaction.on_commit(lambda stored=stored: storage.delete_bytes(stored))
 
 
+JOB_FILES = ("input", "proof", "dataset_commitment")
+
+
 def erase_job_files(job: Job, actor: str, reason: str) -> None:
-    """Deletes a job's input and proof files and leaves a tombstone in the audit log. The job's
-    row stays, with its statement, verification and the files' SHA-256s in the tombstone, so
-    its history (and the proof's digest) outlive the data."""
+    """Deletes a job's files (its input, proof and an audit's committed test set) and leaves a
+    tombstone in the audit log. The job's row stays, with its statement, verification and the
+    files' SHA-256s in the tombstone, so its history (and the proof's digest) outlive the
+    data."""
     reason = _reason(reason, "Erasing a job's files")
     with transaction.atomic():
         locked = Job.objects.select_for_update().get(pk=job.pk)
         files = {
-            part: stored
-            for part, stored in (("input", locked.input), ("proof", locked.proof))
-            if stored is not None
+            part: stored for part in JOB_FILES if (stored := getattr(locked, part)) is not None
         }
         if not files:
             raise ServiceConflict("The job's files have already been erased.")
@@ -232,8 +248,9 @@ def erase_job_files(job: Job, actor: str, reason: str) -> None:
                 "size": sum(stored.size for stored in files.values()),
             },
         )
-        locked.input = locked.proof = None
-        locked.save(update_fields=["input", "proof"])
+        for part in files:
+            setattr(locked, part, None)
+        locked.save(update_fields=list(files))
         StoredFile.objects.filter(pk__in=[stored.pk for stored in files.values()]).delete()
         for stored in files.values():
             transaction.on_commit(lambda stored=stored: storage.delete_bytes(stored))

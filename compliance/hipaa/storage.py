@@ -8,7 +8,9 @@ integrity is checked on every read before decryption, and GCM's tag checks the p
 
 ``veriml.core.files`` calls :func:`plaintext_of` on every checked read (it returns at once for
 a file that is not encrypted) and refuses to copy an encrypted file to a local path; a worker
-holds a PHI file's plaintext in memory only (``veriml.core.workspace``).
+holds a PHI file's plaintext in memory only (``veriml.core.workspace``), and what it makes from
+PHI (an audit's committed test set) is encrypted the same way before storage
+(:func:`write_result`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -31,7 +34,13 @@ from compliance import audit_log
 from compliance.hipaa import keys
 from compliance.hipaa.models import EncryptedFile, OrganisationDataKey, PHIAccess
 from veriml.accounts.models import Organisation
-from veriml.core.files import StoredFileCorrupted, discard_file, store_file, write_file
+from veriml.core.files import (
+    StoredFileCorrupted,
+    discard_file,
+    store_file,
+    write_file,
+    write_path,
+)
 from veriml.core.models import StoredFile
 
 logger = logging.getLogger(__name__)
@@ -40,7 +49,12 @@ MAGIC = b"VMLPHI1\n"
 NONCE_BYTES = 12
 WORKER_PURPOSE = "read by a worker to process the {what}"
 # Storage folders (veriml.core.files categories) and what their files are.
-CATEGORY_NAMES = {"datasets": "dataset", "inputs": "input", "calibration": "calibration"}
+CATEGORY_NAMES = {
+    "datasets": "dataset",
+    "inputs": "input",
+    "calibration": "calibration",
+    "commitments": "dataset commitment",
+}
 
 
 @dataclass(frozen=True)
@@ -121,6 +135,37 @@ def store_upload(
         discard_file(stored)
         raise
     return stored
+
+
+@dataclass(frozen=True)
+class WrittenFile:
+    """A file a worker wrote to storage, its row not saved yet: :meth:`save` it in the same
+    transaction as the work's result, or ``discard_file(written.stored)``."""
+
+    stored: StoredFile
+    encrypted: bool
+
+    def save(self) -> StoredFile:
+        self.stored.save(force_insert=True)
+        if self.encrypted:
+            EncryptedFile.objects.create(
+                stored_file=self.stored, organisation_id=self.stored.organisation_id
+            )
+        return self.stored
+
+
+def write_result(
+    organisation: Organisation, category: str, path: Path, original_name: str, phi: bool = False
+) -> WrittenFile:
+    """:func:`veriml.core.files.write_path` for a file a worker made from an organisation's
+    data, encrypted first when the organisation handles PHI or the data was PHI (``phi``). The
+    plaintext is read from ``path`` (in memory for PHI, ``veriml.core.workspace``) and reaches
+    storage only as ciphertext."""
+    if not (phi or organisation.handles_phi):
+        return WrittenFile(write_path(organisation, category, path, original_name), False)
+    ciphertext = encrypt(organisation.pk, path.read_bytes())
+    stored = write_file(organisation, category, ContentFile(ciphertext), original_name)
+    return WrittenFile(stored, True)
 
 
 def _what(stored: StoredFile) -> str:

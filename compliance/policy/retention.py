@@ -2,9 +2,10 @@
 
 A region's ``retention_days`` counts from the last time the platform used the data: for a test
 set or a registered model (its uploaded ``.pt2``, calibration set and compiled model), its
-upload or the end of the latest job that used it; for a job's input and proof files, the end of
-the job. Data a queued or running job still needs is never expired, nor a model still
-compiling, nor data of an organisation whose region has no policy (nothing states its period).
+upload or the end of the latest job that used it; for a job's files (its input, its proof and
+an audit's committed test set), the end of the job. Data a queued or running job still needs
+is never expired, nor a model still compiling, nor data of an organisation whose region has no
+policy (nothing states its period).
 Audit records (the audit log, PHI accesses, policy decisions, privacy changes) are never
 expired: they are kept at least ``AUDIT_RETENTION_DAYS`` and are append-only.
 """
@@ -73,7 +74,9 @@ def _models(policy: RegionPolicy, cutoff: datetime) -> list[Expired]:
 def _job_files(policy: RegionPolicy, cutoff: datetime) -> list[Expired]:
     rows = (
         Job.objects.filter(organisation__region=policy.region, status__in=Job.FINAL)
-        .filter(Q(input__isnull=False) | Q(proof__isnull=False))
+        .filter(
+            Q(input__isnull=False) | Q(proof__isnull=False) | Q(dataset_commitment__isnull=False)
+        )
         .annotate(ended=Coalesce("finished_at", "created_at"))
         .filter(ended__lt=cutoff)
         .select_related("organisation")

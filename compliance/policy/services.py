@@ -228,7 +228,7 @@ def record_transfer_basis(
 RETAINED_WHAT = {
     "dataset": "the test set",
     "model": "the model's files (its upload, calibration set and compiled model)",
-    "job": "the input and proof files of the job",
+    "job": "the files of the job (input, proof, committed test set)",
 }
 
 

@@ -110,10 +110,11 @@ class FakeProver:
             Path(out).write_bytes(factories.proof_bytes())
             return {"statement": {}}
 
-        def commit_dataset(model, dataset, commitment):
+        def commit_dataset(model, dataset, commitment, **_):
             self._saw(name, dataset=dataset)
             # A committed test set holds the quantised samples: PHI too.
             Path(commitment).write_bytes(b"VDC" + MARKER.encode())
+            return {"digest": "d1" * 32}
 
         def prove_audit(model, commitment, out, **_):
             self._saw(name, commitment=commitment)
@@ -209,7 +210,7 @@ def test_a_phi_jobs_input_reaches_the_prover_from_memory_only(phi_org, prover):
 
 
 def test_a_phi_audit_keeps_the_test_set_and_its_commitment_in_memory(
-    phi_org, prover, temporary_folder, memory_work_dir
+    phi_org, prover, temporary_folder, memory_work_dir, settings
 ):
     data = marked_npz(labels=np.arange(4) % 2)
     dataset = phi_dataset(phi_org, data, "holdout.npz")
@@ -225,6 +226,15 @@ def test_a_phi_audit_keeps_the_test_set_and_its_commitment_in_memory(
     assert not holds_plaintext(prover.disk["commit_dataset"])
     assert not holds_plaintext(prover.disk["prove_audit"])
     assert not commitment.parent.exists()
+    # Kept with the job, as ciphertext at rest under the organisation's data key.
+    job.refresh_from_db()
+    kept = job.dataset_commitment
+    assert kept is not None and job.dataset_digest == "d1" * 32
+    assert EncryptedFile.objects.filter(stored_file=kept, organisation=phi_org).exists()
+    at_rest = Path(settings.MEDIA_ROOT, kept.storage_name).read_bytes()
+    assert not holds_plaintext({"stored": at_rest})
+    assert read_checked(kept) == b"VDC" + MARKER.encode()
+    assert PHIAccess.objects.filter(what_type="dataset commitment", what_id=str(kept.pk)).exists()
 
 
 def test_a_worker_that_cannot_keep_phi_off_its_disk_refuses_the_work(

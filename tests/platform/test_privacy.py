@@ -28,6 +28,14 @@ STATES = ("public", "private")
 # The support report of a model whose inference proofs can hide their input and output (an MLP).
 HIDING_SUPPORT = {"supported": True, "private_parts": ["input", "output"], "private_reason": ""}
 HIDDEN_TODAY = "inference proofs of MLPs can keep their input and output private"
+# ... and of an MLP classifier whose audits can hide their test inputs from 8 samples on.
+AUDIT_SUPPORT = {
+    **HIDING_SUPPORT,
+    "audit_private_parts": ["input"],
+    "audit_private_reason": "",
+    "audit_min_samples": 8,
+}
+AUDITS_TODAY = "accuracy audits of MLP classifiers their test inputs"
 
 
 @pytest.fixture
@@ -388,7 +396,7 @@ def test_a_privacy_request_in_a_json_body_is_read_as_an_object(api_client, alice
     )
 
     assert public.status_code == 201 and public.json()["privacy"]["weights"] == "public"
-    # Accuracy proofs have no private mode yet, whatever the model's inference proofs can hide.
+    # An audit's output is its counts, the result it proves: it is never private.
     assert private.status_code == 422
     assert private.json()["error"]["details"]["refused_parts"] == ["output"]
 
@@ -445,24 +453,107 @@ def test_a_phi_organisations_job_on_a_model_whose_proofs_hide_the_input_is_accep
     assert EncryptedFile.objects.filter(stored_file=Job.objects.get().input).exists()
 
 
-def test_a_test_sets_private_input_toggle_refuses_its_audit_jobs(api_client, alice_org, alice_key):
-    model = factories.ready_model(alice_org)
+def audit(api_client, key, model, dataset, **fields):
+    body = {"kind": "audit", "model": str(model.pk), "dataset": str(dataset.pk), **fields}
+    return api_client.post("/api/v1/jobs/", body, format="json", **bearer(key))
+
+
+def test_a_test_sets_private_input_toggle_makes_its_audits_private_where_the_model_allows(
+    api_client, alice_org, alice_key
+):
+    mlp = factories.ready_model(alice_org, support=AUDIT_SUPPORT)
+    earlier = factories.ready_model(alice_org, name="old")
     dataset = factories.ready_dataset(alice_org)
     privacy.set_dataset_privacy(dataset, "private", "user:1", "patients")
 
-    response = api_client.post(
-        "/api/v1/jobs/",
-        {"kind": "audit", "model": str(model.pk), "dataset": str(dataset.pk)},
-        format="json",
-        **bearer(alice_key),
-    )
+    accepted = audit(api_client, alice_key, mlp, dataset)
+    refused = audit(api_client, alice_key, earlier, dataset)
 
+    assert accepted.status_code == 201, accepted.json()
+    assert accepted.json()["private_parts"] == ["input"]
+    assert refused.status_code == 422
+    message = refused.json()["error"]["message"]
+    assert "the toggle of test set holdout" in message and AUDITS_TODAY in message
+    assert "compiled before private audits existed; register it again" in message
+    assert Job.objects.get().model == mlp
+
+
+CNN_REASON = "the private mode proves chains of Linear layers (MLPs) for now; conv2d is conv2d"
+REGRESSION_REASON = "an accuracy audit needs a classifier whose output is a vector of class scores"
+
+
+@pytest.mark.parametrize(
+    ("support", "samples", "reason"),
+    [
+        pytest.param(AUDIT_SUPPORT, 8, "", id="mlp-classifier"),
+        pytest.param(
+            {"private_parts": [], "audit_private_parts": [], "audit_private_reason": CNN_REASON},
+            8,
+            CNN_REASON,
+            id="cnn",
+        ),
+        pytest.param(
+            {
+                **HIDING_SUPPORT,
+                "audit_private_parts": [],
+                "audit_private_reason": REGRESSION_REASON,
+            },
+            8,
+            REGRESSION_REASON,
+            id="regression",
+        ),
+        pytest.param(
+            AUDIT_SUPPORT,
+            4,
+            "needs a test set of at least 8 samples to mask what its proof reveals, and test "
+            "set holdout has 4",
+            id="too-few-samples",
+        ),
+        pytest.param(
+            HIDING_SUPPORT,
+            8,
+            "it was compiled before private audits existed; register it again",
+            id="compiled-before",
+        ),
+    ],
+)
+def test_an_audit_hides_its_test_inputs_where_the_compile_report_says_its_audits_can(
+    api_client, alice_org, alice_key, support, samples, reason
+):
+    model = factories.ready_model(alice_org, support=support)
+    dataset = factories.ready_dataset(alice_org, samples=samples)
+
+    response = audit(api_client, alice_key, model, dataset, privacy={"input": "private"})
+
+    hideable = proving.hideable_parts(Job.Kind.AUDIT, model, dataset)
+    assert hideable == (set() if reason else {"input"})
+    if not reason:
+        assert response.status_code == 201, response.json()
+        assert Job.objects.get().private_parts == ["input"]
+        return
+    error = response.json()["error"]
+    assert response.status_code == 422 and error["code"] == "zero_knowledge_unavailable"
+    assert reason in error["message"] and reason in error["details"]["private_reason"]
+    assert error["details"]["refused_parts"] == ["input"]
+    assert error["details"]["hideable_parts"] == []
+    assert not Job.objects.exists()
+
+
+def test_an_audits_private_output_is_refused_even_where_its_inputs_can_be_hidden(
+    api_client, alice_org, alice_key
+):
+    handles_phi(alice_org)
+    model = factories.ready_model(alice_org, support=AUDIT_SUPPORT, privacy_output="private")
+
+    response = audit(api_client, alice_key, model, factories.ready_dataset(alice_org))
+
+    error = response.json()["error"]
     assert response.status_code == 422
-    assert "the toggle of test set holdout" in response.json()["error"]["message"]
-    assert (
-        "private audits (accuracy proofs) are not available"
-        in (response.json()["error"]["message"])
-    )
+    assert error["details"]["private_parts"] == ["input", "output"]
+    assert error["details"]["refused_parts"] == ["output"]
+    assert error["details"]["hideable_parts"] == ["input"]
+    assert error["details"]["private_reason"] == ""
+    assert "cannot keep output private in this audit job" in error["message"]
 
 
 def test_the_jobs_effective_privacy_and_the_request_are_in_the_openapi_schema(api_client):

@@ -40,6 +40,15 @@ class Job(BackgroundWork):
     proof = models.ForeignKey(
         StoredFile, on_delete=models.PROTECT, related_name="+", null=True, blank=True
     )
+    # An audit's committed test set (.vdc), made for this job: it holds the test set's values
+    # (and, for a hiding commitment, the randomness that hides them), so it is kept like the
+    # test set itself, encrypted for an organisation that handles PHI.
+    dataset_commitment = models.ForeignKey(
+        StoredFile, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    # The committed test set's digest, which the audit proof's statement names: public, also
+    # when the commitment hides the test inputs.
+    dataset_digest = models.CharField(max_length=128, blank=True)
     # The privacy the proof was asked with, copied from the model at submission.
     private_parts = models.JSONField(default=list, blank=True)
     # A fresh value per job, absorbed into the proof's transcript.

@@ -41,9 +41,11 @@ class JobCreateSerializer(StrictSerializer):
         help_text="Parts to keep private on top of the model's toggles and the organisation's "
         "minimums (a JSON object, or JSON text in a multipart form). Private parts are proved "
         "in zero-knowledge mode where the prover can hide them: the input and output of an "
-        "inference job on a model whose support lists them in private_parts (MLPs today); the "
+        "inference job on a model whose support lists them in private_parts (MLPs today), and "
+        "the test inputs of an audit of such a model that is a classifier (its test set is "
+        "committed hiding, afresh for the job, and the proof states only the counts); the "
         "proof and every response then hold no private value. A job with any other private "
-        "part (weights, any part of an audit, a part the model's proofs cannot hide) is refused "
+        "part (weights, an audit's output, a part the model's proofs cannot hide) is refused "
         "with 422 zero_knowledge_unavailable.",
     )
     organisation = serializers.CharField(required=False)
@@ -92,6 +94,54 @@ class VerificationSerializer(serializers.Serializer):
     soundness_bits = serializers.IntegerField(allow_null=True)
 
 
+class ClassCountSerializer(serializers.Serializer):
+    label = serializers.IntegerField()
+    total = serializers.IntegerField(help_text="Samples of this label in the test set.")
+    correct = serializers.IntegerField(help_text="Of them, those the model classified right.")
+
+
+class AuditResultSerializer(serializers.Serializer):
+    dataset_digest = serializers.CharField(
+        help_text="The committed test set the proof names (hex): with private_input, a hiding "
+        "commitment made for this job alone, which reveals nothing of the test inputs; the "
+        "digest to publish and to check the proof against (POST /api/v1/verify dataset_digest)."
+    )
+    private_input = serializers.BooleanField(
+        help_text="The test inputs (and every logit) are hidden by zero knowledge: the proof "
+        "states only the counts."
+    )
+    n = serializers.IntegerField(help_text="Samples proven.")
+    correct = serializers.IntegerField()
+    accuracy = serializers.FloatField()
+    wilson_95 = serializers.ListField(
+        child=serializers.FloatField(), help_text="95% Wilson interval of the accuracy."
+    )
+    classes = ClassCountSerializer(many=True)
+
+
+def audit_result_of(job: Job) -> dict[str, Any] | None:
+    """What an audit job's proof proves, read from the platform's verification of the stored
+    proof (never the prover's own word); None until the proof is accepted."""
+    verification = job.verification or {}
+    statement = verification.get("statement") or {}
+    if job.kind != Job.Kind.AUDIT or not verification.get("accepted"):
+        return None
+    if statement.get("kind") != "audit":
+        return None
+    return {
+        "dataset_digest": statement["dataset_digest"],
+        "private_input": bool(statement.get("private_input", False)),
+        "n": int(statement["n"]),
+        "correct": int(statement["correct"]),
+        "accuracy": float(statement["accuracy"]),
+        "wilson_95": [float(value) for value in statement["wilson_95"]],
+        "classes": [
+            {"label": int(row["label"]), "total": int(row["total"]), "correct": int(row["correct"])}
+            for row in statement.get("classes") or []
+        ],
+    }
+
+
 class ProofFileSerializer(serializers.Serializer):
     size = serializers.IntegerField()
     sha256 = serializers.CharField()
@@ -126,6 +176,10 @@ class JobSerializer(serializers.ModelSerializer):
     proof = serializers.SerializerMethodField()
     error = serializers.SerializerMethodField()
     input_sha256 = serializers.SerializerMethodField()
+    audit = serializers.SerializerMethodField(
+        help_text="kind=audit: the committed test set's digest and the proven counts, from the "
+        "verified proof; null for inference jobs and until the proof is accepted."
+    )
     privacy = serializers.SerializerMethodField(
         help_text="The effective privacy the job was submitted with: the strictest of the "
         "model's toggles, the organisation's minimums, the test set's toggle and the request."
@@ -135,8 +189,9 @@ class JobSerializer(serializers.ModelSerializer):
         model = Job
         fields = [
             "id", "kind", "status", "organisation", "model", "model_name", "model_version",
-            "model_digest", "dataset", "input_sha256", "privacy", "private_parts", "progress",
-            "estimate", "timings", "statement", "output", "verification", "proof", "error",
+            "model_digest", "dataset", "dataset_digest", "input_sha256", "privacy",
+            "private_parts", "progress", "estimate", "timings", "statement", "output", "audit",
+            "verification", "proof", "error",
             "prover_version", "device", "attempts", "callback_url", "idempotency_key",
             "created_by", "created_at",
         ]  # fmt: skip
@@ -151,6 +206,11 @@ class JobSerializer(serializers.ModelSerializer):
                 "help_text": "The model's output (inference), or null while the job runs and "
                 "whenever the output is private."
             },
+            "dataset_digest": {
+                "help_text": "kind=audit: the digest of the test set's commitment, made by the "
+                "worker for this job, which the proof's statement names (empty until the proof "
+                "is made). Public, also when the commitment hides the test inputs."
+            },
         }
 
     @extend_schema_field(JobPrivacySerializer)
@@ -160,6 +220,10 @@ class JobSerializer(serializers.ModelSerializer):
             part: Visibility.PRIVATE if part in private else Visibility.PUBLIC
             for part in PRIVACY_PARTS
         }
+
+    @extend_schema_field(AuditResultSerializer(allow_null=True))
+    def get_audit(self, job: Job) -> dict[str, Any] | None:
+        return audit_result_of(job)
 
     @extend_schema_field(ProgressSerializer)
     def get_progress(self, job: Job) -> dict[str, Any]:

@@ -124,31 +124,65 @@ def _replay(existing: Job, fingerprint: str) -> tuple[Job, bool]:
 
 
 ZERO_KNOWLEDGE_TODAY = (
-    "inference proofs of MLPs can keep their input and output private; private weights and "
-    "private audits (accuracy proofs) are not available yet"
+    "inference proofs of MLPs can keep their input and output private, and accuracy audits of "
+    "MLP classifiers their test inputs (with every logit; the counts are the audit's result "
+    "and stay public); private weights and private audit outputs are not available yet"
 )
 """What the prover's private mode hides in this version, for refusals to name."""
 
 # The parts an inference proof's private mode may hide; the model's compile report says which of
 # them its proofs can (``support["private_parts"]``). Weights are never among them yet.
 INFERENCE_HIDEABLE_PARTS = frozenset({"input", "output"})
+# A private audit hides the test inputs; its output, the counts, is what it proves.
+AUDIT_HIDEABLE_PARTS = frozenset({"input"})
+NOT_COMPILED_FOR_PRIVACY = "it was compiled before private proofs existed; register it again"
+NOT_COMPILED_FOR_PRIVATE_AUDITS = "it was compiled before private audits existed; register it again"
 
 
-def hideable_parts(kind: str, model: RegisteredModel) -> frozenset[str]:
+def _audit_private_reason(model: RegisteredModel, dataset: Dataset | None) -> str:
+    """Why an audit of the model on the test set cannot hide its test inputs; empty when it
+    can. The model's compile report says whether its private audits can
+    (``support["audit_private_parts"]``, asked of the prover when it was compiled:
+    ``registry.tasks.private_audit_support``) and from how many samples
+    (``audit_min_samples``: fewer leave too little to mask what the proof reveals)."""
+    support = model.support or {}
+    if "audit_private_parts" not in support:
+        return NOT_COMPILED_FOR_PRIVATE_AUDITS
+    if "input" not in (support.get("audit_private_parts") or []):
+        reason = str(support.get("audit_private_reason") or "").strip().rstrip(".")
+        return reason or "its audits cannot hide their test inputs"
+    least = int(support.get("audit_min_samples") or 1)
+    if dataset is not None and dataset.samples is not None and dataset.samples < least:
+        return (
+            f"a private audit of it needs a test set of at least {least} samples to mask "
+            f"what its proof reveals, and test set {dataset.name} has {dataset.samples}"
+        )
+    return ""
+
+
+def hideable_parts(
+    kind: str, model: RegisteredModel, dataset: Dataset | None = None
+) -> frozenset[str]:
     """The private parts the prover can hide in a job of this kind on this model: for an
-    inference job, those the model's compile report names; for an audit, none."""
-    if kind != Job.Kind.INFERENCE:
-        return frozenset()
+    inference job, those the model's compile report names; for an audit, the test inputs
+    where the compile report says its audits can hide them, on a test set large enough."""
+    if kind == Job.Kind.AUDIT:
+        if _audit_private_reason(model, dataset):
+            return frozenset()
+        return AUDIT_HIDEABLE_PARTS
     named = (model.support or {}).get("private_parts") or []
     return INFERENCE_HIDEABLE_PARTS & {str(part) for part in named}
 
 
-def _why_model_cannot(model: RegisteredModel, refused: list[str]) -> str:
+def _why_model_cannot(request: JobRequest, refused: list[str]) -> str:
+    model = request.model
+    if request.kind == Job.Kind.AUDIT:
+        return _audit_private_reason(model, request.dataset) if "input" in refused else ""
     if not INFERENCE_HIDEABLE_PARTS & set(refused):
         return ""
     reason = str((model.support or {}).get("private_reason") or "").strip().rstrip(".")
     if not reason and "private_parts" not in (model.support or {}):
-        reason = "it was compiled before private proofs existed; register it again"
+        reason = NOT_COMPILED_FOR_PRIVACY
     return reason
 
 
@@ -172,7 +206,7 @@ def _refuse_private(
         f"Zero-knowledge proving cannot keep {', '.join(refused)} private in this "
         f"{request.kind} job: {named}. In this version {ZERO_KNOWLEDGE_TODAY}."
     )
-    model_reason = _why_model_cannot(model, refused) if request.kind == Job.Kind.INFERENCE else ""
+    model_reason = _why_model_cannot(request, refused)
     if model_reason:
         message += f" Model {model.name} v{model.version} is not covered: {model_reason}."
     decision = policy.record_decision(
@@ -225,7 +259,7 @@ def submit_job(
         organisation, request.model, request.dataset, request.privacy
     )
     private_parts = [part for part in PRIVACY_PARTS if reasons[part]]
-    hideable = hideable_parts(request.kind, request.model)
+    hideable = hideable_parts(request.kind, request.model, request.dataset)
     if set(private_parts) - hideable:
         _refuse_private(organisation, request, reasons, hideable, actor)
     policy.enforce(organisation, "prove", target=("model", str(request.model.pk)), actor=actor)
@@ -364,11 +398,16 @@ def complete_job(
     result: dict[str, Any],
     verification: dict[str, Any],
     output_public: bool,
+    commitment: phi_storage.WrittenFile | None = None,
+    dataset_digest: str = "",
 ) -> Job | None:
-    """Records the proof and its verification; a proof the verifier rejects fails the job.
+    """Records the proof and its verification; a proof the verifier rejects fails the job. An
+    audit also records its committed test set (``commitment``) and that set's digest, which
+    the proof's statement names.
 
-    ``proof`` is written to storage but its row not saved yet: it is saved here, in the same
-    transaction as the job's end, and not at all when the attempt no longer holds the job.
+    ``proof`` and ``commitment`` are written to storage but their rows not saved yet: they are
+    saved here, in the same transaction as the job's end, and not at all when the attempt no
+    longer holds the job.
     """
     organisation = Organisation.objects.get(jobs=attempt.pk)
     if not policy.decide(organisation, "verify", target=("job", str(attempt.pk))).allowed:
@@ -386,6 +425,7 @@ def complete_job(
         "output": result.get("output") if output_public else None,
         "verification": verification,
         "progress_fraction": 1.0,
+        "dataset_digest": dataset_digest,
     }
     if not accepted:
         fields["error_code"] = "verification_failed"
@@ -396,6 +436,8 @@ def complete_job(
     status = Job.Status.SUCCEEDED if accepted else Job.Status.FAILED
     with transaction.atomic():
         proof.save(force_insert=True)
+        if commitment is not None:
+            fields["dataset_commitment"] = commitment.save()
         job = work.finish(Job, attempt, RUNNING, status, **fields)
         if job is None:
             transaction.set_rollback(True)

@@ -7,15 +7,18 @@ once; see :mod:`veriml.core.work` for how a lost worker's job is taken over.
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from celery import Task, shared_task
 from django.conf import settings
 
+from compliance.hipaa import storage as phi_storage
 from provers import api as prover_api
 from veriml.accounts.services import callback_secret_of
 from veriml.core.files import discard_file, write_path
+from veriml.core.models import StoredFile
 from veriml.core.runner import WorkSteps, run_work
 from veriml.core.work import Attempt, stale_ids
 from veriml.core.worker import ProgressReporter, WorkFailed, device, prover_function
@@ -39,20 +42,48 @@ def _compiled_model(job: Job, workspace: Workspace) -> Path:
     return workspace.local_copy(job.model.compiled, "model")
 
 
-def _store_and_verify(attempt: Attempt, job: Job, out_path: Path, result: Any) -> bool:
+@dataclass(frozen=True)
+class CommittedTestSet:
+    """An audit's committed test set, as the prover wrote it for this job."""
+
+    path: Path
+    digest: str
+    # Made from PHI (kept in memory until stored, and stored encrypted).
+    phi: bool
+
+
+def _store_and_verify(
+    attempt: Attempt,
+    job: Job,
+    out_path: Path,
+    result: Any,
+    committed: CommittedTestSet | None = None,
+) -> bool:
     if not isinstance(result, dict):
         raise WorkFailed("prover_error", "The prover returned no result.")
-    proof = write_path(job.organisation, "proofs", out_path, f"{job.pk}.vmp")
+    written: list[StoredFile] = []
     try:
-        verdict = verify_stored_proof(proof, job.model.digest or None)
+        proof = write_path(job.organisation, "proofs", out_path, f"{job.pk}.vmp")
+        written.append(proof)
+        commitment, digest = None, ""
+        if committed is not None:
+            name = f"{job.pk}.vdc"
+            commitment = phi_storage.write_result(
+                job.organisation, "commitments", committed.path, name, committed.phi
+            )
+            written.append(commitment.stored)
+            digest = committed.digest
+        verdict = verify_stored_proof(proof, job.model.digest or None, digest or None)
         public = services.output_is_public(job)
-        held = services.complete_job(attempt, proof, result, verdict, public) is not None
+        ended = services.complete_job(attempt, proof, result, verdict, public, commitment, digest)
     except BaseException:
-        discard_file(proof)
+        for stored in written:
+            discard_file(stored)
         raise
-    if not held:
-        discard_file(proof)
-    return held
+    if ended is None:
+        for stored in written:
+            discard_file(stored)
+    return ended is not None
 
 
 def _steps(job_id: str, soft_time_limit: int, memory_limit_mb: int) -> WorkSteps:
@@ -123,21 +154,30 @@ def prove_accuracy(self: Task, job_id: str) -> str:
         dataset_path = workspace.local_copy(job.dataset.file, "dataset")
         commit_dataset = prover_function("commit_dataset", "invalid_dataset")
         prove_audit = prover_function("prove_audit", "prover_error")
-        # The committed test set holds its quantised samples: PHI of a PHI organisation.
+        private = tuple(job.private_parts)
+        # The committed test set holds its quantised samples: PHI of a PHI organisation. With
+        # private inputs it is a hiding commitment made afresh for this job (each serves one
+        # proof) and the only opening of the digest the proof names.
         commitment_path = workspace.output_path("dataset.vdc")
         progress("committing test set", 0.0)
-        commit_dataset(str(model_path), str(dataset_path), str(commitment_path))
+        committed = commit_dataset(
+            str(model_path), str(dataset_path), str(commitment_path), private=private
+        )
         out_path = workspace.path / "proof.vmp"
         result = prove_audit(
             str(model_path),
             str(commitment_path),
             str(out_path),
-            private=tuple(job.private_parts),
+            private=private,
             nonce=bytes.fromhex(job.nonce),
             progress=progress,
         )
         progress("verifying", 0.0)
-        return _store_and_verify(attempt, job, out_path, result)
+        digest = committed.get("digest") if isinstance(committed, dict) else None
+        if not isinstance(digest, str) or not digest:
+            raise WorkFailed("prover_error", "The prover returned no test-set digest.")
+        kept = CommittedTestSet(commitment_path, digest, workspace.holds_phi)
+        return _store_and_verify(attempt, job, out_path, result, kept)
 
     steps = _steps(job_id, settings.AUDIT_SOFT_TIME_LIMIT, settings.AUDIT_MEMORY_LIMIT_MB)
     return run_work(self, steps, body)

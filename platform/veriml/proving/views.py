@@ -95,12 +95,13 @@ class JobListView(generics.ListCreateAPIView):
             422: OpenApiResponse(
                 description="zero_knowledge_unavailable: the job's effective privacy has a "
                 "private part the prover cannot hide for it (inference proofs of MLPs can keep "
-                "their input and output private; private weights and private audits cannot "
-                "be proved yet). details: private_parts (every private part), refused_parts, "
-                "hideable_parts (what this job could hide), reasons (what made each part "
-                "private), private_reason (why the model's proofs cannot hide its input or "
-                "output, when that is the obstacle), policy_decision. Nothing is stored; the "
-                "refusal is logged as a policy decision."
+                "their input and output private, and audits of MLP classifiers their test "
+                "inputs; private weights and a private audit output cannot be proved yet). "
+                "details: private_parts (every private part), refused_parts, hideable_parts "
+                "(what this job could hide), reasons (what made each part private), "
+                "private_reason (why the model's proofs cannot hide the part, when the model "
+                "is the obstacle), policy_decision. Nothing is stored; the refusal is logged as "
+                "a policy decision."
             ),
         },
     )

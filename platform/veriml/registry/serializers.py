@@ -118,7 +118,10 @@ class ModelSerializer(serializers.ModelSerializer):
             "support": {
                 "help_text": "The compiler's support report; private_parts lists the parts an "
                 "inference proof of this model can keep private by zero knowledge (input, "
-                "output), and private_reason says why when it lists none."
+                "output), and private_reason says why when it lists none; "
+                "audit_private_parts lists input when its accuracy audits can hide their test "
+                "inputs (on test sets of at least audit_min_samples samples), and "
+                "audit_private_reason says why when it does not."
             }
         }
 

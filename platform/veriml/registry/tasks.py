@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from celery import Task, shared_task
@@ -17,6 +19,54 @@ from veriml.core.worker import ProgressReporter, WorkFailed, device, prover_func
 from veriml.core.workspace import Workspace
 from veriml.registry import services
 from veriml.registry.models import Dataset, RegisteredModel
+
+AUDIT_PROBE_MAX_SAMPLES = 1024
+
+
+def private_audit_support(
+    commit_dataset: Callable[..., Any], model_path: Path, report: dict[str, Any], folder: Path
+) -> dict[str, Any]:
+    """Whether accuracy audits of the compiled model can hide their test inputs, and from how
+    many samples, as the prover itself answers: it commits synthetic test sets hiding
+    (``commit_dataset(private=["input"])``), which it refuses, with its reason, for a model its
+    private audits cannot prove (not an MLP classifier) or a test set too small to mask what
+    the proof reveals. The set doubles in size while the refusal changes with it, then the
+    smallest size accepted is found between the last two."""
+    shape, output = report.get("input_shape"), report.get("output_shape")
+    if not shape or not output:
+        return {"audit_private_parts": [], "audit_private_reason": "no input or output shape"}
+    classes = max(int(output[-1]), 1)
+
+    def refusal(samples: int) -> str:
+        dataset = folder / "probe.npz"
+        inputs = np.zeros((samples, *shape), dtype=np.float32)
+        np.savez(dataset, inputs=inputs, labels=np.arange(samples) % classes)
+        try:
+            commit_dataset(
+                str(model_path), str(dataset), str(folder / "probe.vdc"), private=["input"]
+            )
+        except WorkFailed as refused:
+            return refused.message
+        return ""
+
+    samples, reason, previous = 1, refusal(1), None
+    while reason and reason != previous and samples < AUDIT_PROBE_MAX_SAMPLES:
+        samples, previous = samples * 2, reason
+        reason = refusal(samples)
+    if reason:
+        return {"audit_private_parts": [], "audit_private_reason": reason.rstrip(".")}
+    refused = samples // 2
+    while samples - refused > 1:
+        middle = (refused + samples) // 2
+        if refusal(middle):
+            refused = middle
+        else:
+            samples = middle
+    return {
+        "audit_private_parts": ["input"],
+        "audit_private_reason": "",
+        "audit_min_samples": samples,
+    }
 
 
 def read_test_set(path: Path) -> services.DatasetSummary:
@@ -54,6 +104,10 @@ def compile_model(self: Task, model_id: str) -> str:
         report = compile_(str(source), str(calibration), str(out_path), progress=progress)
         if not isinstance(report, dict) or not report.get("digest"):
             raise WorkFailed("compile_error", "The compiler returned no model digest.")
+        progress("checking private audits", 0.95)
+        commit_dataset = prover_function("commit_dataset", "compile_error")
+        audits = private_audit_support(commit_dataset, out_path, report, workspace.path)
+        report = {**report, "support": {**(report.get("support") or support), **audits}}
         compiled = write_path(
             model.organisation, "compiled", out_path, f"{model.name}-v{model.version}.vmc"
         )

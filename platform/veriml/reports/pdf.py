@@ -108,9 +108,16 @@ def render_pdf(summary: dict[str, Any]) -> bytes:
     pdf.row("Quantisation fidelity", fidelity or "n/a")
 
     dataset = summary["dataset"]
+    private = dataset.get("inputs") == "private"
     pdf.heading("Test set")
     pdf.row("Name", dataset["name"] or "n/a")
-    pdf.row("Digest", dataset["digest"], mono=True)
+    if private:
+        pdf.row("Inputs", "Private: hidden by zero knowledge, with the model's scores on them")
+        pdf.row("Commitment digest", dataset["digest"], mono=True)
+    else:
+        pdf.row("Digest", dataset["digest"], mono=True)
+    if dataset.get("commitment"):
+        pdf.row("Commitment", dataset["commitment"])
     pdf.row("Samples", dataset["samples"])
 
     accuracy = summary["accuracy"]
@@ -146,6 +153,10 @@ def render_pdf(summary: dict[str, Any]) -> bytes:
     # One unbroken line, so it can be copied (and matched) exactly as printed.
     pdf.set_font(MONO, size=6)
     pdf.cell(0, 5, _latin1(summary["verify_command"]), new_x="LMARGIN", new_y="NEXT")
+    if dataset.get("verify_option"):
+        pdf.paragraph("Add this option to check that it proves the test set named above:")
+        pdf.set_font(MONO, size=6)
+        pdf.cell(0, 5, _latin1(dataset["verify_option"]), new_x="LMARGIN", new_y="NEXT")
 
     checkpoint = summary["audit_log_checkpoint"]
     pdf.heading("Audit log")

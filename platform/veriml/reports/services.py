@@ -2,7 +2,9 @@
 
 Every number about the proof comes from verifying the stored proof file again
 (``provers.api.verify`` on its bytes), never from the job row or the prover's own word; the job
-row contributes only names and ids. Nothing private (inputs, outputs, weights) is ever read.
+row contributes only names and ids, and the digest of the test set's commitment that the proof
+must name. Nothing private (inputs, outputs, weights) is ever read: a private audit's report
+says its test inputs were private and names the hiding commitment's digest.
 """
 
 from __future__ import annotations
@@ -36,6 +38,23 @@ def proof_file_name(job: Job) -> str:
 
 def verify_command(job: Job, model_digest: str) -> str:
     return f"veriml verify {proof_file_name(job)} --model {model_digest}"
+
+
+def _test_set(job: Job, statement: dict[str, Any]) -> dict[str, Any]:
+    private = bool(statement.get("private_input", False))
+    return {
+        "name": job.dataset.name if job.dataset else None,
+        "digest": statement["dataset_digest"],
+        "samples": int(statement["n"]),
+        "inputs": "private" if private else "public",
+        "commitment": (
+            "hiding: made for this audit alone; the proof reveals nothing of the test inputs "
+            "or the model's scores on them, only the counts"
+            if private
+            else "binding: the digest fixes the quantised test set"
+        ),
+        "verify_option": f"--dataset {statement['dataset_digest']}",
+    }
 
 
 def _checkpoint() -> dict[str, Any] | None:
@@ -75,7 +94,7 @@ def summarise(
     created_at: str,
 ) -> dict[str, Any]:
     """The report's facts: ``statement`` and ``verdict`` from the verifier, names from the rows."""
-    model, dataset = job.model, job.dataset
+    model = job.model
     organisation = job.organisation
     digest = str(statement["model_digest"])
     low, high = statement["wilson_95"]
@@ -91,11 +110,7 @@ def summarise(
             "limitations": model.limitations,
             "fidelity": dict(model.fidelity or {}),
         },
-        "dataset": {
-            "name": dataset.name if dataset else None,
-            "digest": statement["dataset_digest"],
-            "samples": int(statement["n"]),
-        },
+        "dataset": _test_set(job, statement),
         "accuracy": {
             "n": int(statement["n"]),
             "correct": int(statement["correct"]),
@@ -138,7 +153,7 @@ def build_report(job: Job, actor: str) -> dict[str, Any]:
     if job.status != Job.Status.SUCCEEDED or job.proof is None:
         raise ReportUnavailable(f"The job has no proof: it is {job.status}.")
     data = read_checked(job.proof)
-    verdict = verify_proof_bytes(data, job.model.digest or None)
+    verdict = verify_proof_bytes(data, job.model.digest or None, job.dataset_digest or None)
     statement = verdict["statement"]
     if not verdict["accepted"]:
         raise ReportUnavailable(

@@ -28,5 +28,9 @@ class VerifyView(APIView):
         form.is_valid(raise_exception=True)
         upload = form.validated_data["proof"]
         upload.seek(0)
-        verdict = verify_proof_bytes(upload.read(), form.validated_data.get("model_digest"))
+        verdict = verify_proof_bytes(
+            upload.read(),
+            form.validated_data.get("model_digest"),
+            form.validated_data.get("dataset_digest"),
+        )
         return Response(VerdictSerializer(verdict).data)
