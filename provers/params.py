@@ -20,7 +20,9 @@ The terms, with |F| = p^4 ≈ 2^123.6 the challenge field:
   reduction: (3ℓ + 2)/|F| (Papini–Haböck, "Improving logarithmic derivative lookups using
   GKR", 2023);
 * the tensor-code polynomial commitment: (1 − (e+1)/N)^t + (N + 1)/|F| per opened tree
-  (:mod:`provers.commit.pcs.params`, where the derivation is written out).
+  (:mod:`provers.commit.pcs.params`, where the derivation is written out). A hiding commitment
+  made for B openings ("tickets") keeps this bound for each of them, with the message length
+  k = C + t·B in place of C + t, so N may be longer; ``pcs_error_log2`` takes B.
 
 The logUp term grows with the number of looked-up values: (N + T)/|F| stays below 2^−100 only
 while N + T ≤ 2^23. A proof's bits are therefore computed from its actual shape
@@ -104,8 +106,8 @@ def logup_error_log2(log_lookups: int, log_table: int) -> float:
     return _log2_sum(terms)
 
 
-def pcs_error_log2(params: PCSParams, num_vars: int, hiding: bool) -> float:
-    return -pcs_soundness_bits(params, num_vars, hiding)
+def pcs_error_log2(params: PCSParams, num_vars: int, hiding: bool, tickets: int = 1) -> float:
+    return -pcs_soundness_bits(params, num_vars, hiding, tickets)
 
 
 def bits_by_part(params: ProofParameters, shape: ProofShape) -> dict[str, float]:

@@ -5,10 +5,16 @@ Shape. A table of 2^m base-field values is a matrix of R = 2^a rows and C = 2^b 
 e = ``extra_column_vars`` makes the matrix about 2^e times wider than tall, which balances the
 proof's two large parts: the sent rows (≈ 2^b challenge-field elements each, 16 bytes) and the t
 opened columns (2^a base-field elements each, 4 bytes) — at m = 24, e = 4: 2^10 × 2^14.
-Each row is a message of length k (k = C, or C + t in hiding mode, where every row carries t
-random coefficients), encoded by Reed–Solomon at rate ρ = k/N on the subgroup of order N.
-N is the smallest power of two ≥ C·2^L (L = ``log_inv_rate``), > k, for which the shape
-reaches ``security_bits``; prover and verifier derive it from (C, params, hiding) alone.
+Each row is a message of length k (k = C, or C + t·B in hiding mode, where every row carries t
+random coefficients for each of the commitment's B tickets), encoded by Reed–Solomon at rate
+ρ = k/N on the subgroup of order N. N is the smallest power of two ≥ C·2^L (L =
+``log_inv_rate``), > k, for which the shape reaches ``security_bits``; prover and verifier
+derive it from (C, params, hiding, B) alone.
+
+With many tickets the masking rows (4·(1 + G) per ticket) and the t·B random coefficients
+dominate, and the rule above no longer gives the smallest commitment:
+:func:`smallest_commitment_row_vars` searches every row count for the least committed size
+(rows + mask rows)·N.
 
 Soundness (the interactive protocol; see :mod:`provers.commit.pcs` for the protocol).
 Let d = N − k + 1 be the code's distance and e = ⌊(N − k)/2⌋ < d/2 its unique-decoding radius,
@@ -37,6 +43,21 @@ At ρ = 1/2 each query gives −log2(3/4) ≈ 0.415 bits, so t = 256 gives ≈ 1
 hiding mode, where k = C + t). A batch over several commitments adds one ε_ca per commitment
 (:func:`batch_soundness_bits`). These are the errors of each verifier challenge round; under
 Fiat–Shamir a prover that evaluates the hash 2^λ times gains at most λ bits.
+
+Tickets. A hiding commitment with B tickets holds B blocks of masking rows; an opening with
+ticket i puts weight only on the polynomial rows and block i (γ on the polynomial rows and
+block i's evaluation masks, X^c on block i's proximity masks; α·eq(r_hi) on the polynomial rows
+and X^c on one evaluation mask of block i). The other blocks' rows are merely part of the
+opened leaves: no check depends on them, so they neither help nor hinder a cheating prover.
+Steps 1 and 2 therefore apply word for word to the rows the checks use: the affine space of
+step 1 is block i's proximity masks plus the span of the polynomial rows and block i's
+evaluation masks, and step 2 decodes exactly those rows. The ticket is absorbed before α, so a
+prover choosing it gains nothing either: the bound holds for every fixed ticket. Per opening ε
+is the formula above with k = C + t·B — only the code's rate changes, and N (which the shape
+rule raises until the bound reaches ``security_bits``) may grow with B; the functions below
+take B for that reason alone. Many openings of one commitment are separate proofs, each with
+its own ε. Example: 2^19 entries, B = 16, one point, default parameters: 2^7 × 2^12 with
+k = 2^12 + 16·256 = 2^13, N = 2^14, ≈ 106 bits per opening.
 """
 
 from __future__ import annotations
@@ -57,6 +78,8 @@ MAX_MASK_GROUPS = 64
 SALT_BYTES = 32
 MASK_ROWS_PER_GROUP = 4
 """One masked challenge-field row needs four base-field random rows (one per coefficient)."""
+MAX_TICKETS = 256
+"""The most openings one hiding commitment may be made for."""
 
 
 @dataclass(frozen=True)
@@ -90,9 +113,15 @@ class PCSParams:
             raise ValueError("security_bits must lie in 0..255")
 
 
-def message_len(column_vars: int, params: PCSParams, hiding: bool) -> int:
-    """k: the row length the code encodes (hiding rows carry t extra random coefficients)."""
-    return (1 << column_vars) + (params.num_queries if hiding else 0)
+def message_len(column_vars: int, params: PCSParams, hiding: bool, tickets: int = 1) -> int:
+    """k: the row length the code encodes (hiding rows carry t random coefficients per
+    ticket)."""
+    return (1 << column_vars) + (params.num_queries * tickets if hiding else 0)
+
+
+def num_mask_rows(hiding: bool, mask_groups: int, tickets: int) -> int:
+    """Masking rows of a commitment: per ticket, four for w and four per evaluation point."""
+    return MASK_ROWS_PER_GROUP * (1 + mask_groups) * tickets if hiding else 0
 
 
 def soundness_bits_of_code(message_length: int, codeword_length: int, num_queries: int) -> float:
@@ -106,9 +135,9 @@ def soundness_bits_of_code(message_length: int, codeword_length: int, num_querie
     return -math.log2(2.0**log_query_error + 2.0**log_field_error)
 
 
-def codeword_len(column_vars: int, params: PCSParams, hiding: bool) -> int | None:
+def codeword_len(column_vars: int, params: PCSParams, hiding: bool, tickets: int = 1) -> int | None:
     """N for rows of 2^column_vars values; None when no N ≤ 2^27 reaches the target."""
-    k = message_len(column_vars, params, hiding)
+    k = message_len(column_vars, params, hiding, tickets)
     n = 1 << (column_vars + params.log_inv_rate)
     while n <= k:
         n *= 2
@@ -119,25 +148,79 @@ def codeword_len(column_vars: int, params: PCSParams, hiding: bool) -> int | Non
     return None
 
 
-def shape_soundness_bits(column_vars: int, params: PCSParams, hiding: bool) -> float:
-    n = codeword_len(column_vars, params, hiding)
+def shape_soundness_bits(
+    column_vars: int, params: PCSParams, hiding: bool, tickets: int = 1
+) -> float:
+    """Bits of one opening of rows of 2^column_vars values (any ticket of a B-ticket
+    commitment: only k = C + t·B depends on B)."""
+    n = codeword_len(column_vars, params, hiding, tickets)
     if n is None:
         return 0.0
-    k = message_len(column_vars, params, hiding)
+    k = message_len(column_vars, params, hiding, tickets)
     return soundness_bits_of_code(k, n, params.num_queries)
 
 
-def pcs_soundness_bits(params: PCSParams, num_vars: int, hiding: bool = False) -> float:
+def pcs_soundness_bits(
+    params: PCSParams, num_vars: int, hiding: bool = False, tickets: int = 1
+) -> float:
     """Bits of soundness of opening a commitment to a 2^num_vars table under ``params`` with the
-    default shape rule (the derivation is in this module's docstring)."""
-    return shape_soundness_bits(num_vars - params.row_vars(num_vars), params, hiding)
+    default shape rule (the derivation is in this module's docstring); ``tickets`` is the
+    commitment's B, each opening's soundness is this."""
+    return shape_soundness_bits(num_vars - params.row_vars(num_vars), params, hiding, tickets)
 
 
 def batch_soundness_bits(errors_per_tree: Sequence[tuple[int, int, int]]) -> float:
     """Bits of one batch opening over trees given as (k, N, t): the worst query term plus one
-    correlated-agreement term per tree, plus the claim combination."""
+    correlated-agreement term per tree, plus the claim combination. A ticketed tree enters with
+    its k = C + t·B (``Commitment.message_len``)."""
     if not errors_per_tree:
         return 0.0
     worst_query = max(t * math.log2(1.0 - ((n - k) // 2 + 1) / n) for k, n, t in errors_per_tree)
     field_error = sum(n + 1 for _, n, _ in errors_per_tree) * 2.0**-EXT_FIELD_BITS
     return -math.log2(2.0**worst_query + field_error)
+
+
+def committed_elements(
+    num_vars: int,
+    row_vars: int,
+    params: PCSParams,
+    hiding: bool,
+    tickets: int = 1,
+    max_points: int = 1,
+    num_polynomials: int = 1,
+) -> int | None:
+    """(rows + mask rows)·N: the base-field elements a commitment of this shape encodes and
+    hashes; None when no codeword length reaches the parameters' target."""
+    column_vars = num_vars - row_vars
+    n = codeword_len(column_vars, params, hiding, tickets)
+    if n is None:
+        return None
+    mask_rows = num_mask_rows(hiding, max_points if hiding else 0, tickets)
+    return (num_polynomials * (1 << row_vars) + mask_rows) * n
+
+
+def smallest_commitment_row_vars(
+    num_vars: int,
+    params: PCSParams,
+    hiding: bool = True,
+    tickets: int = 1,
+    max_points: int = 1,
+    num_polynomials: int = 1,
+) -> int:
+    """The row count 2^a (a in 0..num_vars) with the least committed size (rows + mask rows)·N,
+    the more rows on a tie (shorter sent rows); ValueError when no shape reaches the target.
+    Pass it to ``commit(..., row_vars=…)``: the commitment records a, so the verifier needs
+    nothing more."""
+    sizes = {
+        a: size
+        for a in range(num_vars + 1)
+        if (
+            size := committed_elements(
+                num_vars, a, params, hiding, tickets, max_points, num_polynomials
+            )
+        )
+        is not None
+    }
+    if not sizes:
+        raise ValueError("no shape reaches the parameters' security target")
+    return min(sizes, key=lambda a: (sizes[a], -a))

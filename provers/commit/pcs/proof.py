@@ -2,13 +2,15 @@
 
 Commitment bytes: root (32) ‖ u8 num_vars ‖ u8 row_vars ‖ u8 num_polynomials ‖ u8 hiding ‖
 u8 mask_groups ‖ params (u8 log_inv_rate, u32 num_queries, u8 extra_column_vars,
-u8 security_bits).
+u8 security_bits) ‖ u32 tickets (hiding commitments only: a non-hiding one has exactly one, and
+its bytes are those of a commitment without tickets).
 
-Opening proof bytes: commitments digest (32) ‖ u32 tree count ‖ per tree: mask evaluations
-(ext_vec), u32 row count then each evaluation row (ext_vec), proximity row (ext_vec), u32 column
-count, the columns' values (one base_vec, column after column), the salts (32 bytes each, hiding
-trees only), the Merkle proof. Every count is checked against what the verifier expects from the
-commitments and the statement before anything is allocated.
+Opening proof bytes: commitments digest (32) ‖ u32 tree count ‖ per tree: u32 ticket (hiding
+trees only), mask evaluations (ext_vec), u32 row count then each evaluation row (ext_vec),
+proximity row (ext_vec), u32 column count, the columns' values (one base_vec, column after
+column), the salts (32 bytes each, hiding trees only), the Merkle proof. Every count (and the
+ticket, < B) is checked against what the verifier expects from the commitments and the statement
+before anything is allocated.
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ from provers.commit.pcs.params import (
     MAX_MASK_GROUPS,
     MAX_NUM_VARS,
     MAX_QUERIES,
+    MAX_TICKETS,
     SALT_BYTES,
     PCSParams,
     codeword_len,
     message_len,
+    num_mask_rows,
 )
 from provers.encoding import DIGEST_BYTES, Reader, Writer
 from provers.errors import Reject, VerificationError
@@ -56,6 +60,9 @@ class Commitment:
     """Hiding mode: how many evaluation points one opening may use (0 when not hiding)."""
     params: PCSParams
     """Rate, queries and shape rule the verifier holds the opening to."""
+    tickets: int = 1
+    """B: how many openings the commitment is made for (hiding mode; 1 otherwise). Rows carry
+    t random coefficients and there is one block of masking rows per ticket."""
 
     @property
     def column_vars(self) -> int:
@@ -66,8 +73,13 @@ class Commitment:
         return 1 << self.row_vars
 
     @property
-    def num_mask_rows(self) -> int:
+    def mask_block_rows(self) -> int:
+        """Masking rows of one ticket: four for the proximity row, four per evaluation row."""
         return MASK_ROWS_PER_GROUP * (1 + self.mask_groups) if self.hiding else 0
+
+    @property
+    def num_mask_rows(self) -> int:
+        return num_mask_rows(self.hiding, self.mask_groups, self.tickets)
 
     @property
     def num_rows(self) -> int:
@@ -76,11 +88,11 @@ class Commitment:
 
     @property
     def message_len(self) -> int:
-        return message_len(self.column_vars, self.params, self.hiding)
+        return message_len(self.column_vars, self.params, self.hiding, self.tickets)
 
     @property
     def codeword_len(self) -> int:
-        n = codeword_len(self.column_vars, self.params, self.hiding)
+        n = codeword_len(self.column_vars, self.params, self.hiding, self.tickets)
         if n is None:
             raise VerificationError(
                 Reject.INSUFFICIENT_SOUNDNESS, "no codeword length reaches the parameters' target"
@@ -101,6 +113,8 @@ class Commitment:
         writer.u32(self.params.num_queries)
         writer.u8(self.params.extra_column_vars)
         writer.u8(self.params.security_bits)
+        if self.hiding:
+            writer.u32(self.tickets)
 
     @classmethod
     def read_from(cls, reader: Reader) -> Commitment:
@@ -118,7 +132,8 @@ class Commitment:
             extra_column_vars=_bounded_u8(reader, "extra_column_vars", 0, MAX_NUM_VARS),
             security_bits=reader.u8("security_bits"),
         )
-        return cls(root, num_vars, row_vars, num_polynomials, hiding, mask_groups, params)
+        tickets = reader.bounded_u32("tickets", 1, MAX_TICKETS) if hiding else 1
+        return cls(root, num_vars, row_vars, num_polynomials, hiding, mask_groups, params, tickets)
 
     def to_bytes(self) -> bytes:
         writer = Writer()
@@ -170,8 +185,13 @@ class TreeOpening:
     """The salts of those columns' leaves (hiding mode), 32 bytes each; empty otherwise."""
     merkle_proof: merkle.MerkleProof
     """The batched Merkle opening of those leaves."""
+    ticket: int | None = None
+    """Hiding mode: the ticket i < B this opening consumes; its sent rows are masked by block i
+    of the masking rows only. None otherwise."""
 
     def write_to(self, writer: Writer) -> None:
+        if self.ticket is not None:
+            writer.u32(self.ticket)
         writer.ext_vec(self.mask_evaluations)
         writer.u32(len(self.evaluation_rows))
         for row in self.evaluation_rows:
@@ -186,6 +206,9 @@ class TreeOpening:
     @classmethod
     def read_from(cls, reader: Reader, commitment: Commitment, num_points: int) -> TreeOpening:
         k, rows = commitment.message_len, commitment.num_rows
+        ticket = (
+            reader.bounded_u32("ticket", 0, commitment.tickets - 1) if commitment.hiding else None
+        )
         num_masks = num_points if commitment.hiding else 0
         mask_evaluations = reader.ext_vec("mask evaluations", expected=num_masks)
         reader.bounded_u32("evaluation row count", num_points, num_points)
@@ -203,7 +226,7 @@ class TreeOpening:
         bound = merkle.max_siblings(commitment.codeword_len, count)
         proof = merkle.MerkleProof.read_from(reader, bound)
         columns = values.reshape(count, rows)
-        return cls(mask_evaluations, evaluation_rows, proximity_row, columns, salts, proof)
+        return cls(mask_evaluations, evaluation_rows, proximity_row, columns, salts, proof, ticket)
 
 
 @dataclass(frozen=True, eq=False)

@@ -2,48 +2,44 @@
 
 ``commit``/``commit_many`` encode and hash; ``batch_open`` runs :class:`BatchOpener`, the
 interactive steps of an opening in protocol order, with the Fiat–Shamir transcript deciding the
-verifier's messages. The protocol and its security are in :mod:`provers.commit.pcs`.
+verifier's messages. What the prover keeps (and how it is saved) is in :mod:`.prover_data`;
+the protocol and its security are in :mod:`provers.commit.pcs`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Sequence
 
 import numpy as np
 
-from provers.commit import merkle
 from provers.commit.pcs import layout
 from provers.commit.pcs import transcript_steps as steps
-from provers.commit.pcs.params import MAX_MASK_GROUPS, SALT_BYTES, PCSParams, codeword_len
+from provers.commit.pcs.params import MAX_MASK_GROUPS, MAX_TICKETS, PCSParams, codeword_len
 from provers.commit.pcs.proof import Commitment, OpeningProof, TreeOpening, commitments_digest
+from provers.commit.pcs.prover_data import ProverData, assemble, encode_rows
 from provers.errors import ProverError
 from provers.field import base, ext, kernels
 from provers.field.backend import to_numpy
-from provers.poly import multilinear, ntt
+from provers.poly import multilinear
 from provers.transcript import Transcript
+
+__all__ = [
+    "BatchOpener",
+    "ProverData",
+    "ProverError",
+    "assemble",
+    "batch_open",
+    "combine_rows",
+    "commit",
+    "commit_many",
+    "encode_rows",
+    "open",
+    "random_elements",
+]
 
 P = base.P
 _COMBINE_BLOCK_ELEMENTS = 1 << 20
-
-
-@dataclasses.dataclass(eq=False)
-class ProverData:
-    """What the prover keeps after committing: messages, codewords, salts and tree."""
-
-    commitment: Commitment
-    coefficients: np.ndarray
-    """(rows, k): every row's message — the tables' rows (plus their random coefficients in
-    hiding mode), then the masking rows."""
-    codewords: np.ndarray
-    """(N, rows) little-endian u32: the encoded matrix stored column by column (leaf j)."""
-    salts: tuple[bytes, ...]
-    """One random salt per leaf in hiding mode; empty otherwise."""
-    tree: merkle.MerkleTree
-    opened: bool = False
-    """Set after an opening of a hiding commitment: opening it again would reveal more
-    columns and reuse masks, so it is refused."""
 
 
 def commit(
@@ -54,9 +50,12 @@ def commit(
     *,
     row_vars: int | None = None,
     max_points: int = 1,
+    tickets: int = 1,
 ) -> tuple[Commitment, ProverData]:
     """Commit to one table of 2^m base-field values (see :func:`commit_many`)."""
-    return commit_many([values], params, hiding, rng, row_vars=row_vars, max_points=max_points)
+    return commit_many(
+        [values], params, hiding, rng, row_vars=row_vars, max_points=max_points, tickets=tickets
+    )
 
 
 def commit_many(
@@ -67,11 +66,13 @@ def commit_many(
     *,
     row_vars: int | None = None,
     max_points: int = 1,
+    tickets: int = 1,
 ) -> tuple[Commitment, ProverData]:
     """Commit to several tables of the same size 2^m in one Merkle tree.
 
-    ``row_vars`` overrides the shape rule; in hiding mode ``max_points`` is how many points the
-    single allowed opening may use. Random coefficients, masking rows and salts come from the
+    ``row_vars`` overrides the shape rule (see ``params.smallest_commitment_row_vars``). In
+    hiding mode the commitment may be opened ``tickets`` times, each opening at up to
+    ``max_points`` points. Random coefficients, masking rows and salts come from the
     operating system's cryptographic generator unless ``rng`` is given: a numpy generator is
     not a cryptographic one, so pass one only for reproducible tests and benchmarks.
     """
@@ -83,13 +84,14 @@ def commit_many(
         raise ValueError("every table must be a base-field vector of the same length 2^m")
     if not 1 <= max_points <= MAX_MASK_GROUPS:
         raise ValueError(f"max_points must lie in 1..{MAX_MASK_GROUPS}")
+    if not 1 <= tickets <= (MAX_TICKETS if hiding else 1):
+        raise ValueError(f"tickets must lie in 1..{MAX_TICKETS}, and be 1 without hiding")
     rows = params.row_vars(num_vars) if row_vars is None else row_vars
     if not 0 <= rows <= num_vars:
         raise ValueError(f"row_vars must lie in 0..{num_vars}")
-    shape = Commitment(
-        bytes(32), num_vars, rows, len(tables), hiding, max_points if hiding else 0, params
-    )
-    if codeword_len(shape.column_vars, params, hiding) is None:
+    mask_groups = max_points if hiding else 0
+    shape = Commitment(bytes(32), num_vars, rows, len(tables), hiding, mask_groups, params, tickets)
+    if codeword_len(shape.column_vars, params, hiding, tickets) is None:
         raise ValueError("no codeword length reaches the parameters' security target")
     coefficients = _messages(shape, tables, rng)
     return assemble(shape, coefficients, encode_rows(coefficients, shape.codeword_len), rng)
@@ -109,10 +111,6 @@ def random_elements(shape: tuple[int, int], rng: np.random.Generator | None) -> 
     return kept[:count].reshape(shape)
 
 
-def random_bytes(length: int, rng: np.random.Generator | None) -> bytes:
-    return rng.bytes(length) if rng is not None else os.urandom(length)
-
-
 def _messages(
     shape: Commitment, tables: Sequence[np.ndarray], rng: np.random.Generator | None
 ) -> np.ndarray:
@@ -124,43 +122,10 @@ def _messages(
         raise ValueError("table values must lie in [0, p)")
     if not shape.hiding:
         return stacked
-    randomness = random_elements((stacked.shape[0], shape.params.num_queries), rng)
+    width = shape.params.num_queries * shape.tickets
+    randomness = random_elements((stacked.shape[0], width), rng)
     masks = random_elements((shape.num_mask_rows, shape.message_len), rng)
     return np.concatenate([np.concatenate([stacked, randomness], axis=1), masks], axis=0)
-
-
-def encode_rows(coefficients: np.ndarray, codeword_len: int) -> np.ndarray:
-    """Reed–Solomon encode every row; returned column-major as (N, rows) little-endian u32."""
-    return ntt.rs_encode_columns(coefficients, codeword_len)
-
-
-def assemble(
-    shape: Commitment,
-    coefficients: np.ndarray,
-    codewords: np.ndarray,
-    rng: np.random.Generator | None,
-    salts: tuple[bytes, ...] | None = None,
-) -> tuple[Commitment, ProverData]:
-    """Salt and hash the columns of ``codewords`` into a tree and name its root; ``salts``
-    given (a hiding commitment rebuilt from what its prover kept) are used as they are."""
-    column_bytes = codewords.shape[1] * 4
-    flat = np.ascontiguousarray(codewords).data.cast("B")
-    columns = [flat[j * column_bytes : (j + 1) * column_bytes] for j in range(codewords.shape[0])]
-    if not shape.hiding:
-        salts = ()
-    elif salts is None:
-        salts = tuple(random_bytes(SALT_BYTES, rng) for _ in range(codewords.shape[0]))
-    elif len(salts) != codewords.shape[0] or any(len(s) != SALT_BYTES for s in salts):
-        raise ValueError("one salt of SALT_BYTES per column")
-    if shape.hiding:
-        leaves: Sequence[merkle.LeafBytes] = [
-            bytes(c) + s for c, s in zip(columns, salts, strict=True)
-        ]
-    else:
-        leaves = columns
-    tree = merkle.MerkleTree.build(leaves)
-    commitment = dataclasses.replace(shape, root=tree.root)
-    return commitment, ProverData(commitment, coefficients, codewords, salts, tree)
 
 
 def combine_rows(weights: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -194,6 +159,10 @@ class BatchOpener:
     ``batch_open`` calls: ``send_statement(values)``, ``send_mask_evaluations(mask_evaluations())``,
     ``send_evaluation_rows(evaluation_rows())``, then per tree ``draw_proximity_weights``,
     ``send_proximity_row(proximity_row)``, and finally ``open_columns()``.
+
+    Each hiding tree's opening takes its prover data's lowest unused ticket; the ticket is
+    recorded as used here, before anything that depends on its masks is computed, so an
+    opening abandoned half way never lets a later one reuse them.
     """
 
     def __init__(
@@ -216,7 +185,7 @@ class BatchOpener:
             [g for g, (t, _) in enumerate(self.requests) if t == tree]
             for tree in range(len(self.trees))
         ]
-        self._check_masks()
+        self.tickets = self._take_tickets()
         self.partial_rows = [self._partial_rows(t, point) for t, point in self.requests]
         self.values = [self._values(g) for g in range(len(self.requests))]
         self.commitments = [data.commitment for data in self.trees]
@@ -232,18 +201,30 @@ class BatchOpener:
         self.claimed_values = values
         statement = [(t, p, v) for (t, p), v in zip(self.requests, values, strict=True)]
         steps.absorb_statement(self.transcript, self.commitments, statement)
+        steps.absorb_tickets(self.transcript, self.commitments, self.tickets)
 
-    def _check_masks(self) -> None:
+    def _take_tickets(self) -> list[int | None]:
+        """Check every hiding tree can be opened here, then mark one ticket of each used."""
+        tickets: list[int | None] = []
         for data, groups in zip(self.trees, self.groups, strict=True):
             if not data.commitment.hiding:
+                tickets.append(None)
                 continue
-            if data.opened:
-                raise ProverError("a hiding commitment may be opened only once")
             if len(groups) > data.commitment.mask_groups:
                 raise ProverError(
                     f"{len(groups)} points, but the commitment masks only "
                     f"{data.commitment.mask_groups}"
                 )
+            tickets.append(data.next_ticket())
+        for data, ticket in zip(self.trees, tickets, strict=True):
+            if ticket is not None:
+                data.used_tickets.add(ticket)
+        return tickets
+
+    def _ticket(self, tree_index: int) -> int:
+        """The mask block of a tree's opening (0, unused, for a non-hiding tree)."""
+        ticket = self.tickets[tree_index]
+        return 0 if ticket is None else ticket
 
     def _partial_rows(self, tree_index: int, point: np.ndarray) -> list[np.ndarray]:
         """eq(r_hi)^T·Coeffs_l for every table l: (4, k) each."""
@@ -277,11 +258,13 @@ class BatchOpener:
     def mask_evaluations(self) -> list[np.ndarray]:
         """σ_g = <s_g, eq(r_lo)> for every evaluation row of every hiding tree."""
         out = []
-        for data, groups in zip(self.trees, self.groups, strict=True):
+        for tree_index, (data, groups) in enumerate(zip(self.trees, self.groups, strict=True)):
+            ticket = self._ticket(tree_index)
             sigmas = np.zeros((ext.DEGREE, len(groups) if data.commitment.hiding else 0), np.int64)
             for slot, group in enumerate(groups if data.commitment.hiding else []):
                 _, low = layout.split_point(data.commitment, self.requests[group][1])
-                mask = self._mask_row(data, layout.evaluation_mask_rows(data.commitment, slot))
+                rows = layout.evaluation_mask_rows(data.commitment, ticket, slot)
+                mask = self._mask_row(data, rows)
                 width = 1 << data.commitment.column_vars
                 sigmas[:, slot] = ext.inner_product(mask[:, :width], multilinear.eq_table(low))
             out.append(sigmas)
@@ -296,14 +279,15 @@ class BatchOpener:
         """u_g = Σ_l α_{g,l}·eq(r_hi)^T·Coeffs_l (+ s_g) for every group, per tree (G, 4, k)."""
         offsets = self._claim_offsets()
         out = []
-        for data, groups in zip(self.trees, self.groups, strict=True):
+        for tree_index, (data, groups) in enumerate(zip(self.trees, self.groups, strict=True)):
+            ticket = self._ticket(tree_index)
             rows = np.zeros((len(groups), ext.DEGREE, data.commitment.message_len), np.int64)
             for slot, group in enumerate(groups):
                 for table, partial in enumerate(self.partial_rows[group]):
                     alpha = self.alphas[:, offsets[group] + table]
                     rows[slot] = ext.add(rows[slot], ext.mul(partial, alpha))
                 if data.commitment.hiding:
-                    mask_rows = layout.evaluation_mask_rows(data.commitment, slot)
+                    mask_rows = layout.evaluation_mask_rows(data.commitment, ticket, slot)
                     rows[slot] = ext.add(rows[slot], self._mask_row(data, mask_rows))
             out.append(rows)
         return out
@@ -318,12 +302,12 @@ class BatchOpener:
         return gamma
 
     def proximity_row(self, tree_index: int) -> np.ndarray:
-        """w = γ^T·Coeffs (the proximity masks entering with weights X^c): (4, k)."""
+        """w = γ^T·Coeffs (the ticket's proximity masks entering with weights X^c): (4, k)."""
         gamma = self.gammas[tree_index]
         if gamma is None:
             raise ProverError("draw the proximity weights first")
         data = self.trees[tree_index]
-        weights = layout.proximity_weights(data.commitment, gamma)
+        weights = layout.proximity_weights(data.commitment, self._ticket(tree_index), gamma)
         return combine_rows(weights, data.coefficients)
 
     def send_proximity_row(self, tree_index: int, row: np.ndarray) -> None:
@@ -344,10 +328,9 @@ class BatchOpener:
                     columns=data.codewords[positions].astype(np.int64),
                     salts=salts,
                     merkle_proof=data.tree.open_batch(positions),
+                    ticket=self.tickets[tree_index],
                 )
             )
-        for data in self.trees:
-            data.opened = data.opened or data.commitment.hiding
         return OpeningProof(commitments_digest(self.commitments), tuple(openings))
 
 
@@ -357,8 +340,10 @@ def batch_open(
     """Open committed tables at points with one proof.
 
     Each request (prover data, point (4, m)) asks for every table of that commitment at the
-    point; its values come back as (4, L). Absorbs, in order (see ``transcript_steps``): the
-    distinct commitments, each request's tree index, point and values, the mask evaluations,
+    point; its values come back as (4, L). Each hiding commitment consumes its lowest unused
+    ticket (ProverError when none is left). Absorbs, in order (see ``transcript_steps``): the
+    distinct commitments, each request's tree index, point and values, each hiding tree's
+    ticket, the mask evaluations,
     then the evaluation rows, each tree's proximity row; the column queries are drawn last.
     """
     opener = BatchOpener(requests, transcript)

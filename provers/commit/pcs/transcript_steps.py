@@ -1,7 +1,8 @@
 """The transcript operations of an opening, shared by prover and verifier so they cannot drift.
 
 Order: the commitments (count, then each encoding) under "pcs/commitments"; each request's tree
-index, point and claimed values; the mask evaluations of every tree (hiding trees); then α, one
+index, point and claimed values; the ticket of every hiding tree; the mask evaluations of every
+tree (hiding trees); then α, one
 weight per claim; every tree's evaluation rows; per tree, γ then its proximity row; per tree,
 the column queries (distinct positions).
 """
@@ -31,6 +32,15 @@ def absorb_statement(
         transcript.absorb_int("pcs/request-tree", tree_index)
         transcript.absorb_ext("pcs/point", point)
         transcript.absorb_ext("pcs/values", values)
+
+
+def absorb_tickets(
+    transcript: Transcript, commitments: Sequence[Commitment], tickets: Sequence[int | None]
+) -> None:
+    """The ticket each hiding tree's opening consumes, before any challenge depends on it."""
+    for commitment, ticket in zip(commitments, tickets, strict=True):
+        if commitment.hiding and ticket is not None:
+            transcript.absorb_int("pcs/ticket", ticket)
 
 
 def absorb_mask_evaluations(

@@ -1,8 +1,10 @@
 """The PCS verifier: replay the transcript, then check values, paths, proximity and columns.
 
-Checks, in this order (each failure has its own reason): the commitments' parameters reach
-``MIN_SECURITY_BITS`` (INSUFFICIENT_SOUNDNESS) and match the caller's (PARAMETER_MISMATCH); the
-proof's shapes match the statement, with min(t, N) opened columns per tree
+Checks, in this order (each failure has its own reason): the commitments are well formed
+(MALFORMED, LENGTH_OUT_OF_BOUNDS for a ticket count outside 1..MAX_TICKETS), their parameters
+reach ``MIN_SECURITY_BITS`` (INSUFFICIENT_SOUNDNESS) and match the caller's
+(PARAMETER_MISMATCH); the proof's shapes match the statement, every hiding tree names a ticket
+below its commitment's B (LENGTH_OUT_OF_BOUNDS), with min(t, N) opened columns per tree
 (COLUMN_COUNT_MISMATCH); the proof names these commitments (COMMITMENT_MISMATCH); every
 evaluation row gives its claims' combined value (EVALUATION_MISMATCH); the columns open against
 the roots (MERKLE_PATH_INVALID); the proximity row's encoding matches the γ-combination of every
@@ -13,6 +15,7 @@ opened column (PROXIMITY_CHECK_FAILED); each evaluation row's encoding matches i
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TypeGuard
 
 import numpy as np
 
@@ -20,6 +23,7 @@ from provers.commit import merkle
 from provers.commit.pcs import layout
 from provers.commit.pcs import transcript_steps as steps
 from provers.commit.pcs.params import (
+    MAX_TICKETS,
     MIN_SECURITY_BITS,
     SALT_BYTES,
     PCSParams,
@@ -50,8 +54,21 @@ def organise(requests: Sequence[Request]) -> tuple[list[Commitment], list[list[i
     return commitments, groups
 
 
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def _check_commitment(commitment: Commitment, expected: PCSParams | None, points: int) -> None:
-    bits = shape_soundness_bits(commitment.column_vars, commitment.params, commitment.hiding)
+    tickets = commitment.tickets
+    if not _is_int(tickets) or not 1 <= tickets <= MAX_TICKETS:
+        raise VerificationError(
+            Reject.LENGTH_OUT_OF_BOUNDS, f"tickets = {tickets!r}, expected 1..{MAX_TICKETS}"
+        )
+    if tickets > 1 and not commitment.hiding:
+        raise VerificationError(Reject.MALFORMED, "tickets beyond one exist only in hiding mode")
+    bits = shape_soundness_bits(
+        commitment.column_vars, commitment.params, commitment.hiding, tickets
+    )
     if bits < MIN_SECURITY_BITS:
         raise VerificationError(
             Reject.INSUFFICIENT_SOUNDNESS, f"{bits:.1f} bits, at least {MIN_SECURITY_BITS} needed"
@@ -82,7 +99,25 @@ def _check_statement(requests: Sequence[Request]) -> None:
             raise VerificationError(Reject.STATEMENT_MISMATCH, "point or values not in [0, p)")
 
 
+def _check_ticket(opening: TreeOpening, commitment: Commitment) -> None:
+    ticket = opening.ticket
+    if not commitment.hiding:
+        if ticket is not None:
+            raise VerificationError(Reject.MALFORMED, "a ticket on a non-hiding opening")
+        return
+    if not _is_int(ticket) or not 0 <= ticket < commitment.tickets:
+        raise VerificationError(
+            Reject.LENGTH_OUT_OF_BOUNDS,
+            f"ticket {ticket!r}, the commitment has {commitment.tickets}",
+        )
+
+
+def _ticket(opening: TreeOpening) -> int:
+    return 0 if opening.ticket is None else opening.ticket
+
+
 def _check_tree_shape(opening: TreeOpening, commitment: Commitment, points: int) -> None:
+    _check_ticket(opening, commitment)
     k, rows = commitment.message_len, commitment.num_rows
     expected = {
         "mask evaluations": (ext.DEGREE, points if commitment.hiding else 0),
@@ -133,6 +168,7 @@ class _Replay:
         tree_of = {g: t for t, members in enumerate(groups) for g in members}
         statement = [(tree_of[i], point, values) for i, (_, point, values) in enumerate(requests)]
         steps.absorb_statement(transcript, commitments, statement)
+        steps.absorb_tickets(transcript, commitments, [tree.ticket for tree in proof.trees])
         num_claims = sum(values.shape[1] for _, _, values in requests)
         self.alphas = steps.absorb_mask_evaluations(
             transcript, [tree.mask_evaluations for tree in proof.trees], num_claims
@@ -185,7 +221,7 @@ def _check_columns(
     offsets = np.cumsum([0] + [values.shape[1] for _, _, values in requests])
     trees = list(zip(commitments, proof.trees, replay.positions, replay.gammas, strict=True))
     for commitment, tree, opened, gamma in trees:
-        weights = layout.proximity_weights(commitment, gamma)
+        weights = layout.proximity_weights(commitment, _ticket(tree), gamma)
         expected = _combine_columns(weights, tree.columns)
         if not ext.equal(
             _encoded_at(tree.proximity_row, commitment.codeword_len, opened), expected
@@ -195,7 +231,7 @@ def _check_columns(
         for slot, group in enumerate(members):
             high, _ = layout.split_point(commitment, requests[group][1])
             alphas = replay.alphas[:, offsets[group] : offsets[group + 1]]
-            weights = layout.evaluation_weights(commitment, slot, high, alphas)
+            weights = layout.evaluation_weights(commitment, _ticket(tree), slot, high, alphas)
             expected = _combine_columns(weights, tree.columns)
             encoded = _encoded_at(tree.evaluation_rows[slot], commitment.codeword_len, opened)
             if not ext.equal(encoded, expected):
