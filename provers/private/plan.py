@@ -104,9 +104,13 @@ class PrivatePlan:
         limb_bits: int = 8,
         pcs: PCSParams | None = None,
         classes: int = 0,
+        private_weights: bool = False,
     ) -> None:
         self.model, self.batch = model, batch
         self.private_input, self.public_output = private_input, public_output
+        self.private_weights = private_weights
+        """The weights are read from a hiding commitment to the doubled weight table
+        (provers/private/model.py) instead of being opened in the clear."""
         self.classes = classes
         """> 0: an accuracy audit of a classifier with this many classes (the logits stay
         private; the argmax vectors, the data table of inputs and labels are added)."""
@@ -276,6 +280,11 @@ class PrivatePlan:
             if layer.node == name:
                 return layer
         raise KeyError(name)
+
+    @property
+    def model_log(self) -> int:
+        """The weight table's variables (the doubled table has one more)."""
+        return self.weight_layout.log_size
 
     def slot_size(self, key: tuple[str, str]) -> int:
         return 1 << self.slot_logs[key]

@@ -1,9 +1,11 @@
 """The private-mode inference proof body: data only, with its canonical encoding.
 
-Encoding, in order: the witness commitment; the bias claims (ext vec, one per layer); the
-relations' masked sumcheck and its final values (ext vec); the lookup's helper commitment, its
-masked sumcheck and its final values; stage C's masked sumcheck and the witness value at its
-point; the batch opening. Every count is fixed by the plan, which the reader is given.
+Encoding, in order: the witness commitment (and an audit's data commitment); the bias claims
+(ext vec, one per layer; none with private weights); the relations' masked sumcheck and its
+final values (ext vec); the lookup's helper commitment, its masked sumcheck and its final
+values; stage C's masked sumcheck, the witness value at its point (then an audit's data value
+and, with private weights, the doubled weight table's value); the batch opening. Every count is
+fixed by the plan, which the reader is given.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ class ProofShape:
     weight_points: int
     audit: bool = False
     """An audit's proof also carries its data table's commitment and value."""
+    private_weights: bool = False
+    """The proof carries the doubled weight table's value at stage C's point, and opens the
+    hidden model's commitment there once instead of the weight table at every claim."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -39,7 +44,8 @@ class PrivateProof:
     witness_commitment: Commitment
     """Hiding commitment to W2 = (W ‖ W′), opened once at stage C's point."""
     biases: np.ndarray
-    """(4, layers): each layer's bias MLE at its output-channel point (weights are public)."""
+    """(4, layers): each layer's bias MLE at its output-channel point ((4, 0) with private
+    weights, whose biases are terms of the relations)."""
     relations: ZkSumcheckProof
     """The batched masked sumcheck of every layer's identities (provers/private/relations.py)."""
     relation_finals: np.ndarray
@@ -56,11 +62,13 @@ class PrivateProof:
     """(4,): W2 at stage C's point."""
     opening: OpeningProof
     """One batch opening: W2, the helpers, (an audit's data table,) the weight table at every
-    weight and bias claim."""
+    weight and bias claim, or the hidden model's doubled table at stage C's point."""
     data_commitment: Commitment | None = None
     """An audit's hiding commitment to its doubled test set (inputs, then labels)."""
     data_value: np.ndarray | None = None
     """(4,): the data table at stage C's point (audits)."""
+    model_value: np.ndarray | None = None
+    """(4,): the doubled weight table at stage C's point (private weights)."""
 
     def write_to(self, writer: Writer, params: PCSParams) -> None:
         scheme = TensorPcsMaskScheme(params)
@@ -77,6 +85,8 @@ class PrivateProof:
         writer.ext_elem(self.witness_value)
         if self.data_value is not None:
             writer.ext_elem(self.data_value)
+        if self.model_value is not None:
+            writer.ext_elem(self.model_value)
         self.opening.write_to(writer)
 
     def to_bytes(self, params: PCSParams) -> bytes:
@@ -105,8 +115,9 @@ class PrivateProof:
         claims = ZkSumcheckProof.read_from(reader, shape.claim_vars, 2, scheme)
         witness_value = reader.ext_elem("witness value")
         data_value = reader.ext_elem("data value") if shape.audit else None
+        model_value = reader.ext_elem("model value") if shape.private_weights else None
         trees = [witness, helpers, weights]
-        points = [1, 1, shape.weight_points]
+        points = [1, 1, 1 if shape.private_weights else shape.weight_points]
         if data_commitment is not None:
             trees.insert(2, data_commitment)
             points.insert(2, 1)
@@ -125,4 +136,5 @@ class PrivateProof:
             opening,
             data_commitment,
             data_value,
+            model_value,
         )

@@ -237,3 +237,20 @@ def matmul_weight_point(
     block = term.layer.weights.blocks[term.block]
     columns = local[:, local.shape[1] - block.cols_log :]
     return weight_point(plan, block, channel_point(term.layer, rho), columns)
+
+
+def matmul_model_claim(
+    plan: PrivatePlan, term: MatmulTerm, rho: np.ndarray, local: np.ndarray, value: np.ndarray
+) -> WitnessClaim:
+    """Wf(ζ, κ) = M2(ζ, block bits, ρ_o, κ): a claim on the doubled weight table."""
+    block = term.layer.weights.blocks[term.block]
+    rho_o = channel_point(term.layer, rho)
+    pad = np.zeros((ext.DEGREE, block.rows_log - rho_o.shape[1]), dtype=np.int64)
+    columns = local[:, local.shape[1] - block.cols_log :]
+    inside = np.concatenate([pad, rho_o, columns], axis=1)
+    return WitnessClaim(local[:, 0], block.offset, inside, value)
+
+
+def bias_model_claim(plan: PrivatePlan, local: np.ndarray, value: np.ndarray) -> WitnessClaim:
+    """B(ζ, κ) = M2(ζ, bias block bits, κ): a claim on the doubled weight table's bias block."""
+    return WitnessClaim(local[:, 0], plan.weight_layout.bias_offset, local[:, 1:], value)

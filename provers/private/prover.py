@@ -33,13 +33,17 @@ from provers.poly import multilinear
 from provers.private import protocol
 from provers.private.argmax import DATA, INPUTS, ProductTerm, split_column
 from provers.private.dataset import PrivateDataset
+from provers.private.model import HiddenModel
 from provers.private.plan import INPUT, PrivatePlan
 from provers.private.proof import PrivateProof
 from provers.private.relations import (
+    BiasTerm,
     LinearCombiner,
     LinearTerm,
     MatmulTerm,
     Term,
+    bias_factor_table,
+    check_budget,
     check_masking,
     group_totals,
     multiplier_table,
@@ -172,18 +176,29 @@ class _Tables:
 
     weights: np.ndarray
     inputs: np.ndarray | None
+    noise: np.ndarray | None = None
+    """T′, the weight table's random half (private weights)."""
 
 
 def _weight_block(
     plan: PrivatePlan, tables: _Tables, term: MatmulTerm, rho_o: np.ndarray
-) -> np.ndarray:
+) -> list[np.ndarray]:
+    """The weight block folded by ρ_o: one table per half of the doubled weight table (one if
+    the weights are public)."""
     block = term.layer.weights.blocks[term.block]
     size = 1 << (block.rows_log + block.cols_log)
-    matrix = tables.weights[block.offset : block.offset + size].reshape(
-        1 << block.rows_log, 1 << block.cols_log
-    )
     pad = np.zeros((ext.DEGREE, block.rows_log - rho_o.shape[1]), dtype=np.int64)
-    return fold_rows(multilinear.eq_table(np.concatenate([pad, rho_o], axis=1)), matrix)
+    eq = multilinear.eq_table(np.concatenate([pad, rho_o], axis=1))
+    halves = [tables.weights] if tables.noise is None else [tables.weights, tables.noise]
+    return [
+        fold_rows(
+            eq,
+            half[block.offset : block.offset + size].reshape(
+                1 << block.rows_log, 1 << block.cols_log
+            ),
+        )
+        for half in halves
+    ]
 
 
 def _input_block(
@@ -226,13 +241,25 @@ def _term_tables(
         )
         wf = _weight_block(plan, tables, term, rho_o)
         xf = _input_block(plan, witness, tables, term, rho_n)
-        if not term.private_input:
-            return batched_zk.ZkProverTerm(shape, [wf, xf[0]], product(2))
-        half = wf.shape[1]
+        if not term.doubled:
+            return batched_zk.ZkProverTerm(shape, [wf[0], xf[0]], product(2))
+        half = wf[0].shape[1]
         selector = np.concatenate([np.ones(half, np.int64), np.zeros(half, np.int64)])
-        doubled_wf = np.concatenate([wf, wf], axis=1)
-        doubled_xf = np.concatenate(xf, axis=1)
+        doubled_wf = np.concatenate(wf if len(wf) == 2 else [wf[0], wf[0]], axis=1)
+        doubled_xf = np.concatenate(xf if len(xf) == 2 else [xf[0], xf[0]], axis=1)
         return batched_zk.ZkProverTerm(shape, [selector, doubled_wf, doubled_xf], product(3))
+    if isinstance(term, BiasTerm):
+        layer = term.layer
+        rho = points[layer.node]
+        size = 1 << plan.weight_layout.bias_log
+        start = plan.weight_layout.bias_offset
+        if tables.noise is None:
+            raise ProverError("a private bias without the weight table's random half")
+        region = np.concatenate(
+            [tables.weights[start : start + size], tables.noise[start : start + size]]
+        )
+        factor = bias_factor_table(plan, layer, rho)
+        return batched_zk.ZkProverTerm(shape, [factor, region], product(2))
     if isinstance(term, ProductTerm):
         size = 1 << term.log_size
         selector = np.concatenate([np.ones(size, np.int64), np.zeros(size, np.int64)])
@@ -283,18 +310,25 @@ def _sent(
     witness_claims: list[protocol.WitnessClaim],
     weight_claims: list[tuple[np.ndarray, np.ndarray]],
     data_claims: list[protocol.WitnessClaim],
+    model_claims: list[protocol.WitnessClaim],
 ) -> list[np.ndarray]:
     """The values a term's final check needs, recording the claims they make."""
     local = batched_zk.suffix(point, term.num_vars)
     if isinstance(term, MatmulTerm):
         rho = points[term.layer.node]
-        wf = finals[1] if term.private_input else finals[0]
-        weight_claims.append((protocol.matmul_weight_point(plan, term, rho, local), wf))
+        wf = finals[1] if term.doubled else finals[0]
+        if term.private_weights:
+            model_claims.append(protocol.matmul_model_claim(plan, term, rho, local, wf))
+        else:
+            weight_claims.append((protocol.matmul_weight_point(plan, term, rho, local), wf))
         if not term.private_input:
             return [wf]
         xf = finals[2]
         witness_claims.append(protocol.input_claim(plan, term, rho, local, xf))
         return [wf, xf]
+    if isinstance(term, BiasTerm):
+        model_claims.append(protocol.bias_model_claim(plan, local, finals[1]))
+        return [finals[1]]
     zeta, r = local[:, 0], local[:, 1:]
     keys: tuple[tuple[str, str], ...]
     if isinstance(term, ProductTerm):
@@ -308,16 +342,30 @@ def _sent(
     return list(values)
 
 
-def _check_privacy(private: frozenset[str]) -> None:
-    if not private or not private <= {"input", "output"}:
+Model = CommittedModel | HiddenModel
+
+
+def _check_privacy(committed: Model, private: frozenset[str]) -> None:
+    if not private or not private <= {"weights", "input", "output"}:
         raise ProverError(
-            f"private {sorted(private)}: the private mode hides the input and the output; "
-            "private weights need the opening-budget model commitment, not built yet"
+            f"private {sorted(private)}: the private mode hides any of the weights, the input "
+            "and the output"
+        )
+    hidden = isinstance(committed, HiddenModel)
+    if "weights" in private and not hidden:
+        raise ProverError(
+            "private weights need a model committed with hidden weights "
+            "(veriml compile --private-weights); this model's weights are committed openly"
+        )
+    if hidden and "weights" not in private:
+        raise ProverError(
+            "this model's weights are committed hidden: its proofs keep them private "
+            "(name weights among the private parts)"
         )
 
 
 def _setup(
-    committed: CommittedModel,
+    committed: Model,
     inputs: np.ndarray,
     private: frozenset[str],
     params: ProofParameters,
@@ -337,19 +385,32 @@ def _setup(
             LIMB_BITS,
             params.pcs,
             classes,
+            isinstance(committed, HiddenModel),
         )
-        check_masking(plan, terms_of(plan))
+        _check_plan(plan, committed)
     except (ValueError, UnsupportedCircuit) as error:
         raise ProverError(str(error)) from None
     if committed.commitment.params != params.pcs:
         raise ProverError("the model was committed under other PCS parameters")
-    _check_bits(plan, params)
+    _check_bits(plan, params, committed)
     return plan, inputs
 
 
-def _check_bits(plan: PrivatePlan, params: ProofParameters) -> None:
+def _check_plan(plan: PrivatePlan, committed: Model) -> None:
+    terms = terms_of(plan)
+    check_masking(plan, terms)
+    if isinstance(committed, HiddenModel):
+        check_budget(plan, committed.tickets)
+        if committed.proofs_left < 1:
+            raise UnsupportedCircuit(
+                f"this hidden-weights commitment has served all {committed.tickets} proofs it "
+                "can keep the weights hidden for; commit the model again"
+            )
+
+
+def _check_bits(plan: PrivatePlan, params: ProofParameters, committed: Model) -> None:
     """Refuse, before any work, a proof the verifier would refuse for its soundness."""
-    bits = private_bits(plan, params)
+    bits = private_bits(plan, params, committed.commitment)
     if bits < params.min_soundness_bits:
         raise ProverError(
             f"a private proof of this size gives {bits:.1f} bits of soundness, under "
@@ -358,7 +419,7 @@ def _check_bits(plan: PrivatePlan, params: ProofParameters) -> None:
 
 
 def prove_private(
-    committed: CommittedModel,
+    committed: Model,
     inputs: np.ndarray,
     private: frozenset[str],
     nonce: bytes | None = None,
@@ -366,10 +427,11 @@ def prove_private(
     rng: np.random.Generator | None = None,
 ) -> bytes:
     """A proof file that ``committed`` maps ``inputs`` to its outputs, hiding the parts named
-    in ``private`` (a non-empty subset of {"input", "output"}) by zero knowledge. Randomness
-    comes from the OS CSPRNG unless ``rng`` (a numpy generator, for reproducible tests) is
-    given."""
-    _check_privacy(private)
+    in ``private`` (a non-empty subset of {"weights", "input", "output"}; "weights" exactly
+    for a :class:`HiddenModel`, whose next ticket the proof uses) by zero knowledge.
+    Randomness comes from the OS CSPRNG unless ``rng`` (a numpy generator, for reproducible
+    tests) is given."""
+    _check_privacy(committed, private)
     params = params or ProofParameters.default()
     plan, inputs = _setup(committed, inputs, private, params)
     nonce = os.urandom(16) if nonce is None else nonce
@@ -406,7 +468,7 @@ def prove_private(
 
 def _prove_file(
     plan: PrivatePlan,
-    committed: CommittedModel,
+    committed: Model,
     witness: Witness,
     data: DataTable | None,
     kind: Protocol,
@@ -426,19 +488,22 @@ def _prove_file(
         transcript.absorb_bytes("data_commitment", data.commitment.to_bytes())
     points = protocol.draw_points(plan, transcript)
 
+    hidden = committed if isinstance(committed, HiddenModel) else None
     weights = weight_table(model, committed.layout) % base.P
-    tables = _Tables(weights, public_inputs)
-    biases = np.stack(
-        [
-            multilinear.evaluate(
-                weights[layer.weights.bias_offset : layer.weights.bias_offset + (1 << d.log)],
-                protocol.channel_point(layer, points[layer.node]),
-            )
-            for layer in plan.layers
-            for d in [layer.layout.dims[1]]
-        ],
-        axis=1,
-    )
+    tables = _Tables(weights, public_inputs, None if hidden is None else hidden.noise)
+    biases = np.zeros((ext.DEGREE, 0), dtype=np.int64)
+    if hidden is None:
+        biases = np.stack(
+            [
+                multilinear.evaluate(
+                    weights[layer.weights.bias_offset : layer.weights.bias_offset + (1 << d.log)],
+                    protocol.channel_point(layer, points[layer.node]),
+                )
+                for layer in plan.layers
+                for d in [layer.layout.dims[1]]
+            ],
+            axis=1,
+        )
     transcript.absorb_ext("biases", biases)
     totals = group_totals(plan, points, biases, output_table, counts)
     terms = terms_of(plan)
@@ -449,16 +514,28 @@ def _prove_file(
     )
     witness_claims: list[protocol.WitnessClaim] = []
     data_claims: list[protocol.WitnessClaim] = []
+    model_claims: list[protocol.WitnessClaim] = []
     weight_claims: list[tuple[np.ndarray, np.ndarray]] = [
         (
             protocol.bias_point(plan, layer, protocol.channel_point(layer, points[layer.node])),
             biases[:, i],
         )
         for i, layer in enumerate(plan.layers)
+        if hidden is None
     ]
     sent: list[np.ndarray] = []
     for term, finals in zip(terms, term_finals, strict=True):
-        sent += _sent(plan, term, finals, point, points, witness_claims, weight_claims, data_claims)
+        sent += _sent(
+            plan,
+            term,
+            finals,
+            point,
+            points,
+            witness_claims,
+            weight_claims,
+            data_claims,
+            model_claims,
+        )
     relation_finals = np.stack(sent, axis=1)
     transcript.absorb_ext("relation_finals", relation_finals)
 
@@ -509,6 +586,19 @@ def _prove_file(
             )
         )
         totals_c.append(protocol.claims_total(data_claims, data_weights))
+    if hidden is not None:
+        model_weights = protocol.draw_claim_weights(transcript, model_claims, "model_claims")
+        claim_terms.append(
+            batched_zk.ZkProverTerm(
+                batched_zk.ZkTermShape(plan.model_log + 1, 2, len(claim_terms)),
+                [
+                    protocol.claim_table(plan, model_claims, model_weights, plan.model_log),
+                    np.concatenate([weights, hidden.noise]),
+                ],
+                product(2),
+            )
+        )
+        totals_c.append(protocol.claims_total(model_claims, model_weights))
     claims, claim_point, claim_finals = batched_zk.prove(
         claim_terms, np.stack(totals_c, axis=1), transcript, scheme, rng, label="claims"
     )
@@ -521,6 +611,11 @@ def _prove_file(
         data_value = claim_finals[1][1]
         transcript.absorb_ext("data_value", data_value)
         requests.append((data.prover_data, batched_zk.suffix(claim_point, plan.data_log + 1)))
+    model_value = None
+    if hidden is not None:
+        model_value = claim_finals[-1][1]
+        transcript.absorb_ext("model_value", model_value)
+        requests.append((hidden.prover_data, batched_zk.suffix(claim_point, plan.model_log + 1)))
     requests += [(committed.prover_data, p) for p, _ in weight_claims]
     opened, opening = pcs.batch_open(requests, transcript)
     if not ext.equal(opened[0][:, 0], witness_value):
@@ -538,8 +633,9 @@ def _prove_file(
         opening,
         None if data is None else data.commitment,
         data_value,
+        model_value,
     )
-    bits = private_bits(plan, params)
+    bits = private_bits(plan, params, committed.commitment)
     return ProofFile(
         kind,
         parameter_bytes,
@@ -550,22 +646,26 @@ def _prove_file(
 
 
 def audit_plan(
-    committed: CommittedModel, samples: int, params: ProofParameters | None = None
+    committed: Model, samples: int, params: ProofParameters | None = None
 ) -> PrivatePlan:
-    """The plan of a private audit of ``samples`` samples (one proof over all of them)."""
+    """The plan of a private audit of ``samples`` samples (one proof over all of them; the
+    weights private too for a :class:`HiddenModel`)."""
     params = params or ProofParameters.default()
     classes = int(committed.model.output_shape()[-1])
+    hidden = isinstance(committed, HiddenModel)
     try:
-        plan = PrivatePlan(committed.model, samples, True, False, LIMB_BITS, params.pcs, classes)
-        check_masking(plan, terms_of(plan))
+        plan = PrivatePlan(
+            committed.model, samples, True, False, LIMB_BITS, params.pcs, classes, hidden
+        )
+        _check_plan(plan, committed)
     except UnsupportedCircuit as error:
         raise ProverError(str(error)) from None
-    _check_bits(plan, params)
+    _check_bits(plan, params, committed)
     return plan
 
 
 def prove_private_audit(
-    committed: CommittedModel,
+    committed: Model,
     dataset: PrivateDataset,
     nonce: bytes | None = None,
     params: ProofParameters | None = None,
@@ -573,7 +673,8 @@ def prove_private_audit(
 ) -> bytes:
     """An accuracy-audit proof whose test inputs (and every logit) stay hidden, over a test
     set committed beforehand (provers/private/dataset.py): the statement names its digest, n
-    and the counts per label. One proof over every sample; the commitment is opened once."""
+    and the counts per label. One proof over every sample; the commitment is opened once. For
+    a :class:`HiddenModel` the weights stay hidden too (one of its tickets)."""
     params = params or ProofParameters.default()
     model = committed.model
     if committed.commitment.params != params.pcs:

@@ -56,13 +56,18 @@ def bits(value: int, count: int) -> np.ndarray:
 
 @dataclass(frozen=True)
 class MatmulTerm:
-    """Σ_{x_0,k} (1 − x_0)·Wf(k)·Xf(x_0, k) for block ``block`` of a layer (no x_0 for a
-    public input)."""
+    """Σ_{x_0,k} (1 − x_0)·Wf(x_0, k)·Xf(x_0, k) for block ``block`` of a layer: Xf has no x_0
+    for a public input, Wf none for public weights (no x_0 at all when both are public)."""
 
     layer: LayerPlan
     block: int
     group: int
     private_input: bool
+    private_weights: bool = False
+
+    @property
+    def doubled(self) -> bool:
+        return self.private_input or self.private_weights
 
     @property
     def cols_log(self) -> int:
@@ -70,7 +75,28 @@ class MatmulTerm:
 
     @property
     def num_vars(self) -> int:
-        return self.cols_log + (1 if self.private_input else 0)
+        return self.cols_log + (1 if self.doubled else 0)
+
+    @property
+    def degree(self) -> int:
+        return 3 if self.doubled else 2
+
+
+@dataclass(frozen=True)
+class BiasTerm:
+    """Σ_{x_0,j} (1 − x_0)·c(j)·B(x_0, j) over the weight table's bias block B (every layer's
+    bias), c(j) = eq(ρ_o, j − o)·rv(ρ_n) on this layer's bias (at o in the block) and 0
+    elsewhere: the private bias b(ρ_o)·rv(ρ_n) (private weights only). Summing over the whole
+    block puts the final claim at a random point of it, so the claims of every layer and proof
+    share the block's random half instead of each bias's few entries."""
+
+    layer: LayerPlan
+    group: int
+    block_log: int
+
+    @property
+    def num_vars(self) -> int:
+        return 1 + self.block_log
 
     @property
     def degree(self) -> int:
@@ -99,7 +125,7 @@ class LinearTerm:
         return 3 if self.with_multipliers else 2
 
 
-Term = MatmulTerm | LinearTerm | ProductTerm
+Term = MatmulTerm | BiasTerm | LinearTerm | ProductTerm
 
 
 def _t_parts(layer: LayerPlan) -> dict[Key, int]:
@@ -154,7 +180,9 @@ def terms_of(plan: PrivatePlan) -> list[Term]:
     for i, layer in enumerate(plan.layers):
         private_x = layer.input != INPUT or plan.private_input
         for j in range(len(layer.weights.blocks)):
-            out.append(MatmulTerm(layer, j, 2 * i, private_x))
+            out.append(MatmulTerm(layer, j, 2 * i, private_x, plan.private_weights))
+        if plan.private_weights:
+            out.append(BiasTerm(layer, 2 * i, plan.weight_layout.bias_log))
         s1, s2 = layer.requant.shift1, layer.requant.shift2
         t = _t_parts(layer)
         identity1 = {k: -(w << s1) for k, w in t.items()}
@@ -261,7 +289,9 @@ def group_totals(
         row_valid = multilinear_prefix(rho[:, : layer.layout.dims[0].log], plan.batch)
         s1, s2 = layer.requant.shift1, layer.requant.shift2
         half1, half2 = (1 << s1) >> 1, (1 << s2) >> 1
-        shifted = ext.add(ext.scale(valid, half1), ext.mul(biases[:, i], row_valid))
+        shifted = ext.scale(valid, half1)
+        if not plan.private_weights:
+            shifted = ext.add(shifted, ext.mul(biases[:, i], row_valid))
         totals[:, 2 * i] = ext.neg(shifted)
         totals[:, 2 * i + 1] = ext.scale(valid, (-half2) % base.P)
     if not plan.private_output:
@@ -269,6 +299,38 @@ def group_totals(
             raise ValueError("a public output needs its table")
         totals[:, -1] = multilinear.evaluate(output_table, points["output"])
     return totals
+
+
+def _bias_start(plan: PrivatePlan, layer: LayerPlan) -> int:
+    return layer.weights.bias_offset - plan.weight_layout.bias_offset
+
+
+def bias_factor_table(plan: PrivatePlan, layer: LayerPlan, rho: np.ndarray) -> np.ndarray:
+    """A BiasTerm's public factor over (x_0, j): c(j) on the real half, 0 on the random half,
+    (4, 2^(b+1)) for a bias block of 2^b entries."""
+    rho_n, rho_o = rho[:, : layer.layout.dims[0].log], rho[:, layer.layout.dims[0].log :]
+    size = 1 << plan.weight_layout.bias_log
+    table = np.zeros((ext.DEGREE, 2 * size), dtype=np.int64)
+    values = ext.mul(multilinear.eq_table(rho_o), multilinear_prefix(rho_n, plan.batch))
+    start = _bias_start(plan, layer)
+    table[:, start : start + values.shape[1]] = values
+    return table
+
+
+def bias_factor_at(
+    plan: PrivatePlan, layer: LayerPlan, rho: np.ndarray, local: np.ndarray
+) -> np.ndarray:
+    """That factor at (ζ, κ): (1 − ζ)·eq(κ_high, the bias's place)·eq(ρ_o, κ_low)·rv(ρ_n)."""
+    rho_n, rho_o = rho[:, : layer.layout.dims[0].log], rho[:, layer.layout.dims[0].log :]
+    kappa = local[:, 1:]
+    low = rho_o.shape[1]
+    place = bits(_bias_start(plan, layer) >> low, kappa.shape[1] - low)
+    value = ext.mul(
+        multilinear.eq_eval(place, kappa[:, : kappa.shape[1] - low]),
+        multilinear.eq_eval(rho_o, kappa[:, kappa.shape[1] - low :]),
+    )
+    value = ext.mul(value, multilinear_prefix(rho_n, plan.batch))
+    return np.asarray(ext.mul(ext.sub(ext.one(), local[:, 0]), value))
 
 
 def multilinear_prefix(point: np.ndarray, count: int) -> np.ndarray:
@@ -296,7 +358,7 @@ def check_masking(plan: PrivatePlan, terms: list[Term]) -> None:
         elif isinstance(term, ProductTerm):
             for key in (term.a, term.b):
                 points[key].add(("product", term.num_vars))
-        elif term.private_input:
+        elif isinstance(term, MatmulTerm) and term.private_input:
             source = (INPUT, "x") if term.layer.input == INPUT else (term.layer.input, "y")
             points[source].add(("block", term.layer.node, term.block))
     for key, claimed in points.items():
@@ -306,3 +368,35 @@ def check_masking(plan: PrivatePlan, terms: list[Term]) -> None:
                 f"{key[0]}: its {key[1]} vector has {entries} entries, too few to mask the "
                 f"{len(claimed) + 1} values a proof reveals of it; prove a larger batch"
             )
+
+
+def check_budget(plan: PrivatePlan, tickets: int) -> None:
+    """Refuse private weights whose random half T′ cannot mask every value of them that all
+    ``tickets`` proofs reveal (provers/private/model.py): each claim is four base-field
+    coordinates of T′ on its region — a matrix-product term's claim on its block's rows (ρ_o)
+    and columns, every layer's bias claim on the bias block, stage C's claim on the whole table
+    — and a region needs 4·(its claims + stage C's)·tickets ≤ its entries."""
+    regions: list[tuple[str, int, int]] = []
+    for layer in plan.layers:
+        out_log = layer.layout.dims[1].log
+        for j, block in enumerate(layer.weights.blocks):
+            regions.append((f"{layer.node} block {j}", 1 << (out_log + block.cols_log), 1))
+    bias = plan.weight_layout
+    regions.append(("the bias block", 1 << bias.bias_log, len(plan.layers)))
+    for name, entries, claims in regions:
+        if 4 * (claims + 1) * tickets > entries:
+            raise UnsupportedCircuit(
+                f"{name} has {entries} weight entries, too few to hide its values over "
+                f"{tickets} proofs; commit the model for at most "
+                f"{max_tickets(plan)} proofs"
+            )
+
+
+def max_tickets(plan: PrivatePlan) -> int:
+    """The largest budget :func:`check_budget` accepts."""
+    out = []
+    for layer in plan.layers:
+        out_log = layer.layout.dims[1].log
+        out += [(1 << (out_log + b.cols_log)) // 8 for b in layer.weights.blocks]
+    out.append((1 << plan.weight_layout.bias_log) // (4 * (len(plan.layers) + 1)))
+    return max(0, min(out))

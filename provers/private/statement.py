@@ -3,7 +3,8 @@
 Statement bytes (canonical, provers/encoding.py), all absorbed before any challenge:
 
     model digest (32) ‖ circuit (blob) ‖ weight commitment ‖ u32 batch ‖ u8 limb bits
-    ‖ u8 privacy (bit 0: the input is private, bit 1: the output is private)
+    ‖ u8 privacy (bit 0: the input is private, bit 1: the output is private, bit 2: the
+      weights are private — exactly when the weight commitment is hiding)
     ‖ input (blob: N·|input| int8 bytes, empty when private)
     ‖ output (blob: N·|output| int8 bytes, empty when private) ‖ nonce (blob, ≤ 64 bytes)
 
@@ -31,6 +32,7 @@ from provers.inference.statement import (
 
 PRIVATE_INPUT = 1
 PRIVATE_OUTPUT = 2
+PRIVATE_WEIGHTS = 4
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,10 @@ class PrivateStatement:
     """(N, O) int8 values, None when private."""
     nonce: bytes
 
+    @property
+    def private_weights(self) -> bool:
+        return self.weight_commitment.hiding
+
     def to_bytes(self) -> bytes:
         w = Writer()
         w.raw(self.digest)
@@ -55,7 +61,11 @@ class PrivateStatement:
         self.weight_commitment.write_to(w)
         w.u32(self.batch)
         w.u8(self.limb_bits)
-        w.u8(PRIVATE_INPUT * self.private_input + PRIVATE_OUTPUT * self.private_output)
+        w.u8(
+            PRIVATE_INPUT * self.private_input
+            + PRIVATE_OUTPUT * self.private_output
+            + PRIVATE_WEIGHTS * self.private_weights
+        )
         for values in (self.inputs, self.outputs):
             data = b"" if values is None else np.asarray(values, np.int64).astype(np.int8)
             w.blob(data if isinstance(data, bytes) else data.tobytes())
@@ -74,7 +84,11 @@ class PrivateStatement:
             "output": None if self.outputs is None else self.outputs.tolist(),
             "private": [
                 part
-                for part, hidden in (("input", self.private_input), ("output", self.private_output))
+                for part, hidden in (
+                    ("weights", self.private_weights),
+                    ("input", self.private_input),
+                    ("output", self.private_output),
+                )
                 if hidden
             ],
             "nonce": self.nonce.hex(),
@@ -91,8 +105,12 @@ def read_private_statement(data: bytes) -> tuple[PrivateStatement, QuantisedMode
     batch = r.bounded_u32("batch", 1, 1 << 16)
     limb_bits = r.u8("limb bits")
     privacy = r.u8("privacy")
-    if privacy & ~(PRIVATE_INPUT | PRIVATE_OUTPUT) or not privacy:
+    if privacy & ~(PRIVATE_INPUT | PRIVATE_OUTPUT | PRIVATE_WEIGHTS) or not privacy:
         raise VerificationError(Reject.STATEMENT_MISMATCH, f"privacy flags {privacy}")
+    if bool(privacy & PRIVATE_WEIGHTS) != commitment.hiding:
+        raise VerificationError(
+            Reject.STATEMENT_MISMATCH, "the weights' privacy flag disagrees with their commitment"
+        )
     input_bytes = r.blob("input", MAX_TENSOR_BYTES)
     output_bytes = r.blob("output", MAX_TENSOR_BYTES)
     nonce = r.blob("nonce", MAX_NONCE_BYTES)

@@ -25,8 +25,10 @@ from provers.private.plan import PrivatePlan
 from provers.private.proof import PrivateProof, ProofShape
 from provers.private.prover import LIMB_BITS
 from provers.private.relations import (
+    BiasTerm,
     MatmulTerm,
     Term,
+    bias_factor_at,
     bits,
     check_masking,
     group_totals,
@@ -50,6 +52,8 @@ def verify_private_file(proof_file: ProofFile) -> dict[str, Any]:
 def _finals_of(term: Term) -> int:
     if isinstance(term, MatmulTerm):
         return 2 if term.private_input else 1
+    if isinstance(term, BiasTerm):
+        return 1
     if isinstance(term, ProductTerm):
         return 2
     return len(term.vectors)
@@ -58,16 +62,22 @@ def _finals_of(term: Term) -> int:
 def _shape(plan: PrivatePlan, terms: list[Term]) -> ProofShape:
     finals = sum(_finals_of(term) for term in terms)
     matmuls = sum(1 for term in terms if isinstance(term, MatmulTerm))
+    claim_logs = [
+        plan.witness_log,
+        plan.data_log if plan.classes else 0,
+        plan.model_log if plan.private_weights else 0,
+    ]
     return ProofShape(
-        layers=len(plan.layers),
+        layers=0 if plan.private_weights else len(plan.layers),
         relation_vars=max(term.num_vars for term in terms),
         relation_degree=max(term.degree for term in terms),
         relation_finals=finals,
         lookup_vars=plan.lookup_log + 1,
         lookup_finals=len(protocol.lookup_slots(plan)) + 1 + protocol.HELPERS,
-        claim_vars=max(plan.witness_log, plan.data_log if plan.classes else 0) + 1,
+        claim_vars=max(claim_logs) + 1,
         weight_points=len(plan.layers) + matmuls,
         audit=bool(plan.classes),
+        private_weights=plan.private_weights,
     )
 
 
@@ -89,6 +99,17 @@ def _check_witness_commitment(
         raise VerificationError(Reject.PARAMETER_MISMATCH, "witness commitment of another shape")
 
 
+def check_hidden_commitment(commitment: Commitment, plan: PrivatePlan) -> None:
+    """A hidden model's commitment: hiding, one doubled weight table, one point per opening."""
+    if (
+        commitment.num_vars != plan.model_log + 1
+        or commitment.num_polynomials != 1
+        or not commitment.hiding
+        or commitment.mask_groups != 1
+    ):
+        raise VerificationError(Reject.STATEMENT_MISMATCH, "weight commitment of another shape")
+
+
 def _verify(proof_file: ProofFile) -> dict[str, Any]:
     params = read_parameters(proof_file.parameters)
     statement, model = read_private_statement(proof_file.statement)
@@ -104,6 +125,7 @@ def _verify(proof_file: ProofFile) -> dict[str, Any]:
             not statement.private_output,
             LIMB_BITS,
             params.pcs,
+            private_weights=statement.private_weights,
         )
         check_masking(plan, terms_of(plan))
     except UnsupportedCircuit as error:
@@ -136,11 +158,13 @@ def _read_proof(
 ) -> tuple[PrivateProof, list[Term]]:
     """The weight commitment's shape, the header's soundness, the body parsed for ``plan``
     and its witness commitment's shape."""
-    if weights.num_vars != plan.weight_layout.log_size or (
+    if plan.private_weights:
+        check_hidden_commitment(weights, plan)
+    elif weights.num_vars != plan.weight_layout.log_size or (
         weights.num_vars - weights.row_vars != plan.weight_layout.column_log
     ):
         raise VerificationError(Reject.STATEMENT_MISMATCH, "weight commitment of another shape")
-    proof_file.check_soundness(private_bits(plan, params), params.min_soundness_bits)
+    proof_file.check_soundness(private_bits(plan, params, weights), params.min_soundness_bits)
     terms = terms_of(plan)
     proof = PrivateProof.from_bytes(proof_file.body, _shape(plan, terms), params.pcs, weights)
     _check_witness_commitment(proof.witness_commitment, plan, params.pcs)
@@ -172,12 +196,14 @@ def _check_proof(
     )
     witness_claims: list[protocol.WitnessClaim] = []
     data_claims: list[protocol.WitnessClaim] = []
+    model_claims: list[protocol.WitnessClaim] = []
     weight_claims: list[tuple[np.ndarray, np.ndarray]] = [
         (
             protocol.bias_point(plan, layer, protocol.channel_point(layer, points[layer.node])),
             proof.biases[:, i],
         )
         for i, layer in enumerate(plan.layers)
+        if not plan.private_weights
     ]
     stream = iter(proof.relation_finals[:, i] for i in range(proof.relation_finals.shape[1]))
     values = [
@@ -191,6 +217,7 @@ def _check_proof(
             witness_claims,
             weight_claims,
             data_claims,
+            model_claims,
         )
         for term in terms
     ]
@@ -222,6 +249,11 @@ def _check_proof(
         data_weights = protocol.draw_claim_weights(transcript, data_claims, "data_claims")
         claim_shapes.append(batched_zk.ZkTermShape(plan.data_log + 1, 2, 1))
         totals_c.append(protocol.claims_total(data_claims, data_weights))
+    model_weights = None
+    if plan.private_weights:
+        model_weights = protocol.draw_claim_weights(transcript, model_claims, "model_claims")
+        claim_shapes.append(batched_zk.ZkTermShape(plan.model_log + 1, 2, len(claim_shapes)))
+        totals_c.append(protocol.claims_total(model_claims, model_weights))
     claim_point, claim_expected = batched_zk.verify(
         proof.claims, claim_shapes, np.stack(totals_c, axis=1), transcript, scheme, label="claims"
     )
@@ -235,6 +267,13 @@ def _check_proof(
         data_point = batched_zk.suffix(claim_point, plan.data_log + 1)
         e_data = protocol.claim_eq(plan, data_claims, data_weights, data_point, plan.data_log)
         claim_values.append(ext.mul(e_data, proof.data_value))
+    model_point = None
+    if plan.private_weights:
+        if model_weights is None or proof.model_value is None:
+            raise VerificationError(Reject.MALFORMED, "private weights without their value")
+        model_point = batched_zk.suffix(claim_point, plan.model_log + 1)
+        e_model = protocol.claim_eq(plan, model_claims, model_weights, model_point, plan.model_log)
+        claim_values.append(ext.mul(e_model, proof.model_value))
     batched_zk.check_final(claim_expected, claim_values, "claims")
     transcript.absorb_ext("witness_value", proof.witness_value)
     requests = [
@@ -246,6 +285,9 @@ def _check_proof(
             raise VerificationError(Reject.MALFORMED, "a test set without its value")
         transcript.absorb_ext("data_value", proof.data_value)
         requests.append((proof.data_commitment, data_point, proof.data_value[:, None]))
+    if model_point is not None and proof.model_value is not None:
+        transcript.absorb_ext("model_value", proof.model_value)
+        requests.append((weight_commitment, model_point, proof.model_value[:, None]))
     requests += [(weight_commitment, p, v[:, None]) for p, v in weight_claims]
     pcs.batch_verify(requests, proof.opening, transcript, params.pcs)
 
@@ -260,15 +302,24 @@ def _term_value(
     witness_claims: list[protocol.WitnessClaim],
     weight_claims: list[tuple[np.ndarray, np.ndarray]],
     data_claims: list[protocol.WitnessClaim],
+    model_claims: list[protocol.WitnessClaim],
 ) -> np.ndarray:
     local = batched_zk.suffix(point, term.num_vars)
+    if isinstance(term, BiasTerm):
+        value = next(stream)
+        model_claims.append(protocol.bias_model_claim(plan, local, value))
+        factor = bias_factor_at(plan, term.layer, points[term.layer.node], local)
+        return np.asarray(ext.mul(factor, value))
     if isinstance(term, MatmulTerm):
         layer = term.layer
         rho = points[layer.node]
         block = layer.weights.blocks[term.block]
         columns = local[:, local.shape[1] - block.cols_log :]
         wf = next(stream)
-        weight_claims.append((protocol.matmul_weight_point(plan, term, rho, local), wf))
+        if term.private_weights:
+            model_claims.append(protocol.matmul_model_claim(plan, term, rho, local, wf))
+        else:
+            weight_claims.append((protocol.matmul_weight_point(plan, term, rho, local), wf))
         if not term.private_input:
             if input_table is None:
                 raise VerificationError(Reject.STATEMENT_MISMATCH, "a public input is missing")
@@ -277,7 +328,10 @@ def _term_value(
                 block.start >> block.cols_log, layer.weights.feature_log - block.cols_log
             )
             x_point = np.concatenate([rho_n, start_bits, columns], axis=1)
-            return np.asarray(ext.mul(wf, multilinear.evaluate(input_table, x_point)))
+            product = ext.mul(wf, multilinear.evaluate(input_table, x_point))
+            if term.doubled:
+                product = ext.mul(ext.sub(ext.one(), local[:, 0]), product)
+            return np.asarray(product)
         xf = next(stream)
         witness_claims.append(protocol.input_claim(plan, term, rho, local, xf))
         selector = ext.sub(ext.one(), local[:, 0])
@@ -317,7 +371,14 @@ def _verify_audit(proof_file: ProofFile) -> dict[str, Any]:
         raise VerificationError(Reject.PARAMETER_MISMATCH, "the weights use other parameters")
     try:
         plan = PrivatePlan(
-            model, statement.n, True, False, LIMB_BITS, params.pcs, statement.classes
+            model,
+            statement.n,
+            True,
+            False,
+            LIMB_BITS,
+            params.pcs,
+            statement.classes,
+            statement.weight_commitment.hiding,
         )
         check_masking(plan, terms_of(plan))
     except UnsupportedCircuit as error:

@@ -338,7 +338,7 @@ def test_a_private_proof_under_the_soundness_floor_is_refused_before_any_work(
 ) -> None:
     from provers.private import prover as private_prover
 
-    monkeypatch.setattr(private_prover, "private_bits", lambda plan, params: 99.0)
+    monkeypatch.setattr(private_prover, "private_bits", lambda plan, params, weights: 99.0)
     with pytest.raises(ProverError, match="99.0 bits"):
         audit_plan(committed(), SAMPLES)
 

@@ -164,8 +164,8 @@ def test_a_private_part_with_values_is_rejected() -> None:
     assert reason(data) is Reject.STATEMENT_MISMATCH
 
 
-def test_unsupported_models_and_private_weights_are_refused_clearly() -> None:
-    with pytest.raises(ProverError, match="opening-budget"):
+def test_unsupported_models_and_private_weights_of_an_open_commitment_are_refused_clearly() -> None:
+    with pytest.raises(ProverError, match="need a model committed with hidden weights"):
         prove_private(committed(), inputs(1), frozenset({"weights"}))
     lenet = commit_model(examples.lenet("avg"))
     with pytest.raises(ProverError, match="MLP|one-axis"):
@@ -371,8 +371,13 @@ def test_tamper_table(name: str) -> None:
 
 def test_the_tamper_table_names_every_proof_field() -> None:
     """Every field an inference proof carries (an audit's data table fields are tampered in
-    tests/provers/test_private_audit.py)."""
-    fields = {f.name for f in dataclasses.fields(PrivateProof)} - {"data_commitment", "data_value"}
+    tests/provers/test_private_audit.py, the hidden weights' value in
+    tests/provers/test_private_weights.py)."""
+    fields = {f.name for f in dataclasses.fields(PrivateProof)} - {
+        "data_commitment",
+        "data_value",
+        "model_value",
+    }
     assert fields == {name.split(".")[0] for name in TAMPER}
 
 
