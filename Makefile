@@ -35,5 +35,6 @@ bench: $(INSTALLED)
 	$(PY) -m benchmarks.inference mlp lenet_avg lenet_max vgg16 transformer mlp@input mlp@input,output
 	$(PY) -m benchmarks.inference nanogpt
 	$(PY) -m benchmarks.inference minilm
+	$(PY) -m benchmarks.weight_range mlp lenet_avg vgg16
 	$(PY) -m benchmarks.audit mlp:10000 lenet_avg:1024
 	$(PY) -m benchmarks.audit mlp:64@input

@@ -6,6 +6,8 @@
   several inferences at once);
 * ``commit_dataset`` / ``prove_audit`` (or ``audit``, both at once) — commit a labelled test
   set against a compiled model (``.vdc``), and prove the model's per-label accuracy on it;
+* ``weight_range_proof`` — the proof, made when the model was committed and kept in its
+  ``.vmc``, that every committed weight is an int8 (:mod:`provers.weight_range`);
 * ``verify`` / ``inspect`` — check or summarise any proof file. ``verify`` never raises on bad
   input: any bytes give a :class:`VerificationResult` whose ``reason`` is a stable code
   (see :class:`provers.errors.Reject`).
@@ -46,6 +48,7 @@ __all__ = [
     "prove_inference",
     "prover_version",
     "verify",
+    "weight_range_proof",
 ]
 
 Progress = Callable[[str, float], None]
@@ -97,7 +100,7 @@ def prover_version() -> str:
 
 
 def _verifiers() -> dict[Protocol, StatementVerifier]:
-    from provers import audit, inference, private
+    from provers import audit, inference, private, weight_range
     from provers.standalone import committed_sum, lookup, opening
 
     return {
@@ -108,7 +111,15 @@ def _verifiers() -> dict[Protocol, StatementVerifier]:
         Protocol.AUDIT: audit.verify_file,
         Protocol.PRIVATE_INFERENCE: private.verify_private_file,
         Protocol.PRIVATE_AUDIT: private.verify_private_audit_file,
+        Protocol.WEIGHT_RANGE: weight_range.verify_file,
     }
+
+
+def _describers() -> dict[Protocol, StatementVerifier]:
+    """What ``inspect`` reads from a statement, without checking the proof, per protocol."""
+    from provers import weight_range
+
+    return {Protocol.WEIGHT_RANGE: weight_range.describe}
 
 
 def verify(
@@ -153,9 +164,11 @@ def verify(
 
 
 def inspect(data: bytes) -> dict[str, Any]:
-    """The header of a proof file, without checking the proof. Raises VerificationError."""
+    """The header of a proof file, and what its statement claims where the protocol says so
+    (a weight range proof: the model and its weight count), without checking the proof.
+    Raises VerificationError."""
     proof = ProofFile.from_bytes(data)
-    return {
+    header = {
         "protocol": proof.protocol.name.lower(),
         "soundness_bits": proof.soundness_bits,
         "statement_digest": proof.digest.hex(),
@@ -163,6 +176,8 @@ def inspect(data: bytes) -> dict[str, Any]:
         "body_bytes": len(proof.body),
         "total_bytes": len(data),
     }
+    describe = _describers().get(proof.protocol)
+    return header if describe is None else header | describe(proof)
 
 
 def _no_progress(stage: str, fraction: float) -> None:
@@ -218,11 +233,13 @@ def compile_model(
     calibration_path: str | os.PathLike[str],
     out_path: str | os.PathLike[str],
     progress: Progress | None = None,
+    range_proof_path: str | os.PathLike[str] | None = None,
 ) -> dict[str, Any]:
-    """Quantise a ``.pt2`` model on calibration data, commit its weights, write the ``.vmc``.
+    """Quantise a ``.pt2`` model on calibration data, commit its weights, prove them int8,
+    write the ``.vmc`` (and the weight range proof on its own to ``range_proof_path``).
 
     Returns the model digest (hex), parameter count, support report, quantisation fidelity on
-    the calibration data and the cost estimate of one proof.
+    the calibration data, the cost estimate of one proof and the range proof's size.
     """
     from provers import compiler, inference, tensors
 
@@ -243,10 +260,14 @@ def compile_model(
     )
     committed = inference.commit_model(result.model, params)
     _write_atomically(out_path, committed.to_bytes())
+    range_proof = committed.weight_range_proof()
+    if range_proof_path is not None:
+        _write_atomically(range_proof_path, range_proof)
     support = support | private_support(result.model)
     report("done", 1.0)
     return {
         "digest": committed.digest,
+        "range_proof_bytes": len(range_proof),
         "parameters": result.model.parameter_count,
         "support": support,
         "fidelity": dict(result.fidelity),
@@ -265,6 +286,12 @@ def load_compiled_model(vmc_path: str | os.PathLike[str]) -> Any:
         return CommittedModel.from_bytes(Path(vmc_path).read_bytes())
     except ModelError as error:
         raise CompileError(f"{vmc_path}: not a compiled VeriML model ({error})") from None
+
+
+def weight_range_proof(vmc_path: str | os.PathLike[str]) -> bytes:
+    """The weight range proof file kept in a ``.vmc``: anyone checks it with ``verify`` against
+    the model digest (CompileError when the file is not a compiled model)."""
+    return bytes(load_compiled_model(vmc_path).weight_range_proof())
 
 
 def _quantised_inputs(committed: Any, input_path: str | os.PathLike[str]) -> np.ndarray:

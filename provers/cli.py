@@ -1,13 +1,16 @@
 """The ``veriml`` command.
 
     veriml check   MODEL.pt2                                  support, size, cost estimate
-    veriml compile MODEL.pt2 --calibration DATA -o MODEL.vmc  quantise, commit; prints the digest
+    veriml compile MODEL.pt2 --calibration DATA -o MODEL.vmc [--range-proof RANGE.vmp]
+                                                              quantise, commit, prove every
+                                                              weight int8; prints the digest
     veriml prove   MODEL.vmc INPUT -o PROOF.vmp [--nonce HEX]
     veriml audit   MODEL.vmc TESTSET -o PROOF.vmp [--chunk-size N] [--nonce HEX]
                                                               accuracy on a labelled test set
     veriml verify  PROOF.vmp [--model DIGEST] [--dataset DIGEST] [--json]
                                                               exit 0 accepted, 1 rejected,
-                                                              2 unreadable or usage error
+                                                              2 unreadable or usage error;
+                                                              RANGE.vmp: the weights are int8
     veriml inspect PROOF.vmp                                  a readable summary of the header
     veriml params                                             the parameters and their soundness
 
@@ -106,7 +109,13 @@ def _cmd_compile(args: argparse.Namespace) -> int:
 
     bar = _ProgressBar()
     try:
-        result = api.compile_model(args.model, args.calibration, args.output, progress=bar)
+        result = api.compile_model(
+            args.model,
+            args.calibration,
+            args.output,
+            progress=bar,
+            range_proof_path=args.range_proof,
+        )
     except _user_errors() as exc:
         bar.close()
         print(f"veriml: {exc}", file=sys.stderr)
@@ -119,6 +128,11 @@ def _cmd_compile(args: argparse.Namespace) -> int:
         f"float vs quantised on the calibration data: top-1 agreement "
         f"{fidelity['top1_agreement'] * 100:.2f}%, max error {fidelity['max_abs_error']:.4g}"
     )
+    if args.range_proof:
+        print(
+            f"weight range proof (every weight is int8): {args.range_proof} "
+            f"({result['range_proof_bytes']:,} bytes)"
+        )
     print(f"model digest: {result['digest']}")
     return EXIT_ACCEPTED
 
@@ -208,6 +222,8 @@ def _cmd_verify(args: argparse.Namespace) -> int:
         print(f"accepted: {result.protocol} proof, {result.soundness_bits} bits of soundness")
         if result.statement.get("kind") == "audit":
             _print_audit(result.statement)
+        elif result.statement.get("kind") == "weight range":
+            _print_weight_range(result.statement)
         else:
             for key, value in result.statement.items():
                 print(f"  {key}: {value}")
@@ -216,6 +232,16 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     if result.accepted:
         return EXIT_ACCEPTED
     return EXIT_UNREADABLE if result.unreadable else EXIT_REJECTED
+
+
+def _print_weight_range(statement: dict[str, Any]) -> None:
+    print(f"the weights of model {statement['model_digest']} are proven int8")
+    print(
+        f"  {statement['weight_entries']:,} entries in {statement['weight_blocks']} weight "
+        f"blocks (padding included) lie in [-128, 127]"
+    )
+    if not statement["biases_bounded"]:
+        print("  the requantisation does not bound every bias below p/2")
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
@@ -262,6 +288,11 @@ def build_parser() -> argparse.ArgumentParser:
     compile_.add_argument("model", help="a torch.export program (.pt2)")
     compile_.add_argument("--calibration", required=True, help="inputs for calibration")
     compile_.add_argument("-o", "--output", required=True, help="the compiled model (.vmc)")
+    compile_.add_argument(
+        "--range-proof",
+        metavar="RANGE.vmp",
+        help="also write the proof that every weight is int8 (the .vmc keeps it too)",
+    )
     compile_.set_defaults(func=_cmd_compile)
 
     prove = sub.add_parser("prove", help="prove a compiled model's output on an input")

@@ -42,6 +42,7 @@ class Protocol(enum.IntEnum):
     AUDIT = 17
     PRIVATE_INFERENCE = 18
     PRIVATE_AUDIT = 19
+    WEIGHT_RANGE = 20
 
 
 def statement_digest(protocol: Protocol, statement: bytes) -> bytes:

@@ -4,11 +4,16 @@
 table with the tensor-code PCS (one Merkle tree, rows of 2^c columns) and names the model by
 SHA-256("veriml/model/v1" ‖ circuit digest ‖ commitment bytes).
 
+``commit_model`` also makes the weight range proof (:mod:`provers.weight_range`): that every
+entry of every weight block is an int8, a proof file any verifier checks against the digest.
+
 The .vmc file holds the model (weights included, provers/circuit/serialize.py), the commitment,
-the codewords and the Merkle leaf digests: loading it rebuilds the tree's inner nodes (one hash
-per leaf) and the coefficient matrix from the weights, but never re-encodes or re-hashes the
-columns, so a proof never re-commits the weights. File layout: magic "VMCM", u16 version, then
-blobs: model bytes, commitment bytes, codewords (u32, column after column), leaf digests.
+the codewords, the Merkle leaf digests and the weight range proof: loading it rebuilds the
+tree's inner nodes (one hash per leaf) and the coefficient matrix from the weights, but never
+re-encodes or re-hashes the columns, so a proof never re-commits the weights; the range proof
+is kept as it is (loading checks only that its statement names this model). File layout: magic
+"VMCM", u16 version (2; version 1 had no range proof), then blobs: model bytes, commitment
+bytes, the range proof file, codewords (u32, column after column), leaf digests.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from provers.circuit.serialize import model_from_bytes, model_to_bytes
 from provers.commit import merkle, pcs
 from provers.commit.pcs import PCSParams
 from provers.commit.pcs.prover import ProverData
+from provers.container import ProofFile, Protocol
+from provers.errors import VerificationError
 from provers.field import base
 from provers.inference.exact import matrix_times_vector
 from provers.inference.statement import model_digest
@@ -37,7 +44,8 @@ a proof over a large model shrinks by about a quarter (VGG-16: 2.5 MB → 1.9 MB
 encoding work at commit time."""
 
 MAGIC = b"VMCM"
-VERSION = 1
+VERSION = 2
+BLOBS = 5
 
 
 @dataclass(eq=False)
@@ -48,6 +56,8 @@ class CommittedModel:
     prover_data: ProverData = field(repr=False)
     plans: dict[tuple[int, object], object] = field(default_factory=dict, repr=False)
     """Proof plans already derived, by (batch, parameters): a plan depends on nothing else."""
+    range_proof: bytes | None = field(default=None, repr=False)
+    """The weight range proof file (:mod:`provers.weight_range`); None until it is made."""
 
     @property
     def digest(self) -> str:
@@ -91,12 +101,22 @@ class CommittedModel:
             folded %= base.P
         return folded
 
+    def weight_range_proof(self) -> bytes:
+        """The proof that every weight is an int8, made now if ``commit_model`` was told not
+        to (ProverError when a weight is not)."""
+        if self.range_proof is None:
+            from provers.weight_range import prove  # it imports this package
+
+            self.range_proof = prove(self)
+        return self.range_proof
+
     def to_bytes(self) -> bytes:
         data = self.prover_data
         leaves = b"".join(data.tree.leaf_digests())
         parts = [
             model_to_bytes(self.model),
             self.commitment.to_bytes(),
+            self.weight_range_proof(),
             np.ascontiguousarray(data.codewords).astype("<u4").tobytes(),
             leaves,
         ]
@@ -108,10 +128,16 @@ class CommittedModel:
     @classmethod
     def from_bytes(cls, data: bytes) -> CommittedModel:
         """Load a .vmc file; ModelError if it is malformed or does not match its commitment."""
-        if data[:4] != MAGIC or struct.unpack_from("<H", data, 4)[0] != VERSION:
+        if len(data) < 6 or data[:4] != MAGIC:
             raise ModelError("not a VeriML committed-model file")
+        version = struct.unpack_from("<H", data, 4)[0]
+        if version != VERSION:
+            raise ModelError(
+                f"a version-{version} committed-model file; this version reads version "
+                f"{VERSION}, which adds the weight range proof: compile the model again"
+            )
         parts, position = [], 6
-        for _ in range(4):
+        for _ in range(BLOBS):
             if position + 8 > len(data):
                 raise ModelError("truncated committed-model file")
             (length,) = struct.unpack_from("<Q", data, position)
@@ -126,7 +152,10 @@ class CommittedModel:
             commitment = pcs.Commitment.from_bytes(parts[1])
         except Exception as error:
             raise ModelError(f"commitment: {error}") from None
-        return _restore(model, commitment, parts[2], parts[3])
+        committed = _restore(model, commitment, parts[3], parts[4])
+        _check_range_proof(committed, parts[2])
+        committed.range_proof = parts[2]
+        return committed
 
 
 def _coefficients(model: QuantisedModel, layout: WeightLayout) -> np.ndarray:
@@ -134,14 +163,37 @@ def _coefficients(model: QuantisedModel, layout: WeightLayout) -> np.ndarray:
     return table.reshape(-1, 1 << layout.column_log)
 
 
-def commit_model(model: QuantisedModel, params: ProofParameters | None = None) -> CommittedModel:
-    """Commit every weight and bias of ``model`` once (see the module docstring)."""
+def commit_model(
+    model: QuantisedModel, params: ProofParameters | None = None, *, range_proof: bool = True
+) -> CommittedModel:
+    """Commit every weight and bias of ``model`` once, and prove every weight an int8 (see
+    the module docstring). ``range_proof=False`` leaves the range proof to the first
+    ``weight_range_proof()`` or ``to_bytes()``, for callers that only prove in memory."""
     params = params or ProofParameters.default()
     model.validate()
     layout = weight_layout(model, params.pcs)
     coefficients = _coefficients(model, layout)
     commitment, data = pcs.commit(coefficients.reshape(-1), params.pcs, row_vars=layout.row_log)
-    return CommittedModel(model, layout, commitment, data)
+    committed = CommittedModel(model, layout, commitment, data)
+    if range_proof:
+        committed.weight_range_proof()
+    return committed
+
+
+def _check_range_proof(committed: CommittedModel, data: bytes) -> None:
+    """The stored range proof must be a proof file about this model (not checked further:
+    any verifier does that, in milliseconds, from the file alone)."""
+    from provers.weight_range.statement import Statement  # it imports this package
+
+    try:
+        proof = ProofFile.from_bytes(data)
+    except VerificationError as error:
+        raise ModelError(f"the weight range proof is unreadable: {error}") from None
+    expected = Statement(
+        bytes.fromhex(committed.digest), committed.model.circuit_bytes(), committed.commitment
+    )
+    if proof.protocol is not Protocol.WEIGHT_RANGE or proof.statement != expected.to_bytes():
+        raise ModelError("the stored weight range proof is not about this model")
 
 
 def _restore(
