@@ -203,20 +203,28 @@ def check_model(pt2_path: str | os.PathLike[str]) -> dict[str, Any]:
     return dict(compiler.check(pt2_path).as_dict())
 
 
-def private_support(model: Any) -> dict[str, Any]:
+def private_support(model: Any, private_weights: bool = False) -> dict[str, Any]:
     """Which parts of an inference proof of ``model`` the private mode can hide
-    (``private_parts``), and why not when it cannot (``private_reason``). Audits and private
-    weights have no private mode yet."""
+    (``private_parts``), and why not when it cannot (``private_reason``); ``weights`` is among
+    them exactly for a model committed hidden (``private_weights``), whose proofs always hide
+    them."""
     from provers.inference.layout import UnsupportedCircuit
     from provers.private import PrivatePlan
     from provers.private.relations import check_masking, terms_of
 
+    parts, reason = set(INFERENCE_PRIVATE_PARTS), ""
     try:
-        plan = PrivatePlan(model, 1, True, False)
+        plan = PrivatePlan(model, 1, True, False, private_weights=private_weights)
         check_masking(plan, terms_of(plan))
     except UnsupportedCircuit as error:
-        return {"private_parts": [], "private_reason": str(error)}
-    return {"private_parts": sorted(INFERENCE_PRIVATE_PARTS), "private_reason": ""}
+        parts, reason = set(), str(error)
+    if private_weights:
+        parts.add("weights")
+    return {
+        "private_parts": sorted(parts),
+        "private_reason": reason,
+        "private_weights": private_weights,
+    }
 
 
 def _unsupported_message(report: dict[str, Any]) -> str:
@@ -234,9 +242,15 @@ def compile_model(
     out_path: str | os.PathLike[str],
     progress: Progress | None = None,
     range_proof_path: str | os.PathLike[str] | None = None,
+    private_weights: bool = False,
+    proofs: int | None = None,
 ) -> dict[str, Any]:
     """Quantise a ``.pt2`` model on calibration data, commit its weights, prove them int8,
     write the ``.vmc`` (and the weight range proof on its own to ``range_proof_path``).
+
+    With ``private_weights`` the weights are committed hidden instead (MLPs;
+    provers/private/model.py), for ``proofs`` zero-knowledge proofs (16 by default); such a
+    model's proofs always keep its weights private, and it has no public range proof.
 
     Returns the model digest (hex), parameter count, support report, quantisation fidelity on
     the calibration data, the cost estimate of one proof and the range proof's size.
@@ -258,15 +272,27 @@ def compile_model(
         if result.model.parameter_count >= LARGE_MODEL_WEIGHTS
         else None
     )
-    committed = inference.commit_model(result.model, params)
-    _write_atomically(out_path, committed.to_bytes())
-    range_proof = committed.weight_range_proof()
-    if range_proof_path is not None:
-        _write_atomically(range_proof_path, range_proof)
-    support = support | private_support(result.model)
+    range_proof = b""
+    if private_weights:
+        committed = _commit_hidden(result.model, params, proofs)
+        if range_proof_path is not None:
+            raise CompileError(
+                "a model committed with hidden weights has no public range proof: its weights "
+                "are never opened in the clear"
+            )
+        _write_atomically(out_path, committed.to_bytes())
+    else:
+        committed = inference.commit_model(result.model, params)
+        _write_atomically(out_path, committed.to_bytes())
+        range_proof = committed.weight_range_proof()
+        if range_proof_path is not None:
+            _write_atomically(range_proof_path, range_proof)
+    support = support | private_support(result.model, private_weights)
     report("done", 1.0)
     return {
         "digest": committed.digest,
+        "private_weights": private_weights,
+        "proofs": committed.tickets if private_weights else None,
         "range_proof_bytes": len(range_proof),
         "parameters": result.model.parameter_count,
         "support": support,
@@ -277,15 +303,71 @@ def compile_model(
     }
 
 
-def load_compiled_model(vmc_path: str | os.PathLike[str]) -> Any:
-    """The committed model of a ``.vmc`` file (CompileError when it is not one)."""
-    from provers.circuit.model import ModelError
-    from provers.inference import CommittedModel
+def _commit_hidden(model: Any, params: Any, proofs: int | None) -> Any:
+    from provers.params import ProofParameters
+    from provers.private import commit_hidden_model
+    from provers.private.model import DEFAULT_TICKETS
 
     try:
-        return CommittedModel.from_bytes(Path(vmc_path).read_bytes())
+        return commit_hidden_model(
+            model, params or ProofParameters.default(), proofs or DEFAULT_TICKETS
+        )
+    except (ProverError, ValueError) as error:
+        raise CompileError(str(error)) from None
+
+
+def load_compiled_model(vmc_path: str | os.PathLike[str]) -> Any:
+    """The committed model of a ``.vmc`` file, open or hidden (CompileError when it is not
+    one)."""
+    from provers.circuit.model import ModelError
+    from provers.inference import CommittedModel
+    from provers.private import HiddenModel
+
+    try:
+        data = Path(vmc_path).read_bytes()
+        if data[:4] == HIDDEN_MAGIC:
+            return HiddenModel.from_bytes(data)
+        return CommittedModel.from_bytes(data)
     except ModelError as error:
         raise CompileError(f"{vmc_path}: not a compiled VeriML model ({error})") from None
+
+
+HIDDEN_MAGIC = b"VMCZ"
+
+
+def _is_hidden(committed: Any) -> bool:
+    from provers.private import HiddenModel
+
+    return isinstance(committed, HiddenModel)
+
+
+def _with_hidden_weights(committed: Any, parts: frozenset[str]) -> frozenset[str]:
+    """A hidden model's proofs always keep its weights private."""
+    return parts | {"weights"} if _is_hidden(committed) else parts
+
+
+def _take_ticket(committed: Any, ticket: int | None) -> None:
+    """Make the next opening of a hidden model's commitment use ``ticket`` (allocated by the
+    caller, e.g. the platform's database), or its lowest unspent one when None."""
+    if ticket is None or not _is_hidden(committed):
+        return
+    spent = committed.prover_data.used_tickets
+    if not 0 <= ticket < committed.tickets or ticket in spent:
+        raise ProverError(
+            f"ticket {ticket} of this hidden-weights commitment is spent or out of range "
+            f"(0..{committed.tickets - 1})"
+        )
+    committed.prover_data.used_tickets = set(range(committed.tickets)) - {ticket}
+
+
+def _keep_spent_tickets(
+    committed: Any, vmc_path: str | os.PathLike[str], ticket: int | None
+) -> None:
+    """After a proof of a hidden model, before the proof leaves: the ``.vmc`` records the
+    spent ticket, so no later proof reuses it (a caller that allocates tickets itself keeps
+    them and the file is left as it is)."""
+    if _is_hidden(committed) and ticket is None:
+        _write_atomically(vmc_path, committed.to_bytes())
 
 
 def weight_range_proof(vmc_path: str | os.PathLike[str]) -> bytes:
@@ -318,9 +400,30 @@ def _quantise(committed: Any, values: np.ndarray) -> np.ndarray:
 
 
 INFERENCE_PRIVATE_PARTS = frozenset({"input", "output"})
-"""What the private mode hides today (provers/private: MLPs, public weights)."""
+"""What the private mode hides of an inference (provers/private: MLPs); the weights too for a
+model committed hidden."""
+WEIGHTS = frozenset({"weights"})
 AUDIT_PRIVATE_PARTS = frozenset({"input"})
-"""A private audit hides the test inputs (and the logits); one proof over the whole set."""
+"""A private audit hides the test inputs (and the logits); one proof over the whole set; the
+weights too for a model committed hidden."""
+
+
+def _audit_parts(committed: Any, private: Iterable[str]) -> frozenset[str]:
+    """An audit's private parts: a hidden model's audits hide its weights and need private
+    test inputs (they run in the private mode, whose audits hide the inputs)."""
+    hidden = _is_hidden(committed)
+    parts = _privacy(private, AUDIT_PRIVATE_PARTS | WEIGHTS)
+    if "weights" in parts and not hidden:
+        raise ProverError(
+            "private weights need a model committed with hidden weights "
+            "(veriml compile --private-weights); this model's weights are committed openly"
+        )
+    if hidden and "input" not in parts:
+        raise ProverError(
+            "a model committed with hidden weights is audited with private test inputs: "
+            "pass private input (veriml audit --private input)"
+        )
+    return _with_hidden_weights(committed, parts)
 
 
 def _audit_result(
@@ -371,6 +474,7 @@ def _private_prove(
     dataset_commitment_path: str | os.PathLike[str],
     out_path: str | os.PathLike[str],
     nonce: bytes | None,
+    before_writing: Callable[[], None] = lambda: None,
 ) -> dict[str, Any]:
     from provers.params import ProofParameters
     from provers.private import PrivateDataset, audit_plan, prove_private_audit
@@ -383,6 +487,7 @@ def _private_prove(
     started = time.perf_counter()
     proof = prove_private_audit(committed, dataset, nonce=nonce, params=params)
     prove_seconds = time.perf_counter() - started
+    before_writing()
     _write_atomically(out_path, proof)
     checked = verify(
         proof, expected_model_digest=committed.digest, expected_dataset_digest=dataset.digest.hex()
@@ -419,21 +524,29 @@ def prove_inference(
     private: Iterable[str] = (),
     nonce: bytes | None = None,
     progress: Progress | None = None,
+    ticket: int | None = None,
 ) -> dict[str, Any]:
-    """Prove the compiled model's output on the input tensor file; write the proof file."""
+    """Prove the compiled model's output on the input tensor file; write the proof file.
+
+    A model committed hidden keeps its weights private in every proof, each spending one
+    ticket of its commitment: ``ticket`` names one the caller allocated (the file is then left
+    as it is); by default the lowest unspent one is used and the ``.vmc`` records it before the
+    proof is written."""
     from provers import inference
     from provers.params import ProofParameters
 
-    parts = _privacy(private, INFERENCE_PRIVATE_PARTS)
-    report = progress or _no_progress
     committed = load_compiled_model(vmc_path)
+    parts = _with_hidden_weights(committed, _privacy(private, INFERENCE_PRIVATE_PARTS | WEIGHTS))
+    report = progress or _no_progress
     inputs = _quantised_inputs(committed, input_path)
     started = time.perf_counter()
     params = ProofParameters(pcs=committed.commitment.params)
+    _take_ticket(committed, ticket)
     proof = inference.prove(
         committed, inputs, nonce=nonce, progress=report, params=params, private=parts
     )
     prove_seconds = time.perf_counter() - started
+    _keep_spent_tickets(committed, vmc_path, ticket)
     _write_atomically(out_path, proof)
     checked = verify(proof, expected_model_digest=committed.digest)
     if not checked.accepted:
@@ -478,7 +591,7 @@ def commit_dataset(
     report = progress or _no_progress
     committed = load_compiled_model(vmc_path)
     classes = _classes(committed)
-    if _privacy(private, AUDIT_PRIVATE_PARTS):
+    if _audit_parts(committed, private):
         return _private_commit(committed, dataset_path, out_path)
     report("loading test set", 0.0)
     inputs, labels = tensors.load_dataset(dataset_path)
@@ -514,17 +627,26 @@ def prove_audit(
     private: Iterable[str] = (),
     nonce: bytes | None = None,
     progress: Progress | None = None,
+    ticket: int | None = None,
 ) -> dict[str, Any]:
     """Prove the compiled model's accuracy on a committed test set; write the proof file.
 
-    Progress reports the samples proved so far (stage text and fraction of the set)."""
+    Progress reports the samples proved so far (stage text and fraction of the set). A model
+    committed hidden spends one ticket as in :func:`prove_inference`."""
     from provers import audit
     from provers.params import ProofParameters
 
-    parts = _privacy(private, AUDIT_PRIVATE_PARTS)
     committed = load_compiled_model(vmc_path)
+    parts = _audit_parts(committed, private)
     if parts:
-        return _private_prove(committed, dataset_commitment_path, out_path, nonce)
+        _take_ticket(committed, ticket)
+        return _private_prove(
+            committed,
+            dataset_commitment_path,
+            out_path,
+            nonce,
+            lambda: _keep_spent_tickets(committed, vmc_path, ticket),
+        )
     data = Path(dataset_commitment_path).read_bytes()
     dataset = audit.DatasetCommitment.from_bytes(
         data, committed.model, bytes.fromhex(committed.digest)
@@ -550,17 +672,24 @@ def audit(
     nonce: bytes | None = None,
     chunk_samples: int | None = None,
     progress: Progress | None = None,
+    ticket: int | None = None,
 ) -> dict[str, Any]:
     """``commit_dataset`` then ``prove_audit``, the committed test set kept beside the proof
     (``OUT.vdc``). With ``private=["input"]`` (MLPs) the test inputs and every logit stay
     hidden: the test set is committed hiding, for this one proof."""
-    parts = _privacy(private, AUDIT_PRIVATE_PARTS)
+    parts = _privacy(private, AUDIT_PRIVATE_PARTS | WEIGHTS)
     commitment_path = Path(f"{os.fspath(out_path)}.vdc")
     committed = commit_dataset(
         vmc_path, dataset_path, commitment_path, chunk_samples, progress, private=parts
     )
     result = prove_audit(
-        vmc_path, commitment_path, out_path, private=parts, nonce=nonce, progress=progress
+        vmc_path,
+        commitment_path,
+        out_path,
+        private=parts,
+        nonce=nonce,
+        progress=progress,
+        ticket=ticket,
     )
     result["dataset"] = committed
     result["dataset_commitment_path"] = str(commitment_path)

@@ -115,6 +115,8 @@ def _cmd_compile(args: argparse.Namespace) -> int:
             args.output,
             progress=bar,
             range_proof_path=args.range_proof,
+            private_weights=args.private_weights,
+            proofs=args.proofs,
         )
     except _user_errors() as exc:
         bar.close()
@@ -132,6 +134,11 @@ def _cmd_compile(args: argparse.Namespace) -> int:
         print(
             f"weight range proof (every weight is int8): {args.range_proof} "
             f"({result['range_proof_bytes']:,} bytes)"
+        )
+    if result["private_weights"]:
+        print(
+            f"weights committed hidden, for {result['proofs']} zero-knowledge proofs "
+            f"(keep {args.output} as secret as the weights)"
         )
     print(f"model digest: {result['digest']}")
     return EXIT_ACCEPTED
@@ -293,6 +300,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="RANGE.vmp",
         help="also write the proof that every weight is int8 (the .vmc keeps it too)",
     )
+    compile_.add_argument(
+        "--private-weights",
+        action="store_true",
+        help="commit the weights hidden: every proof of the model keeps them private (MLPs)",
+    )
+    compile_.add_argument(
+        "--proofs",
+        type=int,
+        metavar="N",
+        help="with --private-weights: how many proofs the hidden commitment serves (16)",
+    )
     compile_.set_defaults(func=_cmd_compile)
 
     prove = sub.add_parser("prove", help="prove a compiled model's output on an input")
@@ -317,7 +335,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     audit.add_argument("--nonce", help="hexadecimal nonce (random by default)")
     audit.add_argument(
-        "--private", help="comma-separated parts to hide: input (MLPs; one proof over the set)"
+        "--private",
+        help="comma-separated parts to hide: input (MLPs; one proof over the set); a model "
+        "compiled with --private-weights hides its weights too",
     )
     audit.set_defaults(func=_cmd_audit)
 

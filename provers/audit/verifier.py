@@ -205,4 +205,5 @@ def _public(statement: AuditStatement, soundness_bits: int) -> dict[str, Any]:
         "nonce": statement.nonce.hex(),
         "soundness_bits": soundness_bits,
         "private_input": statement.private_input,
+        "private_weights": statement.weight_commitment.hiding,
     }

@@ -109,8 +109,9 @@ def prove(
     ids 0 ≤ id < V for a model whose input feeds an embedding) to its outputs.
 
     ``claimed_outputs``, if given, must be what the model computes (else ProverError).
-    ``private`` (a subset of {"input", "output"}) hides those parts by zero knowledge with
-    :func:`provers.private.prove_private` (MLPs; private weights are refused there)."""
+    ``private`` (a subset of {"weights", "input", "output"}) hides those parts by zero
+    knowledge with :func:`provers.private.prove_private` (MLPs; private weights need a model
+    committed hidden, provers/private/model.py)."""
     if private:
         from provers.private.prover import prove_private
 

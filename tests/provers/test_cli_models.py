@@ -92,13 +92,26 @@ def test_a_model_compiles_proves_and_verifies_through_the_cli(
     assert cli.main(["verify", str(proof)]) == 1
 
 
-@pytest.mark.parametrize("private", ["input", "output", "input,output"])
+PRIVACY_MODES = [
+    "input",
+    "output",
+    "input,output",
+    "weights",
+    "weights,input",
+    "weights,output",
+    "weights,input,output",
+]
+
+
+@pytest.mark.parametrize("private", PRIVACY_MODES)
 def test_the_mlp_round_trips_through_the_cli_in_each_privacy_mode(
     private: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     pt2, calibration, sample = _export("mlp", tmp_path)
     vmc, proof = tmp_path / "model.vmc", tmp_path / "proof.vmp"
-    assert cli.main(["compile", str(pt2), "--calibration", str(calibration), "-o", str(vmc)]) == 0
+    compile_ = ["compile", str(pt2), "--calibration", str(calibration), "-o", str(vmc)]
+    hidden = "weights" in private
+    assert cli.main(compile_ + (["--private-weights", "--proofs", "4"] if hidden else [])) == 0
     digest = capsys.readouterr().out.strip().splitlines()[-1].split()[-1]
     command = ["prove", str(vmc), str(sample), "-o", str(proof), "--private", private]
     assert cli.main(command) == 0
@@ -113,6 +126,31 @@ def test_the_mlp_round_trips_through_the_cli_in_each_privacy_mode(
     tampered[-40] ^= 1
     proof.write_bytes(bytes(tampered))
     assert cli.main(["verify", str(proof)]) == 1
+
+
+def test_a_hidden_weights_model_spends_one_proof_of_its_budget_per_proof_through_the_cli(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The .vmc records each spent ticket, so the budget holds across processes; the model's
+    proofs hide its weights without being asked; a public range proof is refused."""
+    pt2, calibration, sample = _export("mlp", tmp_path)
+    vmc, proof = tmp_path / "model.vmc", tmp_path / "proof.vmp"
+    compile_ = ["compile", str(pt2), "--calibration", str(calibration), "-o", str(vmc)]
+    assert cli.main([*compile_, "--private-weights", "--proofs", "2"]) == 0
+    assert "for 2 zero-knowledge proofs" in capsys.readouterr().out
+    for _ in range(2):
+        assert cli.main(["prove", str(vmc), str(sample), "-o", str(proof)]) == 0
+        assert cli.main(["verify", str(proof), "--json"]) == 0
+        statement = json.loads(capsys.readouterr().out.split("\n", 3)[-1])["statement"]
+        assert statement["private"] == ["weights"]
+    proof.unlink()
+    assert cli.main(["prove", str(vmc), str(sample), "-o", str(proof)]) == 2
+    assert "served all 2 proofs" in capsys.readouterr().err
+    assert not proof.exists()
+    range_proof = tmp_path / "range.vmp"
+    command = [*compile_, "--private-weights", "--range-proof", str(range_proof)]
+    assert cli.main(command) == 2
+    assert "no public range proof" in capsys.readouterr().err
 
 
 def test_private_modes_the_prover_lacks_are_refused_with_exit_2(
