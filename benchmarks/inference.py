@@ -1,6 +1,8 @@
 """Inference-proof benchmark:
 ``python -m benchmarks.inference mlp lenet_avg lenet_max vgg16 transformer nanogpt minilm``;
-``mlp@input`` (or ``@output``, ``@input,output``) proves the MLP in the private mode.
+``mlp@input`` (or ``@output``, ``@input,output``) proves the MLP in the private mode, and a part
+list with ``weights`` (``mlp@weights,input``) commits the weights hidden first (its "commit" is
+then that commitment, for a budget of 16 proofs or as many as the model allows).
 
 Each case builds its model directly in the IR (random int8 weights, calibrated requantisation;
 provers/inference/examples.py), commits it, proves one batch and verifies the proof. Prints one
@@ -40,7 +42,8 @@ from provers.container import ProofFile
 from provers.errors import ProverError
 from provers.inference import LARGE_MODEL_PARAMETERS, commit_model, examples, prove, verify_file
 from provers.params import ProofParameters
-from provers.private import verify_private_file
+from provers.private import commit_hidden_model, verify_private_file
+from provers.private.model import largest_budget
 
 MODELS: dict[str, Callable[[], QuantisedModel]] = {
     "tiny": lambda: examples.mlp((32, 16, 8), seed=1),
@@ -147,7 +150,10 @@ def benchmark_inference(name: str, batch: int = 1, seed: int = 0) -> dict[str, A
     model = case.model if case is not None else MODELS[name]()
     params = PARAMETERS.get(name, ProofParameters.default())
     started = time.perf_counter()
-    committed = commit_model(model, params, range_proof=False)
+    if "weights" in private:
+        committed = commit_hidden_model(model, params, min(16, largest_budget(model, params)))
+    else:
+        committed = commit_model(model, params, range_proof=False)
     commit_s = time.perf_counter() - started
     if case is not None:
         inputs = case.inputs[:batch]

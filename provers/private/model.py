@@ -140,6 +140,15 @@ def _table_of(data: ProverData, commitment: pcs.Commitment) -> np.ndarray:
     return np.asarray(data.coefficients[:rows, :columns]).reshape(-1)
 
 
+def largest_budget(model: QuantisedModel, params: ProofParameters | None = None) -> int:
+    """The most proofs a hidden commitment of ``model`` can keep its weights hidden for."""
+    from provers.private.plan import PrivatePlan
+    from provers.private.relations import max_tickets
+
+    params = params or ProofParameters.default()
+    return max_tickets(PrivatePlan(model, 1, False, True, pcs=params.pcs, private_weights=True))
+
+
 def commit_hidden_model(
     model: QuantisedModel,
     params: ProofParameters | None = None,

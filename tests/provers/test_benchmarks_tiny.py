@@ -22,6 +22,7 @@ def test_the_tiny_benchmarks_run_and_write_json(tmp_path: Path, capsys) -> None:
 def test_the_inference_benchmark_runs_in_the_private_mode() -> None:
     from benchmarks.inference import benchmark_inference
 
-    figures = benchmark_inference("tiny@input,output")
-    assert figures["model"] == "tiny@input,output"
-    assert figures["soundness_bits"] >= 100 and figures["proof_bytes"] > 0
+    for case in ("tiny@input,output", "tiny@weights,input"):
+        figures = benchmark_inference(case)
+        assert figures["model"] == case
+        assert figures["soundness_bits"] >= 100 and figures["proof_bytes"] > 0

@@ -525,7 +525,7 @@ def test_every_vector_has_a_slot_and_a_lookup_segment_of_its_own_size() -> None:
         rows.append((segment.offset, segment.offset + (1 << segment.log)))
     for spans in (regions, rows):
         spans.sort()
-        assert all(end <= start for (_, end), (start, _) in zip(spans, spans[1:]))
+        assert all(end <= start for (_, end), (start, _) in zip(spans, spans[1:], strict=False))
     assert rows[-1][1] <= 1 << plan.lookup_log
     assert plan.witness_size < 2 * sum(end - start for start, end in regions)
 
