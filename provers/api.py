@@ -414,10 +414,9 @@ def _audit_parts(committed: Any, private: Iterable[str]) -> frozenset[str]:
     hidden = _is_hidden(committed)
     parts = _privacy(private, AUDIT_PRIVATE_PARTS | WEIGHTS)
     if "weights" in parts and not hidden:
-        raise ProverError(
-            "private weights need a model committed with hidden weights "
-            "(veriml compile --private-weights); this model's weights are committed openly"
-        )
+        from provers.private.prover import OPEN_WEIGHTS
+
+        raise ProverError(OPEN_WEIGHTS)
     if hidden and "input" not in parts:
         raise ProverError(
             "a model committed with hidden weights is audited with private test inputs: "

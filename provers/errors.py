@@ -7,6 +7,11 @@ statement; callers switch on ``reason``, a closed enum, and show ``detail`` to p
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
+from typing import TypeVar
+
+_Argument = TypeVar("_Argument")
+_Result = TypeVar("_Result")
 
 
 class Reject(enum.Enum):
@@ -67,3 +72,16 @@ class CompileError(Exception):
 
 class ProverError(Exception):
     """The prover was asked for something false or impossible (a bug or a wrong witness)."""
+
+
+MALFORMED_INPUT_ERRORS = (ValueError, IndexError, KeyError, OverflowError)
+"""What decoding hostile bytes can raise below a verifier's own checks."""
+
+
+def rejecting_malformed(check: Callable[[_Argument], _Result], argument: _Argument) -> _Result:
+    """``check(argument)`` with every :data:`MALFORMED_INPUT_ERRORS` turned into a MALFORMED
+    rejection, so hostile bytes end in a typed rejection, never in a crash of the caller."""
+    try:
+        return check(argument)
+    except MALFORMED_INPUT_ERRORS as error:
+        raise VerificationError(Reject.MALFORMED, f"{type(error).__name__}: {error}") from None

@@ -25,7 +25,7 @@ from provers.audit.statement import AuditStatement, read_statement
 from provers.commit import pcs
 from provers.commit.pcs import Commitment, PCSParams
 from provers.container import ProofFile
-from provers.errors import Reject, VerificationError
+from provers.errors import Reject, VerificationError, rejecting_malformed
 from provers.inference import protocol
 from provers.inference.batching import verify_stage_c
 from provers.inference.context import Context
@@ -53,10 +53,7 @@ def wilson_interval(correct: int, n: int, z: float = WILSON_Z) -> tuple[float, f
 
 def verify_file(proof_file: ProofFile) -> dict[str, Any]:
     """Check an audit proof file; return its public statement with the accuracy."""
-    try:
-        return _verify(proof_file)
-    except (ValueError, IndexError, KeyError, OverflowError) as error:
-        raise VerificationError(Reject.MALFORMED, f"{type(error).__name__}: {error}") from None
+    return rejecting_malformed(_verify, proof_file)
 
 
 def _plan(model: Any, samples: int, limb_bits: int, pcs_params: PCSParams, classes: int) -> Any:

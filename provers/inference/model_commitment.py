@@ -120,33 +120,19 @@ class CommittedModel:
             np.ascontiguousarray(data.codewords).astype("<u4").tobytes(),
             leaves,
         ]
-        out = [MAGIC, struct.pack("<H", VERSION)]
-        for part in parts:
-            out.append(struct.pack("<Q", len(part)) + part)
-        return b"".join(out)
+        return pack_blobs(MAGIC, VERSION, parts)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> CommittedModel:
         """Load a .vmc file; ModelError if it is malformed or does not match its commitment."""
-        if len(data) < 6 or data[:4] != MAGIC:
-            raise ModelError("not a VeriML committed-model file")
-        version = struct.unpack_from("<H", data, 4)[0]
-        if version != VERSION:
-            raise ModelError(
-                f"a version-{version} committed-model file; this version reads version "
-                f"{VERSION}, which adds the weight range proof: compile the model again"
-            )
-        parts, position = [], 6
-        for _ in range(BLOBS):
-            if position + 8 > len(data):
-                raise ModelError("truncated committed-model file")
-            (length,) = struct.unpack_from("<Q", data, position)
-            if position + 8 + length > len(data):
-                raise ModelError("truncated committed-model file")
-            parts.append(data[position + 8 : position + 8 + length])
-            position += 8 + length
-        if position != len(data):
-            raise ModelError("bytes after the end of the committed-model file")
+        parts = unpack_blobs(
+            data,
+            MAGIC,
+            VERSION,
+            BLOBS,
+            "committed-model",
+            ", which adds the weight range proof: compile the model again",
+        )
         model = model_from_bytes(parts[0])
         try:
             commitment = pcs.Commitment.from_bytes(parts[1])
@@ -156,6 +142,41 @@ class CommittedModel:
         _check_range_proof(committed, parts[2])
         committed.range_proof = parts[2]
         return committed
+
+
+def pack_blobs(magic: bytes, version: int, parts: list[bytes]) -> bytes:
+    """magic ‖ u16 version ‖ each part as u64 length ‖ bytes: the layout of .vmc files."""
+    out = [magic, struct.pack("<H", version)]
+    for part in parts:
+        out.append(struct.pack("<Q", len(part)) + part)
+    return b"".join(out)
+
+
+def unpack_blobs(
+    data: bytes, magic: bytes, version: int, count: int, what: str, upgrade: str = ""
+) -> list[bytes]:
+    """The ``count`` parts of a file :func:`pack_blobs` wrote; ModelError naming ``what`` when
+    the magic, the version (``upgrade`` says what to do about another one) or the lengths are
+    wrong."""
+    if len(data) < 6 or data[:4] != magic:
+        raise ModelError(f"not a VeriML {what} file")
+    found = struct.unpack_from("<H", data, 4)[0]
+    if found != version:
+        raise ModelError(
+            f"a version-{found} {what} file; this version reads version {version}{upgrade}"
+        )
+    parts, position = [], 6
+    for _ in range(count):
+        if position + 8 > len(data):
+            raise ModelError(f"truncated {what} file")
+        (length,) = struct.unpack_from("<Q", data, position)
+        if position + 8 + length > len(data):
+            raise ModelError(f"truncated {what} file")
+        parts.append(data[position + 8 : position + 8 + length])
+        position += 8 + length
+    if position != len(data):
+        raise ModelError(f"bytes after the end of the {what} file")
+    return parts
 
 
 def _coefficients(model: QuantisedModel, layout: WeightLayout) -> np.ndarray:

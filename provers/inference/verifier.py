@@ -15,7 +15,7 @@ from typing import Any
 
 from provers.commit import pcs
 from provers.container import ProofFile
-from provers.errors import Reject, VerificationError
+from provers.errors import Reject, VerificationError, rejecting_malformed
 from provers.inference import protocol
 from provers.inference.batching import verify_stage_c
 from provers.inference.context import Context
@@ -42,11 +42,7 @@ def _plan(statement: Statement, model: Any, pcs_params: Any) -> ProofPlan:
 
 def verify_file(proof_file: ProofFile) -> dict[str, Any]:
     """Check an inference proof file; return its public statement."""
-    try:
-        return _verify(proof_file)
-    except (ValueError, IndexError, KeyError, OverflowError) as error:
-        # Hostile bytes must end in a typed rejection, never in a crash of the caller.
-        raise VerificationError(Reject.MALFORMED, f"{type(error).__name__}: {error}") from None
+    return rejecting_malformed(_verify, proof_file)
 
 
 def _verify(proof_file: ProofFile) -> dict[str, Any]:

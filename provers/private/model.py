@@ -25,7 +25,6 @@ data (its messages, salts and used tickets).
 
 from __future__ import annotations
 
-import struct
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -38,6 +37,7 @@ from provers.commit.pcs.params import smallest_commitment_row_vars
 from provers.commit.pcs.prover import ProverData, random_elements
 from provers.errors import ProverError
 from provers.field import base
+from provers.inference.model_commitment import pack_blobs, unpack_blobs
 from provers.inference.statement import model_digest
 from provers.inference.weights import WeightLayout, weight_layout, weight_table
 from provers.params import ProofParameters
@@ -85,30 +85,13 @@ class HiddenModel:
             np.ascontiguousarray(self.noise).astype("<u4").tobytes(),
             self.prover_data.to_bytes(),
         ]
-        out = [MAGIC, struct.pack("<H", VERSION)]
-        for part in parts:
-            out.append(struct.pack("<Q", len(part)) + part)
-        return b"".join(out)
+        return pack_blobs(MAGIC, VERSION, parts)
 
     @classmethod
     def from_bytes(cls, data: bytes) -> HiddenModel:
         """Load a hidden-weights .vmc; ModelError if it is malformed or does not match its
         commitment."""
-        if data[:4] != MAGIC:
-            raise ModelError("not a VeriML hidden-weights model file")
-        if len(data) < 6 or struct.unpack_from("<H", data, 4)[0] != VERSION:
-            raise ModelError("a hidden-weights model file of another version")
-        parts, position = [], 6
-        for _ in range(4):
-            if position + 8 > len(data):
-                raise ModelError("truncated hidden-weights model file")
-            (length,) = struct.unpack_from("<Q", data, position)
-            if position + 8 + length > len(data):
-                raise ModelError("truncated hidden-weights model file")
-            parts.append(data[position + 8 : position + 8 + length])
-            position += 8 + length
-        if position != len(data):
-            raise ModelError("bytes after the end of the hidden-weights model file")
+        parts = unpack_blobs(data, MAGIC, VERSION, 4, "hidden-weights model")
         model = model_from_bytes(parts[0])
         try:
             commitment = pcs.Commitment.from_bytes(parts[1])

@@ -343,6 +343,10 @@ def _sent(
 
 
 Model = CommittedModel | HiddenModel
+OPEN_WEIGHTS = (
+    "private weights need a model committed with hidden weights "
+    "(veriml compile --private-weights); this model's weights are committed openly"
+)
 
 
 def _check_privacy(committed: Model, private: frozenset[str]) -> None:
@@ -353,10 +357,7 @@ def _check_privacy(committed: Model, private: frozenset[str]) -> None:
         )
     hidden = isinstance(committed, HiddenModel)
     if "weights" in private and not hidden:
-        raise ProverError(
-            "private weights need a model committed with hidden weights "
-            "(veriml compile --private-weights); this model's weights are committed openly"
-        )
+        raise ProverError(OPEN_WEIGHTS)
     if hidden and "weights" not in private:
         raise ProverError(
             "this model's weights are committed hidden: its proofs keep them private "

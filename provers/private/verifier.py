@@ -13,7 +13,7 @@ import numpy as np
 from provers.commit import pcs
 from provers.commit.pcs import Commitment
 from provers.container import ProofFile
-from provers.errors import Reject, VerificationError
+from provers.errors import Reject, VerificationError, rejecting_malformed
 from provers.field import base, ext
 from provers.inference.layout import UnsupportedCircuit
 from provers.inference.soundness import read_parameters
@@ -43,10 +43,7 @@ from provers.sumcheck.mask_commitment import TensorPcsMaskScheme
 
 def verify_private_file(proof_file: ProofFile) -> dict[str, Any]:
     """Check a private-mode proof file; return its public statement."""
-    try:
-        return _verify(proof_file)
-    except (ValueError, IndexError, KeyError, OverflowError) as error:
-        raise VerificationError(Reject.MALFORMED, f"{type(error).__name__}: {error}") from None
+    return rejecting_malformed(_verify, proof_file)
 
 
 def _finals_of(term: Term) -> int:
@@ -350,10 +347,7 @@ def _term_value(
 
 def verify_private_audit_file(proof_file: ProofFile) -> dict[str, Any]:
     """Check a private-input accuracy-audit proof file; return its public statement."""
-    try:
-        return _verify_audit(proof_file)
-    except (ValueError, IndexError, KeyError, OverflowError) as error:
-        raise VerificationError(Reject.MALFORMED, f"{type(error).__name__}: {error}") from None
+    return rejecting_malformed(_verify_audit, proof_file)
 
 
 def _verify_audit(proof_file: ProofFile) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from provers.circuit.ops import OpKind
 from provers.commit import pcs
 from provers.commit.pcs import Commitment
 from provers.container import ProofFile
-from provers.errors import Reject, VerificationError
+from provers.errors import MALFORMED_INPUT_ERRORS, Reject, VerificationError, rejecting_malformed
 from provers.field import base, ext
 from provers.inference.weights import WeightLayout
 from provers.lookup.statement import LookupStatement
@@ -45,11 +45,7 @@ Request = tuple[Commitment, np.ndarray, np.ndarray]
 
 def verify_file(proof_file: ProofFile) -> dict[str, Any]:
     """Check a weight range proof file; return its public statement."""
-    try:
-        return _verify(proof_file)
-    except (ValueError, IndexError, KeyError, OverflowError) as error:
-        # Hostile bytes must end in a typed rejection, never in a crash of the caller.
-        raise VerificationError(Reject.MALFORMED, f"{type(error).__name__}: {error}") from None
+    return rejecting_malformed(_verify, proof_file)
 
 
 def _verify(proof_file: ProofFile) -> dict[str, Any]:
@@ -191,7 +187,7 @@ def describe(proof_file: ProofFile) -> dict[str, Any]:
     try:
         statement, model = read_statement(proof_file.statement)
         _, regions = derived_layout(model, statement.weight_commitment.params)
-    except (ValueError, IndexError, KeyError, OverflowError) as error:
+    except MALFORMED_INPUT_ERRORS as error:
         raise VerificationError(Reject.MALFORMED, f"{type(error).__name__}: {error}") from None
     return _claim(statement, regions)
 

@@ -288,7 +288,15 @@ def _decoded(data: bytes) -> tuple[ProofFile, PrivateProof, object]:
     proof_file = ProofFile.from_bytes(data)
     statement, model = read_private_statement(proof_file.statement)
     params = read_parameters(proof_file.parameters)
-    plan = PrivatePlan(model, statement.batch, True, True, 8, params.pcs)
+    plan = PrivatePlan(
+        model,
+        statement.batch,
+        statement.private_input,
+        not statement.private_output,
+        8,
+        params.pcs,
+        private_weights=statement.private_weights,
+    )
     terms = private_verifier.terms_of(plan)
     shape = private_verifier._shape(plan, terms)
     proof = PrivateProof.from_bytes(proof_file.body, shape, params.pcs, statement.weight_commitment)

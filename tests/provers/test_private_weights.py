@@ -15,7 +15,6 @@ from provers.container import ProofFile
 from provers.errors import ProverError, Reject, VerificationError
 from provers.field import base, ext
 from provers.inference import commit_model, examples
-from provers.inference.soundness import read_parameters
 from provers.poly import multilinear
 from provers.private import (
     audit_plan,
@@ -26,12 +25,10 @@ from provers.private import (
     verify_private_file,
 )
 from provers.private import protocol as private_protocol
-from provers.private import verifier as private_verifier
 from provers.private.model import HiddenModel, commit_hidden_model
-from provers.private.plan import PrivatePlan
 from provers.private.proof import PrivateProof
 from provers.private.statement import read_private_statement
-from tests.provers.test_private_inference import _rank_mod_p
+from tests.provers.test_private_inference import _decoded, _plus_one, _rank_mod_p
 
 P = base.P
 WEIGHTS = frozenset({"weights"})
@@ -182,22 +179,6 @@ def test_weights_changed_after_the_commitment_are_rejected() -> None:
 
 
 # ---- the tamper table of the new fields ----
-
-
-def _decoded(data: bytes) -> tuple[ProofFile, PrivateProof, object]:
-    proof_file = ProofFile.from_bytes(data)
-    statement, model = read_private_statement(proof_file.statement)
-    params = read_parameters(proof_file.parameters)
-    plan = PrivatePlan(model, statement.batch, False, True, 8, params.pcs, private_weights=True)
-    shape = private_verifier._shape(plan, private_verifier.terms_of(plan))
-    proof = PrivateProof.from_bytes(proof_file.body, shape, params.pcs, statement.weight_commitment)
-    return proof_file, proof, params
-
-
-def _plus_one(values: np.ndarray, index: tuple[int, ...]) -> np.ndarray:
-    out = np.array(values, dtype=np.int64, copy=True)
-    out[index] = (out[index] + 1) % P
-    return out
 
 
 def _bias_final(proof: PrivateProof) -> PrivateProof:
