@@ -28,7 +28,7 @@ import numpy as np
 
 from provers.audit.argmax import VECTORS as ARGMAX_VECTORS
 from provers.circuit.model import QuantisedModel
-from provers.circuit.ops import OpKind
+from provers.circuit.ops import Node, OpKind
 from provers.commit.pcs import PCSParams
 from provers.inference.layout import (
     Dim,
@@ -49,6 +49,7 @@ from provers.inference.tables import (
 from provers.inference.weights import LayerLayout, WeightLayout, weight_layout
 from provers.lookup.table import LookupTable
 
+PRIVATE_KINDS = (OpKind.LINEAR, OpKind.CONV2D, OpKind.AVGPOOL2D, OpKind.MAXPOOL2D)
 MIN_SLOT_LOG = 4
 """Every slot holds ≥ 16 entries: each revealed value of a vector is masked by its slot's
 random half, which needs 4 base-field entries per revealed challenge-field value."""
@@ -76,20 +77,60 @@ class Segment:
 class LayerPlan:
     node: str
     input: str
-    """The previous layer's name, or ``input``."""
+    """The layer whose output this one reads (through flattens), or ``input``."""
     reads: str
-    """The tensor the node reads: ``input``, a flatten of it, or the previous layer."""
-    requant: RequantPlan
+    """The tensor the node reads: ``input``, a flatten, or the previous layer."""
+    requant: RequantPlan | None
+    """None for a max pool, which has no requantisation."""
     layout: TensorLayout
-    """(batch, output channels), padded."""
-    weights: LayerLayout
+    """Its output: (batch, channels), or (batch, channels, height, width), padded."""
+    weights: LayerLayout | None
+    """A LINEAR's or CONV2D's weight blocks; None for a pool."""
+    kind: OpKind = OpKind.LINEAR
+    in_layout: TensorLayout | None = None
+    """The layout of the tensor it reads (its source's)."""
+    kernel: tuple[int, int] = (1, 1)
+    stride: tuple[int, int] = (1, 1)
+    padding: tuple[int, int] = (0, 0)
 
     @property
     def log_size(self) -> int:
         return self.layout.log_size
 
+    @property
+    def matrix(self) -> LayerLayout:
+        """The weight blocks of a LINEAR or CONV2D."""
+        if self.weights is None:
+            raise UnsupportedCircuit(f"{self.node} has no weights")
+        return self.weights
 
-def layer_vectors(plan: RequantPlan) -> list[str]:
+    @property
+    def source_layout(self) -> TensorLayout:
+        if self.in_layout is None:
+            raise UnsupportedCircuit(f"{self.node} has no input layout")
+        return self.in_layout
+
+    @property
+    def requantisation(self) -> RequantPlan:
+        if self.requant is None:
+            raise UnsupportedCircuit(f"{self.node} has no requantisation")
+        return self.requant
+
+    @property
+    def offsets(self) -> int:
+        """A max pool's window offsets."""
+        return self.kernel[0] * self.kernel[1]
+
+    @property
+    def rows_log(self) -> int:
+        """The bits of a matrix-product row: the batch (a LINEAR), batch and space (CONV2D)."""
+        return self.layout.log_size - self.layout.dims[1].log
+
+
+def layer_vectors(layer: LayerPlan) -> list[str]:
+    if layer.kind is OpKind.MAXPOOL2D:
+        return ["y", *(f"d{k}" for k in range(layer.offsets))]
+    plan = layer.requantisation
     clamp = ["h_index", "f_index", "clip"] if plan.clamp.split else ["index"]
     return ["sigma", *clamp, "y", *(name for name, _ in range_vectors(plan))]
 
@@ -123,7 +164,7 @@ class PrivatePlan:
         self.layers = self._layers()
         self.slots: list[tuple[str, str]] = [(INPUT, "x")] if private_input else []
         for layer in self.layers:
-            self.slots += [(layer.node, v) for v in layer_vectors(layer.requant)]
+            self.slots += [(layer.node, v) for v in layer_vectors(layer)]
         if classes:
             self._check_audit()
             for c in range(classes):
@@ -173,49 +214,104 @@ class PrivatePlan:
         return tensor_layouts(self.model, self.batch)[INPUT]
 
     def _layers(self) -> list[LayerPlan]:
-        """Linear layers in a chain; before the first, only flattens of the input."""
+        """Linear layers, convolutions and pools in a chain, with flattens between them (a
+        CNN: convolutions and pools, then an MLP)."""
         layers: list[LayerPlan] = []
+        layouts = tensor_layouts(self.model, self.batch)
         previous, readable = INPUT, {INPUT}
         previous_layout = self.input_layout
         for node in self.model.nodes:
-            if node.kind is OpKind.RESHAPE and not layers and node.inputs[0] in readable:
+            if node.kind is OpKind.RESHAPE and node.inputs[0] in readable:
                 if len(node.output_shape) != 1:
-                    raise UnsupportedCircuit(f"{node.name}: only a flatten of the input")
+                    raise UnsupportedCircuit(f"{node.name}: only flattens")
                 readable.add(node.name)
                 continue
-            if node.kind is not OpKind.LINEAR or node.requant is None:
+            if node.kind not in PRIVATE_KINDS or (
+                node.kind is not OpKind.MAXPOOL2D and node.requant is None
+            ):
                 raise UnsupportedCircuit(
-                    f"the private mode proves chains of Linear layers (MLPs) for now; {node.name} "
-                    f"is {node.kind.value}"
+                    f"the private mode proves MLPs and CNNs of Linear, Conv2d and pooling "
+                    f"layers for now; {node.name} is {node.kind.value}"
                 )
             if node.inputs[0] not in readable:
                 raise UnsupportedCircuit(f"{node.name} does not read the previous layer")
-            weights = self.weight_layout.layer(node.name)
-            features_log = previous_layout.log_size - previous_layout.dims[0].log
-            if weights.feature_log != features_log or not np.array_equal(
-                weights.positions, previous_layout.feature_positions()
-            ):
-                raise UnsupportedCircuit(f"{node.name}: features laid out unlike its input")
-            channels = node.output_shape[-1]
-            requant = requant_plan(node.name, node.requant, channels, self.limb_bits, 1)
-            layout = TensorLayout((Dim.of(self.batch), Dim.of(channels)))
-            layers.append(LayerPlan(node.name, previous, node.inputs[0], requant, layout, weights))
+            layout = layouts[node.name]
+            if node.kind is OpKind.LINEAR:
+                layer = self._linear(node, previous, previous_layout, layout)
+            else:
+                layer = self._spatial(node, previous, previous_layout, layout, layers)
+            layers.append(layer)
             previous, previous_layout, readable = node.name, layout, {node.name}
         if not layers:
             raise UnsupportedCircuit("a model without layers")
         return layers
+
+    def _linear(
+        self, node: Node, previous: str, previous_layout: TensorLayout, layout: TensorLayout
+    ) -> LayerPlan:
+        weights = self.weight_layout.layer(node.name)
+        features_log = previous_layout.log_size - previous_layout.dims[0].log
+        if weights.feature_log != features_log or not np.array_equal(
+            weights.positions, previous_layout.feature_positions()
+        ):
+            raise UnsupportedCircuit(f"{node.name}: features laid out unlike its input")
+        channels = node.output_shape[-1]
+        if node.requant is None:
+            raise UnsupportedCircuit(f"{node.name}: a Linear without its requantisation")
+        requant = requant_plan(node.name, node.requant, channels, self.limb_bits, 1)
+        flat = TensorLayout((Dim.of(self.batch), Dim.of(channels)))
+        if flat != layout:
+            raise UnsupportedCircuit(f"{node.name}: a Linear on more than one axis")
+        return LayerPlan(
+            node.name, previous, node.inputs[0], requant, layout, weights, in_layout=previous_layout
+        )
+
+    def _spatial(
+        self,
+        node: Node,
+        previous: str,
+        previous_layout: TensorLayout,
+        layout: TensorLayout,
+        layers: list[LayerPlan],
+    ) -> LayerPlan:
+        if len(layout.dims) != 4 or len(previous_layout.dims) != 4 or node.inputs[0] != previous:
+            raise UnsupportedCircuit(f"{node.name}: a convolution or pool on a (C, H, W) tensor")
+        if node.kind is not OpKind.CONV2D and previous == INPUT:
+            raise UnsupportedCircuit(f"{node.name}: the private mode pools a layer's output")
+        channels = node.output_shape[0]
+        requant = None
+        if node.requant is not None:
+            requant = requant_plan(node.name, node.requant, channels, self.limb_bits, 1)
+        weights = self.weight_layout.layer(node.name) if node.kind is OpKind.CONV2D else None
+        padding = tuple(node.padding) if node.kind is OpKind.CONV2D else (0, 0)
+        return LayerPlan(
+            node.name,
+            previous,
+            node.inputs[0],
+            requant,
+            layout,
+            weights,
+            node.kind,
+            previous_layout,
+            tuple(node.kernel),  # type: ignore[arg-type]
+            tuple(node.stride),  # type: ignore[arg-type]
+            padding,  # type: ignore[arg-type]
+        )
 
     def _table_keys(self) -> list[tuple[object, ...]]:
         keys: list[tuple[object, ...]] = [range_key(256)] if self.private_input else []
         if self.classes:
             keys.append(ARGMAX_KEY)
         for layer in self.layers:
+            if layer.requant is None:
+                keys.append(range_key(256))
+                continue
             clamp = layer.requant.clamp
             keys.append(sign_block_key(clamp))
             if clamp.split:
                 keys.append(clamp_block_key(clamp))
             keys += [range_key(1 << w) for _, w in range_vectors(layer.requant)]
-        return keys
+        return list(dict.fromkeys(keys))
 
     def _segments(self) -> list[Segment]:
         table = self.table
@@ -233,6 +329,11 @@ class PrivatePlan:
                 segment(((name, "index"), 0), ARGMAX_KEY, ((name, "h"), 0), ((name, "y"), 0))
             )
         for layer in self.layers:
+            if layer.requant is None:
+                for k in range(layer.offsets):
+                    column = ((layer.node, f"d{k}"), 0)
+                    out.append(segment(column, range_key(256), (None, 0), (None, 0)))
+                continue
             name, clamp = layer.node, layer.requant.clamp
             sigma = ((name, "sigma"), 0)
             if clamp.split:

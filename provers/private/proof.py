@@ -1,11 +1,12 @@
 """The private-mode inference proof body: data only, with its canonical encoding.
 
 Encoding, in order: the witness commitment (and an audit's data commitment); the bias claims
-(ext vec, one per layer; none with private weights); the relations' masked sumcheck and its
-final values (ext vec); the lookup's helper commitment, its masked sumcheck and its final
-values; stage C's masked sumcheck, the witness value at its point (then an audit's data value
-and, with private weights, the doubled weight table's value); the batch opening. Every count is
-fixed by the plan, which the reader is given.
+(ext vec, one per layer with weights; none with private weights); the relations' masked
+sumcheck and its final values (ext vec); the window stage's masked sumcheck and its final
+values, when a convolution reads a private input; the lookup's helper commitment, its masked
+sumcheck and its final values; stage C's masked sumcheck, the witness value at its point (then
+an audit's data value and, with private weights, the doubled weight table's value); the batch
+opening. Every count is fixed by the plan, which the reader is given.
 """
 
 from __future__ import annotations
@@ -37,6 +38,9 @@ class ProofShape:
     private_weights: bool = False
     """The proof carries the doubled weight table's value at stage C's point, and opens the
     hidden model's commitment there once instead of the weight table at every claim."""
+    window_vars: int = 0
+    """The window stage's variables (0: no convolution reads a private input)."""
+    window_groups: int = 0
 
 
 @dataclass(frozen=True, eq=False)
@@ -69,6 +73,10 @@ class PrivateProof:
     """(4,): the data table at stage C's point (audits)."""
     model_value: np.ndarray | None = None
     """(4,): the doubled weight table at stage C's point (private weights)."""
+    windows: ZkSumcheckProof | None = None
+    """The window stage: convolutions' patch claims on private inputs (windows.py)."""
+    window_finals: np.ndarray | None = None
+    """(4, groups): each group's input slot at the window stage's point."""
 
     def write_to(self, writer: Writer, params: PCSParams) -> None:
         scheme = TensorPcsMaskScheme(params)
@@ -78,6 +86,9 @@ class PrivateProof:
         writer.ext_vec(self.biases)
         self.relations.write_to(writer, scheme)
         writer.ext_vec(self.relation_finals)
+        if self.windows is not None and self.window_finals is not None:
+            self.windows.write_to(writer, scheme)
+            writer.ext_vec(self.window_finals)
         self.lookup_helpers.write_to(writer)
         self.lookup.write_to(writer, scheme)
         writer.ext_vec(self.lookup_finals)
@@ -108,6 +119,11 @@ class PrivateProof:
         )
         count = shape.relation_finals
         relation_finals = reader.ext_vec("relation finals", expected=count, max_count=count)
+        windows = window_finals = None
+        if shape.window_groups:
+            windows = ZkSumcheckProof.read_from(reader, shape.window_vars, 2, scheme)
+            groups = shape.window_groups
+            window_finals = reader.ext_vec("window finals", expected=groups, max_count=groups)
         helpers = Commitment.read_from(reader)
         lookup = ZkSumcheckProof.read_from(reader, shape.lookup_vars, 3, scheme)
         count = shape.lookup_finals
@@ -137,4 +153,6 @@ class PrivateProof:
             data_commitment,
             data_value,
             model_value,
+            windows,
+            window_finals,
         )

@@ -91,12 +91,13 @@ def weight_point(
 
 def bias_point(plan: PrivatePlan, layer: LayerPlan, rho_o: np.ndarray) -> np.ndarray:
     log = rho_o.shape[1]
-    high = bits(layer.weights.bias_offset >> log, plan.weight_layout.log_size - log)
+    high = bits(layer.matrix.bias_offset >> log, plan.weight_layout.log_size - log)
     return np.concatenate([high, rho_o], axis=1)
 
 
 def channel_point(layer: LayerPlan, rho: np.ndarray) -> np.ndarray:
-    return rho[:, layer.layout.dims[0].log :]
+    """ρ_o: the output-channel coordinates of a layer's point."""
+    return layer.layout.split_point(rho)[1]
 
 
 def lookup_statement(plan: PrivatePlan) -> ZkLookupStatement:
@@ -221,9 +222,9 @@ def input_claim(
 ) -> WitnessClaim:
     """Xf(ζ, κ) = X2(ζ, ρ_n, block bits, κ): a claim on the layer input's slot."""
     layer = term.layer
-    block = layer.weights.blocks[term.block]
+    block = layer.matrix.blocks[term.block]
     source = (INPUT, "x") if layer.input == INPUT else (layer.input, "y")
-    features_log = layer.weights.feature_log
+    features_log = layer.matrix.feature_log
     rho_n = rho[:, : layer.layout.dims[0].log]
     start_bits = bits(block.start >> block.cols_log, features_log - block.cols_log)
     point = np.concatenate([rho_n, start_bits, local[:, 1:]], axis=1)
@@ -234,7 +235,7 @@ def matmul_weight_point(
     plan: PrivatePlan, term: MatmulTerm, rho: np.ndarray, local: np.ndarray
 ) -> np.ndarray:
     """The weight table's point of a matrix-product term's final W_j(ρ_o, κ)."""
-    block = term.layer.weights.blocks[term.block]
+    block = term.layer.matrix.blocks[term.block]
     columns = local[:, local.shape[1] - block.cols_log :]
     return weight_point(plan, block, channel_point(term.layer, rho), columns)
 
@@ -243,7 +244,7 @@ def matmul_model_claim(
     plan: PrivatePlan, term: MatmulTerm, rho: np.ndarray, local: np.ndarray, value: np.ndarray
 ) -> WitnessClaim:
     """Wf(ζ, κ) = M2(ζ, block bits, ρ_o, κ): a claim on the doubled weight table."""
-    block = term.layer.weights.blocks[term.block]
+    block = term.layer.matrix.blocks[term.block]
     rho_o = channel_point(term.layer, rho)
     pad = np.zeros((ext.DEGREE, block.rows_log - rho_o.shape[1]), dtype=np.int64)
     columns = local[:, local.shape[1] - block.cols_log :]

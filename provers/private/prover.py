@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
 from provers.audit.argmax import argmax_vectors, counts
 from provers.audit.statement import AuditStatement
 from provers.circuit import executor
+from provers.circuit.ops import OpKind
 from provers.commit import pcs
 from provers.commit.pcs.prover import random_elements
 from provers.container import ProofFile, Protocol, statement_digest
@@ -24,7 +26,7 @@ from provers.inference.layout import UnsupportedCircuit
 from provers.inference.model_commitment import CommittedModel
 from provers.inference.soundness import write_parameters
 from provers.inference.weights import weight_table
-from provers.inference.witness import requant_advice
+from provers.inference.witness import pool_windows, requant_advice
 from provers.lookup.multiplicities import compute_multiplicities
 from provers.lookup.statement import LookupStatement
 from provers.lookup.zk import prove_core
@@ -48,13 +50,28 @@ from provers.private.relations import (
     group_totals,
     multiplier_table,
     terms_of,
+    weighted_layers,
     zero_first,
 )
 from provers.private.soundness import private_bits
 from provers.private.statement import PrivateStatement
+from provers.private.windows import (
+    PatchClaim,
+    WindowTerm,
+    ZeroProductTerm,
+    claims_of,
+    patch_fold,
+    source_key,
+    stage_mu,
+    stage_shapes,
+    stage_table,
+    stage_total,
+    window_table,
+)
 from provers.sumcheck import batched_zk
 from provers.sumcheck.combiners import product
 from provers.sumcheck.mask_commitment import TensorPcsMaskScheme
+from provers.sumcheck.zk import ZkSumcheckProof
 
 LIMB_BITS = 8
 
@@ -113,10 +130,15 @@ def build_witness(
         place((INPUT, "x"), inputs)
     for layer in plan.layers:
         node = model.node(layer.node)
-        acc = executor.accumulator(node, [values[layer.reads]])
-        if acc is None:
-            raise ProverError(f"{layer.node}: no accumulator")
-        advice = requant_advice(layer.node, layer.requant, acc)
+        if layer.requant is None:
+            windows = pool_windows(node, values[layer.reads])
+            y = windows.max(axis=-1)
+            advice = {"y": y, **{f"d{k}": y - windows[..., k] for k in range(layer.offsets)}}
+        else:
+            acc = executor.accumulator(node, [values[layer.reads]])
+            if acc is None:
+                raise ProverError(f"{layer.node}: no accumulator")
+            advice = requant_advice(layer.node, layer.requant, acc)
         if not np.array_equal(advice["y"], values[layer.node]):
             raise ProverError(f"{layer.node}: advice disagrees with the executor")
         for name, real in advice.items():
@@ -185,7 +207,7 @@ def _weight_block(
 ) -> list[np.ndarray]:
     """The weight block folded by ρ_o: one table per half of the doubled weight table (one if
     the weights are public)."""
-    block = term.layer.weights.blocks[term.block]
+    block = term.layer.matrix.blocks[term.block]
     size = 1 << (block.rows_log + block.cols_log)
     pad = np.zeros((ext.DEGREE, block.rows_log - rho_o.shape[1]), dtype=np.int64)
     eq = multilinear.eq_table(np.concatenate([pad, rho_o], axis=1))
@@ -207,10 +229,22 @@ def _input_block(
     tables: _Tables,
     term: MatmulTerm,
     rho_n: np.ndarray,
+    rho: np.ndarray,
 ) -> list[np.ndarray]:
-    """The layer input's block columns folded by ρ_n: one table per half (one if public)."""
+    """The layer input's block columns (a convolution's patches) folded by its rows' point:
+    one table per half (one if public)."""
     layer = term.layer
-    block = layer.weights.blocks[term.block]
+    if layer.kind is OpKind.CONV2D:
+        block = layer.matrix.blocks[term.block]
+        columns = slice(block.start, block.start + (1 << block.cols_log))
+        if layer.input == INPUT and not plan.private_input:
+            assert tables.inputs is not None
+            halves = [tables.inputs]
+        else:
+            real, noise = witness.slot(source_key(layer), 1 << layer.source_layout.log_size)
+            halves = [real, noise]
+        return [patch_fold(layer, half, rho, fold_rows)[:, columns] for half in halves]
+    block = layer.matrix.blocks[term.block]
     source = (INPUT, "x") if layer.input == INPUT else (layer.input, "y")
     layout = plan.input_layout if layer.input == INPUT else plan.layer(layer.input).layout
     rows = 1 << layout.dims[0].log
@@ -220,8 +254,10 @@ def _input_block(
     if layer.input == INPUT and not plan.private_input:
         assert tables.inputs is not None
         return [fold_rows(eq, tables.inputs.reshape(rows, features)[:, columns])]
-    halves = witness.slot(source, rows * features)
-    return [fold_rows(eq, half.reshape(rows, features)[:, columns]) for half in halves]
+    return [
+        fold_rows(eq, half.reshape(rows, features)[:, columns])
+        for half in witness.slot(source, rows * features)
+    ]
 
 
 def _term_tables(
@@ -240,7 +276,7 @@ def _term_tables(
             protocol.channel_point(term.layer, rho),
         )
         wf = _weight_block(plan, tables, term, rho_o)
-        xf = _input_block(plan, witness, tables, term, rho_n)
+        xf = _input_block(plan, witness, tables, term, rho_n, rho)
         if not term.doubled:
             return batched_zk.ZkProverTerm(shape, [wf[0], xf[0]], product(2))
         half = wf[0].shape[1]
@@ -265,6 +301,19 @@ def _term_tables(
         selector = np.concatenate([np.ones(size, np.int64), np.zeros(size, np.int64)])
         a, b = (_vector_table(plan, witness, data, key, size) for key in (term.a, term.b))
         return batched_zk.ZkProverTerm(shape, [selector, a, b], product(3))
+    if isinstance(term, WindowTerm):
+        layer = term.layer
+        window = window_table(layer, points[layer.node], term.offset)
+        if term.sign < 0:
+            window = np.asarray(ext.neg(window))
+        factor = np.concatenate([window, np.zeros_like(window)], axis=1)
+        source = witness.doubled_slot(source_key(layer), 1 << layer.source_layout.log_size)
+        return batched_zk.ZkProverTerm(shape, [factor, source], product(2))
+    if isinstance(term, ZeroProductTerm):
+        size = 1 << term.layer.log_size
+        eq = multilinear.eq_table(zero_first(points[term.layer.node]))
+        vectors = [_vector_table(plan, witness, data, key, size) for key in term.vectors]
+        return batched_zk.ZkProverTerm(shape, [eq, *vectors], product(1 + len(vectors)))
     assert isinstance(term, LinearTerm)
     size = 1 << term.log_size
     anchor = points[term.point_name]
@@ -311,6 +360,7 @@ def _sent(
     weight_claims: list[tuple[np.ndarray, np.ndarray]],
     data_claims: list[protocol.WitnessClaim],
     model_claims: list[protocol.WitnessClaim],
+    patch_claims: list[PatchClaim],
 ) -> list[np.ndarray]:
     """The values a term's final check needs, recording the claims they make."""
     local = batched_zk.suffix(point, term.num_vars)
@@ -324,15 +374,31 @@ def _sent(
         if not term.private_input:
             return [wf]
         xf = finals[2]
-        witness_claims.append(protocol.input_claim(plan, term, rho, local, xf))
+        if term.layer.kind is OpKind.CONV2D:
+            cols = term.layer.matrix.blocks[term.block].cols_log
+            kappa = local[:, local.shape[1] - cols :]
+            patch_claims.append(PatchClaim(term.layer, term.block, local[:, 0], kappa, xf))
+        else:
+            witness_claims.append(protocol.input_claim(plan, term, rho, local, xf))
         return [wf, xf]
+    if isinstance(term, WindowTerm):
+        zeta, z = local[:, 0], local[:, 1:]
+        key = source_key(term.layer)
+        value = finals[1]
+        witness_claims.append(
+            protocol.WitnessClaim(
+                zeta, plan.offsets[key], protocol.vector_local(plan, key, z), value
+            )
+        )
+        return [value]
     if isinstance(term, BiasTerm):
         model_claims.append(protocol.bias_model_claim(plan, local, finals[1]))
         return [finals[1]]
     zeta, r = local[:, 0], local[:, 1:]
     keys: tuple[tuple[str, str], ...]
-    if isinstance(term, ProductTerm):
-        keys, values = (term.a, term.b), finals[1:]
+    if isinstance(term, ProductTerm | ZeroProductTerm):
+        keys = (term.a, term.b) if isinstance(term, ProductTerm) else term.vectors
+        values = finals[1:]
     else:
         assert isinstance(term, LinearTerm)
         keys, values = term.vectors, finals[2:] if term.with_multipliers else finals[1:]
@@ -347,6 +413,50 @@ OPEN_WEIGHTS = (
     "private weights need a model committed with hidden weights "
     "(veriml compile --private-weights); this model's weights are committed openly"
 )
+
+
+def _prove_windows(
+    plan: PrivatePlan,
+    witness: Witness,
+    points: dict[str, np.ndarray],
+    patch_claims: list[PatchClaim],
+    transcript: Any,
+    scheme: TensorPcsMaskScheme,
+    rng: np.random.Generator | None,
+) -> tuple[ZkSumcheckProof, np.ndarray, list[protocol.WitnessClaim]] | None:
+    """The window stage (provers/private/windows.py): every convolution's patch claims on its
+    private input reduced to one claim on the input's slot."""
+    shapes = stage_shapes(plan)
+    if not shapes:
+        return None
+    terms, totals = [], []
+    for group, (layer, num_vars) in enumerate(shapes):
+        claims = claims_of(layer, patch_claims)
+        mu = stage_mu(transcript, layer, claims)
+        key = source_key(layer)
+        table = stage_table(layer, points[layer.node], claims, mu)
+        source = witness.doubled_slot(key, 1 << (num_vars - 1))
+        shape = batched_zk.ZkTermShape(num_vars, 2, group)
+        terms.append(batched_zk.ZkProverTerm(shape, [table, source], product(2)))
+        totals.append(stage_total(claims, mu))
+    proof, point, finals = batched_zk.prove(
+        terms, np.stack(totals, axis=1), transcript, scheme, rng, label="windows"
+    )
+    values = np.stack([table_finals[1] for table_finals in finals], axis=1)
+    transcript.absorb_ext("window_finals", values)
+    claims_out = []
+    for j, (layer, num_vars) in enumerate(shapes):
+        local = batched_zk.suffix(point, num_vars)
+        key = source_key(layer)
+        claims_out.append(
+            protocol.WitnessClaim(
+                local[:, 0],
+                plan.offsets[key],
+                protocol.vector_local(plan, key, local[:, 1:]),
+                values[:, j],
+            )
+        )
+    return proof, values, claims_out
 
 
 def _check_privacy(committed: Model, private: frozenset[str]) -> None:
@@ -497,10 +607,11 @@ def _prove_file(
         biases = np.stack(
             [
                 multilinear.evaluate(
-                    weights[layer.weights.bias_offset : layer.weights.bias_offset + (1 << d.log)],
+                    weights[layer.matrix.bias_offset : layer.matrix.bias_offset + (1 << d.log)],
                     protocol.channel_point(layer, points[layer.node]),
                 )
-                for layer in plan.layers
+                for layer in weighted_layers(plan)
+                if layer.weights is not None
                 for d in [layer.layout.dims[1]]
             ],
             axis=1,
@@ -521,9 +632,10 @@ def _prove_file(
             protocol.bias_point(plan, layer, protocol.channel_point(layer, points[layer.node])),
             biases[:, i],
         )
-        for i, layer in enumerate(plan.layers)
+        for i, layer in enumerate(weighted_layers(plan))
         if hidden is None
     ]
+    patch_claims: list[PatchClaim] = []
     sent: list[np.ndarray] = []
     for term, finals in zip(terms, term_finals, strict=True):
         sent += _sent(
@@ -536,9 +648,13 @@ def _prove_file(
             weight_claims,
             data_claims,
             model_claims,
+            patch_claims,
         )
     relation_finals = np.stack(sent, axis=1)
     transcript.absorb_ext("relation_finals", relation_finals)
+    window_stage = _prove_windows(plan, witness, points, patch_claims, transcript, scheme, rng)
+    if window_stage is not None:
+        witness_claims += window_stage[2]
 
     statement_l = protocol.lookup_statement(plan)
     columns = [
@@ -635,6 +751,8 @@ def _prove_file(
         None if data is None else data.commitment,
         data_value,
         model_value,
+        None if window_stage is None else window_stage[0],
+        None if window_stage is None else window_stage[1],
     )
     bits = private_bits(plan, params, committed.commitment)
     return ProofFile(

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from provers.circuit.ops import OpKind
 from provers.field import base, ext
 from provers.field.backend import Array
 from provers.inference.layout import UnsupportedCircuit
@@ -42,6 +43,13 @@ from provers.private.argmax import (
     split_column,
 )
 from provers.private.plan import INPUT, LayerPlan, PrivatePlan
+from provers.private.windows import (
+    WindowTerm,
+    ZeroProductTerm,
+    rows_validity,
+    source_key,
+    split_rows,
+)
 
 Key = tuple[str, str]
 
@@ -71,7 +79,7 @@ class MatmulTerm:
 
     @property
     def cols_log(self) -> int:
-        return self.layer.weights.blocks[self.block].cols_log
+        return self.layer.matrix.blocks[self.block].cols_log
 
     @property
     def num_vars(self) -> int:
@@ -125,18 +133,18 @@ class LinearTerm:
         return 3 if self.with_multipliers else 2
 
 
-Term = MatmulTerm | BiasTerm | LinearTerm | ProductTerm
+Term = MatmulTerm | BiasTerm | LinearTerm | ProductTerm | WindowTerm | ZeroProductTerm
 
 
 def _t_parts(layer: LayerPlan) -> dict[Key, int]:
-    plan = layer.requant
+    plan = layer.requantisation
     parts = {(layer.node, f"tau{j}"): w for j, w in enumerate(limb_weights(plan.tau_limbs))}
     parts[(layer.node, "sigma")] = -T_OFFSET
     return parts
 
 
 def _u_parts(layer: LayerPlan) -> dict[Key, int]:
-    clamp, name = layer.requant.clamp, layer.node
+    clamp, name = layer.requantisation.clamp, layer.node
     step = 2 * clamp.bound + 1
     if not clamp.split:
         return {(name, "index"): 1, (name, "sigma"): -step}
@@ -174,28 +182,69 @@ def _linear(
     )
 
 
+def layer_groups(layer: LayerPlan) -> int:
+    """Groups of one layer: identities (1) and (2) of its requantisation, or a max pool's
+    product group and one tie per window offset."""
+    return 2 if layer.requant is not None else 1 + layer.offsets
+
+
+def first_groups(plan: PrivatePlan) -> dict[str, int]:
+    out, group = {}, 0
+    for layer in plan.layers:
+        out[layer.node] = group
+        group += layer_groups(layer)
+    out[""] = group
+    return out
+
+
+def _requant_terms(plan: PrivatePlan, layer: LayerPlan, group: int) -> list[Term]:
+    assert layer.requant is not None
+    out: list[Term] = []
+    private_x = layer.input != INPUT or plan.private_input
+    if layer.kind is OpKind.AVGPOOL2D:
+        out.append(WindowTerm(layer, group, None, 1))
+    else:
+        assert layer.weights is not None
+        for j in range(len(layer.matrix.blocks)):
+            out.append(MatmulTerm(layer, j, group, private_x, plan.private_weights))
+        if plan.private_weights:
+            out.append(BiasTerm(layer, group, plan.weight_layout.bias_log))
+    s1, s2 = layer.requant.shift1, layer.requant.shift2
+    t = _t_parts(layer)
+    identity1 = {k: -(w << s1) for k, w in t.items()}
+    for k, w in _limb_parts(layer, "r1_", layer.requant.r1_limbs).items():
+        identity1[k] = identity1.get(k, 0) - w
+    out.append(_linear(layer, group, layer.node, {}, identity1, False))
+    identity2: dict[Key, int] = {k: -(w << s2) for k, w in _u_parts(layer).items()}
+    for k, w in _limb_parts(layer, "r2_", layer.requant.r2_limbs).items():
+        identity2[k] = identity2.get(k, 0) - w
+    out.append(_linear(layer, group + 1, layer.node, t, identity2, True))
+    return out
+
+
+def _maxpool_terms(layer: LayerPlan, group: int) -> list[Term]:
+    out: list[Term] = [ZeroProductTerm(layer, group)]
+    y = (layer.node, "y")
+    for k in range(layer.offsets):
+        tie = {y: 1, (layer.node, f"d{k}"): -1}
+        out.append(_linear(layer, group + 1 + k, layer.node, {}, tie, False))
+        out.append(WindowTerm(layer, group + 1 + k, k, -1))
+    return out
+
+
 def terms_of(plan: PrivatePlan) -> list[Term]:
     """Every term, in the order the prover sends their final values."""
     out: list[Term] = []
-    for i, layer in enumerate(plan.layers):
-        private_x = layer.input != INPUT or plan.private_input
-        for j in range(len(layer.weights.blocks)):
-            out.append(MatmulTerm(layer, j, 2 * i, private_x, plan.private_weights))
-        if plan.private_weights:
-            out.append(BiasTerm(layer, 2 * i, plan.weight_layout.bias_log))
-        s1, s2 = layer.requant.shift1, layer.requant.shift2
-        t = _t_parts(layer)
-        identity1 = {k: -(w << s1) for k, w in t.items()}
-        for k, w in _limb_parts(layer, "r1_", layer.requant.r1_limbs).items():
-            identity1[k] = identity1.get(k, 0) - w
-        out.append(_linear(layer, 2 * i, layer.node, {}, identity1, False))
-        identity2: dict[Key, int] = {k: -(w << s2) for k, w in _u_parts(layer).items()}
-        for k, w in _limb_parts(layer, "r2_", layer.requant.r2_limbs).items():
-            identity2[k] = identity2.get(k, 0) - w
-        out.append(_linear(layer, 2 * i + 1, layer.node, t, identity2, True))
+    groups = first_groups(plan)
+    for layer in plan.layers:
+        if layer.requant is None:
+            out += _maxpool_terms(layer, groups[layer.node])
+        else:
+            out += _requant_terms(plan, layer, groups[layer.node])
+    after = groups[""]
     if not plan.private_output:
         last = plan.output_layer()
-        out.append(_linear(last, 2 * len(plan.layers), "output", {}, {(last.node, "y"): 1}, False))
+        out.append(_linear(last, after, "output", {}, {(last.node, "y"): 1}, False))
     if plan.classes:
         last = plan.output_layer()
 
@@ -205,27 +254,36 @@ def terms_of(plan: PrivatePlan) -> list[Term]:
                 last, group, anchor, keys, (0,) * len(keys), tuple(b[k] for k in keys), False, log
             )
 
-        out += audit_terms(plan, 2 * len(plan.layers), audit_linear)  # type: ignore[arg-type]
+        out += audit_terms(plan, after, audit_linear)  # type: ignore[arg-type]
     return out
 
 
 def group_count(plan: PrivatePlan) -> int:
     audit = audit_groups(plan) if plan.classes else 0
-    return 2 * len(plan.layers) + (0 if plan.private_output else 1) + audit
+    return first_groups(plan)[""] + (0 if plan.private_output else 1) + audit
+
+
+def weighted_layers(plan: PrivatePlan) -> list[LayerPlan]:
+    """The layers with weights and a bias, in order (one bias claim each, weights public)."""
+    return [layer for layer in plan.layers if layer.weights is not None]
 
 
 def multiplier_table(layer: LayerPlan) -> np.ndarray:
-    """m(n, o) = m_o on every row, 0 on padded channels (canonical)."""
-    dims = layer.layout.dims
-    channels = np.zeros(dims[1].padded, dtype=np.int64)
+    """m = m_c on every position of channel c, 0 on padded channels (canonical)."""
+    assert layer.requant is not None
+    padded = layer.layout.padded_shape
+    channels = np.zeros(padded[1], dtype=np.int64)
     channels[: len(layer.requant.multipliers)] = layer.requant.multipliers
-    return np.tile(channels % base.P, dims[0].padded)
+    shape = [1] * len(padded)
+    shape[1] = padded[1]
+    return np.broadcast_to(channels.reshape(shape) % base.P, padded).reshape(-1).copy()
 
 
 def multiplier_at(layer: LayerPlan, point: np.ndarray) -> np.ndarray:
-    """m's MLE at (r_n, r_o): Σ_o eq(r_o, o)·m_o (Σ_n eq(r_n, n) = 1)."""
-    r_o = point[:, layer.layout.dims[0].log :]
-    eq = multilinear.eq_table(r_o)[:, : len(layer.requant.multipliers)]
+    """m's MLE at a point: Σ_c eq(r_c, c)·m_c (the eq of every other axis sums to 1)."""
+    assert layer.requant is not None
+    r_c = layer.layout.split_point(point)[1]
+    eq = multilinear.eq_table(r_c)[:, : len(layer.requant.multipliers)]
     return np.asarray(ext.inner_product_base(eq, np.asarray(layer.requant.multipliers, np.int64)))
 
 
@@ -279,39 +337,44 @@ def group_totals(
     """The public total of every group (the module docstring), (4, groups); an audit's counts
     (samples and correct predictions per label) give its groups' totals."""
     totals = np.zeros((ext.DEGREE, group_count(plan)), dtype=np.int64)
+    groups = first_groups(plan)
     if plan.classes:
         if counts is None:
             raise ValueError("an audit's totals need its counts")
-        totals[:, 2 * len(plan.layers) :] = audit_totals(plan, points, *counts)
-    for i, layer in enumerate(plan.layers):
-        rho = points[layer.node]
+        totals[:, groups[""] :] = audit_totals(plan, points, *counts)
+    weighted = [layer.node for layer in weighted_layers(plan)]
+    for layer in plan.layers:
+        if layer.requant is None:
+            continue
+        group, rho = groups[layer.node], points[layer.node]
         valid = layer.layout.validity(rho)
-        row_valid = multilinear_prefix(rho[:, : layer.layout.dims[0].log], plan.batch)
         s1, s2 = layer.requant.shift1, layer.requant.shift2
         half1, half2 = (1 << s1) >> 1, (1 << s2) >> 1
         shifted = ext.scale(valid, half1)
-        if not plan.private_weights:
-            shifted = ext.add(shifted, ext.mul(biases[:, i], row_valid))
-        totals[:, 2 * i] = ext.neg(shifted)
-        totals[:, 2 * i + 1] = ext.scale(valid, (-half2) % base.P)
+        if not plan.private_weights and layer.weights is not None:
+            bias = biases[:, weighted.index(layer.node)]
+            shifted = ext.add(shifted, ext.mul(bias, rows_validity(layer, rho)))
+        totals[:, group] = ext.neg(shifted)
+        totals[:, group + 1] = ext.scale(valid, (-half2) % base.P)
     if not plan.private_output:
         if output_table is None:
             raise ValueError("a public output needs its table")
-        totals[:, -1] = multilinear.evaluate(output_table, points["output"])
+        totals[:, groups[""]] = multilinear.evaluate(output_table, points["output"])
     return totals
 
 
 def _bias_start(plan: PrivatePlan, layer: LayerPlan) -> int:
-    return layer.weights.bias_offset - plan.weight_layout.bias_offset
+    assert layer.weights is not None
+    return layer.matrix.bias_offset - plan.weight_layout.bias_offset
 
 
 def bias_factor_table(plan: PrivatePlan, layer: LayerPlan, rho: np.ndarray) -> np.ndarray:
     """A BiasTerm's public factor over (x_0, j): c(j) on the real half, 0 on the random half,
     (4, 2^(b+1)) for a bias block of 2^b entries."""
-    rho_n, rho_o = rho[:, : layer.layout.dims[0].log], rho[:, layer.layout.dims[0].log :]
+    rho_o = split_rows(layer, rho)[1]
     size = 1 << plan.weight_layout.bias_log
     table = np.zeros((ext.DEGREE, 2 * size), dtype=np.int64)
-    values = ext.mul(multilinear.eq_table(rho_o), multilinear_prefix(rho_n, plan.batch))
+    values = ext.mul(multilinear.eq_table(rho_o), rows_validity(layer, rho))
     start = _bias_start(plan, layer)
     table[:, start : start + values.shape[1]] = values
     return table
@@ -320,8 +383,8 @@ def bias_factor_table(plan: PrivatePlan, layer: LayerPlan, rho: np.ndarray) -> n
 def bias_factor_at(
     plan: PrivatePlan, layer: LayerPlan, rho: np.ndarray, local: np.ndarray
 ) -> np.ndarray:
-    """That factor at (ζ, κ): (1 − ζ)·eq(κ_high, the bias's place)·eq(ρ_o, κ_low)·rv(ρ_n)."""
-    rho_n, rho_o = rho[:, : layer.layout.dims[0].log], rho[:, layer.layout.dims[0].log :]
+    """That factor at (ζ, κ): (1 − ζ)·eq(κ_high, the bias's place)·eq(ρ_o, κ_low)·rv(ρ_rows)."""
+    rho_o = split_rows(layer, rho)[1]
     kappa = local[:, 1:]
     low = rho_o.shape[1]
     place = bits(_bias_start(plan, layer) >> low, kappa.shape[1] - low)
@@ -329,7 +392,7 @@ def bias_factor_at(
         multilinear.eq_eval(place, kappa[:, : kappa.shape[1] - low]),
         multilinear.eq_eval(rho_o, kappa[:, kappa.shape[1] - low :]),
     )
-    value = ext.mul(value, multilinear_prefix(rho_n, plan.batch))
+    value = ext.mul(value, rows_validity(layer, rho))
     return np.asarray(ext.mul(ext.sub(ext.one(), local[:, 0]), value))
 
 
@@ -358,9 +421,16 @@ def check_masking(plan: PrivatePlan, terms: list[Term]) -> None:
         elif isinstance(term, ProductTerm):
             for key in (term.a, term.b):
                 points[key].add(("product", term.num_vars))
+        elif isinstance(term, ZeroProductTerm):
+            for key in term.vectors:
+                points[key].add(("term", term.num_vars))
+        elif isinstance(term, WindowTerm):
+            points[source_key(term.layer)].add(("term", term.num_vars))
         elif isinstance(term, MatmulTerm) and term.private_input:
-            source = (INPUT, "x") if term.layer.input == INPUT else (term.layer.input, "y")
-            points[source].add(("block", term.layer.node, term.block))
+            if term.layer.kind is OpKind.CONV2D:
+                points[source_key(term.layer)].add(("window", term.layer.in_layout))
+            else:
+                points[source_key(term.layer)].add(("block", term.layer.node, term.block))
     for key, claimed in points.items():
         entries = 1 << plan.vector_log(key)
         if 4 * len(claimed) > entries or 4 * (len(claimed) + 1) > plan.slot_size(key):
@@ -377,12 +447,13 @@ def check_budget(plan: PrivatePlan, tickets: int) -> None:
     and columns, every layer's bias claim on the bias block, stage C's claim on the whole table
     — and a region needs 4·(its claims + stage C's)·tickets ≤ its entries."""
     regions: list[tuple[str, int, int]] = []
-    for layer in plan.layers:
+    for layer in weighted_layers(plan):
+        assert layer.weights is not None
         out_log = layer.layout.dims[1].log
-        for j, block in enumerate(layer.weights.blocks):
+        for j, block in enumerate(layer.matrix.blocks):
             regions.append((f"{layer.node} block {j}", 1 << (out_log + block.cols_log), 1))
     bias = plan.weight_layout
-    regions.append(("the bias block", 1 << bias.bias_log, len(plan.layers)))
+    regions.append(("the bias block", 1 << bias.bias_log, len(weighted_layers(plan))))
     for name, entries, claims in regions:
         if 4 * (claims + 1) * tickets > entries:
             raise UnsupportedCircuit(
@@ -395,8 +466,10 @@ def check_budget(plan: PrivatePlan, tickets: int) -> None:
 def max_tickets(plan: PrivatePlan) -> int:
     """The largest budget :func:`check_budget` accepts."""
     out = []
-    for layer in plan.layers:
+    layers = weighted_layers(plan)
+    for layer in layers:
+        assert layer.weights is not None
         out_log = layer.layout.dims[1].log
-        out += [(1 << (out_log + b.cols_log)) // 8 for b in layer.weights.blocks]
-    out.append((1 << plan.weight_layout.bias_log) // (4 * (len(plan.layers) + 1)))
+        out += [(1 << (out_log + b.cols_log)) // 8 for b in layer.matrix.blocks]
+    out.append((1 << plan.weight_layout.bias_log) // (4 * (len(layers) + 1)))
     return max(0, min(out))

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from provers.circuit.ops import OpKind
 from provers.commit import pcs
 from provers.commit.pcs import Commitment
 from provers.container import ProofFile
@@ -34,9 +35,24 @@ from provers.private.relations import (
     group_totals,
     linear_value,
     terms_of,
+    weighted_layers,
+    zero_first,
 )
 from provers.private.soundness import private_bits
 from provers.private.statement import read_private_statement
+from provers.private.windows import (
+    PatchClaim,
+    WindowTerm,
+    ZeroProductTerm,
+    claims_of,
+    public_patch_value,
+    source_key,
+    stage_mu,
+    stage_shapes,
+    stage_total,
+    stage_value,
+    window_value,
+)
 from provers.sumcheck import batched_zk
 from provers.sumcheck.mask_commitment import TensorPcsMaskScheme
 
@@ -49,7 +65,7 @@ def verify_private_file(proof_file: ProofFile) -> dict[str, Any]:
 def _finals_of(term: Term) -> int:
     if isinstance(term, MatmulTerm):
         return 2 if term.private_input else 1
-    if isinstance(term, BiasTerm):
+    if isinstance(term, BiasTerm | WindowTerm):
         return 1
     if isinstance(term, ProductTerm):
         return 2
@@ -59,22 +75,25 @@ def _finals_of(term: Term) -> int:
 def _shape(plan: PrivatePlan, terms: list[Term]) -> ProofShape:
     finals = sum(_finals_of(term) for term in terms)
     matmuls = sum(1 for term in terms if isinstance(term, MatmulTerm))
+    windows = stage_shapes(plan)
     claim_logs = [
         plan.witness_log,
         plan.data_log if plan.classes else 0,
         plan.model_log if plan.private_weights else 0,
     ]
     return ProofShape(
-        layers=0 if plan.private_weights else len(plan.layers),
+        layers=0 if plan.private_weights else len(weighted_layers(plan)),
         relation_vars=max(term.num_vars for term in terms),
         relation_degree=max(term.degree for term in terms),
         relation_finals=finals,
         lookup_vars=plan.lookup_log + 1,
         lookup_finals=len(protocol.lookup_slots(plan)) + 1 + protocol.HELPERS,
         claim_vars=max(claim_logs) + 1,
-        weight_points=len(plan.layers) + matmuls,
+        weight_points=len(weighted_layers(plan)) + matmuls,
         audit=bool(plan.classes),
         private_weights=plan.private_weights,
+        window_vars=max([0, *(num_vars for _, num_vars in windows)]),
+        window_groups=len(windows),
     )
 
 
@@ -199,9 +218,10 @@ def _check_proof(
             protocol.bias_point(plan, layer, protocol.channel_point(layer, points[layer.node])),
             proof.biases[:, i],
         )
-        for i, layer in enumerate(plan.layers)
+        for i, layer in enumerate(weighted_layers(plan))
         if not plan.private_weights
     ]
+    patch_claims: list[PatchClaim] = []
     stream = iter(proof.relation_finals[:, i] for i in range(proof.relation_finals.shape[1]))
     values = [
         _term_value(
@@ -215,11 +235,13 @@ def _check_proof(
             weight_claims,
             data_claims,
             model_claims,
+            patch_claims,
         )
         for term in terms
     ]
     batched_zk.check_final(weights_expected, values, "relations")
     transcript.absorb_ext("relation_finals", proof.relation_finals)
+    witness_claims += _check_windows(plan, proof, points, patch_claims, transcript, scheme)
 
     statement_l = protocol.lookup_statement(plan)
     replay = verify_core(statement_l, proof.lookup_helpers, proof.lookup, transcript, params.pcs)
@@ -289,6 +311,50 @@ def _check_proof(
     pcs.batch_verify(requests, proof.opening, transcript, params.pcs)
 
 
+def _check_windows(
+    plan: PrivatePlan,
+    proof: PrivateProof,
+    points: dict[str, np.ndarray],
+    patch_claims: list[PatchClaim],
+    transcript: Any,
+    scheme: TensorPcsMaskScheme,
+) -> list[protocol.WitnessClaim]:
+    """The window stage: the convolutions' patch claims against their inputs' slots."""
+    shapes = stage_shapes(plan)
+    if not shapes:
+        return []
+    if proof.windows is None or proof.window_finals is None:
+        raise VerificationError(Reject.MALFORMED, "a convolution's window stage is missing")
+    mus, totals = [], []
+    for layer, _ in shapes:
+        claims = claims_of(layer, patch_claims)
+        mu = stage_mu(transcript, layer, claims)
+        mus.append((claims, mu))
+        totals.append(stage_total(claims, mu))
+    term_shapes = [batched_zk.ZkTermShape(n, 2, g) for g, (_, n) in enumerate(shapes)]
+    point, expected = batched_zk.verify(
+        proof.windows, term_shapes, np.stack(totals, axis=1), transcript, scheme, label="windows"
+    )
+    values, out = [], []
+    for j, ((layer, num_vars), (claims, mu)) in enumerate(zip(shapes, mus, strict=True)):
+        local = batched_zk.suffix(point, num_vars)
+        value = proof.window_finals[:, j]
+        table = stage_value(layer, points[layer.node], claims, mu, local)
+        values.append(np.asarray(ext.mul(table, value)))
+        key = source_key(layer)
+        out.append(
+            protocol.WitnessClaim(
+                local[:, 0],
+                plan.offsets[key],
+                protocol.vector_local(plan, key, local[:, 1:]),
+                value,
+            )
+        )
+    batched_zk.check_final(expected, values, "windows")
+    transcript.absorb_ext("window_finals", proof.window_finals)
+    return out
+
+
 def _term_value(
     plan: PrivatePlan,
     term: Term,
@@ -300,8 +366,33 @@ def _term_value(
     weight_claims: list[tuple[np.ndarray, np.ndarray]],
     data_claims: list[protocol.WitnessClaim],
     model_claims: list[protocol.WitnessClaim],
+    patch_claims: list[PatchClaim],
 ) -> np.ndarray:
     local = batched_zk.suffix(point, term.num_vars)
+    if isinstance(term, WindowTerm):
+        layer = term.layer
+        value = next(stream)
+        key = source_key(layer)
+        zeta, z = local[:, 0], local[:, 1:]
+        witness_claims.append(
+            protocol.WitnessClaim(
+                zeta, plan.offsets[key], protocol.vector_local(plan, key, z), value
+            )
+        )
+        window = window_value(layer, points[layer.node], z, term.offset)
+        if term.sign < 0:
+            window = np.asarray(ext.neg(window))
+        selector = ext.sub(ext.one(), zeta)
+        return np.asarray(ext.mul(selector, ext.mul(window, value)))
+    if isinstance(term, ZeroProductTerm):
+        zeta, r = local[:, 0], local[:, 1:]
+        total = multilinear.eq_eval(zero_first(points[term.layer.node]), local)
+        for key in term.vectors:
+            value = next(stream)
+            on_data, claim = protocol.vector_claim(plan, key, zeta, r, value)
+            witness_claims.append(claim)
+            total = ext.mul(total, value)
+        return np.asarray(total)
     if isinstance(term, BiasTerm):
         value = next(stream)
         model_claims.append(protocol.bias_model_claim(plan, local, value))
@@ -310,19 +401,27 @@ def _term_value(
     if isinstance(term, MatmulTerm):
         layer = term.layer
         rho = points[layer.node]
-        block = layer.weights.blocks[term.block]
+        block = layer.matrix.blocks[term.block]
         columns = local[:, local.shape[1] - block.cols_log :]
         wf = next(stream)
         if term.private_weights:
             model_claims.append(protocol.matmul_model_claim(plan, term, rho, local, wf))
         else:
             weight_claims.append((protocol.matmul_weight_point(plan, term, rho, local), wf))
+        if not term.private_input and layer.kind is OpKind.CONV2D:
+            if input_table is None:
+                raise VerificationError(Reject.STATEMENT_MISMATCH, "a public input is missing")
+            patch = public_patch_value(layer, rho, term.block, columns, input_table)
+            product = ext.mul(wf, patch)
+            if term.doubled:
+                product = ext.mul(ext.sub(ext.one(), local[:, 0]), product)
+            return np.asarray(product)
         if not term.private_input:
             if input_table is None:
                 raise VerificationError(Reject.STATEMENT_MISMATCH, "a public input is missing")
             rho_n = rho[:, : layer.layout.dims[0].log]
             start_bits = bits(
-                block.start >> block.cols_log, layer.weights.feature_log - block.cols_log
+                block.start >> block.cols_log, layer.matrix.feature_log - block.cols_log
             )
             x_point = np.concatenate([rho_n, start_bits, columns], axis=1)
             product = ext.mul(wf, multilinear.evaluate(input_table, x_point))
@@ -330,7 +429,10 @@ def _term_value(
                 product = ext.mul(ext.sub(ext.one(), local[:, 0]), product)
             return np.asarray(product)
         xf = next(stream)
-        witness_claims.append(protocol.input_claim(plan, term, rho, local, xf))
+        if layer.kind is OpKind.CONV2D:
+            patch_claims.append(PatchClaim(layer, term.block, local[:, 0], columns, xf))
+        else:
+            witness_claims.append(protocol.input_claim(plan, term, rho, local, xf))
         selector = ext.sub(ext.one(), local[:, 0])
         return np.asarray(ext.mul(selector, ext.mul(wf, xf)))
     zeta, r = local[:, 0], local[:, 1:]

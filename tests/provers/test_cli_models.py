@@ -103,11 +103,13 @@ PRIVACY_MODES = [
 ]
 
 
+@pytest.mark.timeout(300)
 @pytest.mark.parametrize("private", PRIVACY_MODES)
-def test_the_mlp_round_trips_through_the_cli_in_each_privacy_mode(
-    private: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_each_model_round_trips_through_the_cli_in_each_privacy_mode(
+    name: str, private: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    pt2, calibration, sample = _export("mlp", tmp_path)
+    pt2, calibration, sample = _export(name, tmp_path)
     vmc, proof = tmp_path / "model.vmc", tmp_path / "proof.vmp"
     compile_ = ["compile", str(pt2), "--calibration", str(calibration), "-o", str(vmc)]
     hidden = "weights" in private
@@ -153,15 +155,21 @@ def test_a_hidden_weights_model_spends_one_proof_of_its_budget_per_proof_through
     assert "no public range proof" in capsys.readouterr().err
 
 
+def _gelu_mlp() -> torch.nn.Module:
+    return torch.nn.Sequential(torch.nn.Linear(784, 32), torch.nn.GELU(), torch.nn.Linear(32, 10))
+
+
 def test_private_modes_the_prover_lacks_are_refused_with_exit_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    pt2, calibration, sample = _export("lenet_avg", tmp_path)
+    """A GELU has no private relation yet; private weights need a hidden commitment."""
+    monkeypatch.setitem(MODELS, "gelu", (_gelu_mlp, (784,)))
+    pt2, calibration, sample = _export("gelu", tmp_path)
     vmc, proof = tmp_path / "model.vmc", tmp_path / "proof.vmp"
     assert cli.main(["compile", str(pt2), "--calibration", str(calibration), "-o", str(vmc)]) == 0
     capsys.readouterr()
     assert cli.main(["prove", str(vmc), str(sample), "-o", str(proof), "--private", "input"]) == 2
-    assert "MLP" in capsys.readouterr().err
+    assert "MLPs and CNNs" in capsys.readouterr().err
     command = ["prove", str(vmc), str(sample), "-o", str(proof), "--private", "weights"]
     assert cli.main(command) == 2
     assert "weights" in capsys.readouterr().err

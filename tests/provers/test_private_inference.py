@@ -167,19 +167,23 @@ def test_a_private_part_with_values_is_rejected() -> None:
 def test_unsupported_models_and_private_weights_of_an_open_commitment_are_refused_clearly() -> None:
     with pytest.raises(ProverError, match="need a model committed with hidden weights"):
         prove_private(committed(), inputs(1), frozenset({"weights"}))
-    lenet = commit_model(examples.lenet("avg"))
-    with pytest.raises(ProverError, match="MLP|one-axis"):
-        prove_private(lenet, np.zeros((1, *lenet.model.input_shape), np.int64), INPUT)
+    residual = commit_model(examples.residual_cnn())
+    with pytest.raises(ProverError, match="MLPs and CNNs .* is add"):
+        prove_private(residual, np.zeros((1, *residual.model.input_shape), np.int64), INPUT)
 
 
 # ---- cheating provers ----
 
 
 def _cheat(
-    monkeypatch: pytest.MonkeyPatch, edit: Callable[[PrivatePlan, np.ndarray], object]
+    monkeypatch: pytest.MonkeyPatch,
+    edit: Callable[[PrivatePlan, np.ndarray], object],
+    model: CommittedModel | None = None,
+    x: np.ndarray | None = None,
 ) -> bytes:
     """A prover that changes its witness after building it, skips the checks that would
-    refuse, and counts only the lookup rows the table holds."""
+    refuse, and counts only the lookup rows the table holds (the MLP on two inputs unless
+    ``model`` and ``x`` are given)."""
     honest_build = private_prover.build_witness
 
     def build(plan: PrivatePlan, x: np.ndarray, rng: object) -> object:
@@ -198,7 +202,9 @@ def _cheat(
     skip_claimed_sum_checks(monkeypatch)
     monkeypatch.setattr(private_prover.batched_zk, "ext", _trusting_ext())
     monkeypatch.setattr(private_prover, "compute_multiplicities", _tolerant_counts())
-    return prove_private(committed(), inputs(3, 2), INPUT, rng=np.random.default_rng(5))
+    model = committed() if model is None else model
+    x = inputs(3, 2) if x is None else x
+    return prove_private(model, x, INPUT, rng=np.random.default_rng(5))
 
 
 def _trusting_ext() -> object:
@@ -380,11 +386,14 @@ def test_tamper_table(name: str) -> None:
 def test_the_tamper_table_names_every_proof_field() -> None:
     """Every field an inference proof carries (an audit's data table fields are tampered in
     tests/provers/test_private_audit.py, the hidden weights' value in
-    tests/provers/test_private_weights.py)."""
+    tests/provers/test_private_weights.py, a convolution's window stage in
+    tests/provers/test_private_cnn.py)."""
     fields = {f.name for f in dataclasses.fields(PrivateProof)} - {
         "data_commitment",
         "data_value",
         "model_value",
+        "windows",
+        "window_finals",
     }
     assert fields == {name.split(".")[0] for name in TAMPER}
 

@@ -109,8 +109,8 @@ def test_a_budget_the_weight_table_cannot_hide_is_refused_before_committing() ->
 
 
 def test_a_model_the_private_mode_cannot_prove_is_refused_before_committing() -> None:
-    with pytest.raises(ProverError, match="private weights: the private mode proves chains"):
-        commit_hidden_model(examples.lenet(pool="avg"), tickets=2)
+    with pytest.raises(ProverError, match="private weights: the private mode proves MLPs"):
+        commit_hidden_model(examples.residual_cnn(), tickets=2)
 
 
 def test_a_hidden_model_file_round_trips_with_its_spent_tickets() -> None:
