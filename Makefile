@@ -32,7 +32,7 @@ lint: $(INSTALLED)
 
 bench: $(INSTALLED)
 	$(PY) -m benchmarks
-	$(PY) -m benchmarks.inference mlp lenet_avg lenet_max vgg16 transformer mlp@input mlp@input,output mlp@weights mlp@weights,input,output
+	$(PY) -m benchmarks.inference mlp lenet_avg lenet_max vgg16 transformer mlp@input mlp@input,output mlp@weights mlp@weights,input,output lenet_avg@input lenet_max@input,output lenet_max@weights,input
 	$(PY) -m benchmarks.inference nanogpt
 	$(PY) -m benchmarks.inference minilm
 	$(PY) -m benchmarks.weight_range mlp lenet_avg vgg16
