@@ -102,6 +102,7 @@ def prover_version() -> str:
 def _verifiers() -> dict[Protocol, StatementVerifier]:
     from provers import audit, inference, private, weight_range
     from provers.standalone import committed_sum, lookup, opening
+    from provers.weight_range import hidden
 
     return {
         Protocol.SUMCHECK: committed_sum.verify_file,
@@ -112,14 +113,19 @@ def _verifiers() -> dict[Protocol, StatementVerifier]:
         Protocol.PRIVATE_INFERENCE: private.verify_private_file,
         Protocol.PRIVATE_AUDIT: private.verify_private_audit_file,
         Protocol.WEIGHT_RANGE: weight_range.verify_file,
+        Protocol.WEIGHT_RANGE_HIDDEN: hidden.verify_file,
     }
 
 
 def _describers() -> dict[Protocol, StatementVerifier]:
     """What ``inspect`` reads from a statement, without checking the proof, per protocol."""
     from provers import weight_range
+    from provers.weight_range import hidden
 
-    return {Protocol.WEIGHT_RANGE: weight_range.describe}
+    return {
+        Protocol.WEIGHT_RANGE: weight_range.describe,
+        Protocol.WEIGHT_RANGE_HIDDEN: hidden.describe,
+    }
 
 
 def verify(

@@ -43,6 +43,7 @@ class Protocol(enum.IntEnum):
     PRIVATE_INFERENCE = 18
     PRIVATE_AUDIT = 19
     WEIGHT_RANGE = 20
+    WEIGHT_RANGE_HIDDEN = 21
 
 
 def statement_digest(protocol: Protocol, statement: bytes) -> bytes:

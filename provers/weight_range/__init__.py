@@ -31,6 +31,7 @@ except with the probabilities of :mod:`.soundness` (the logUp identity over the 
 and m, the fraction trees, the row sumcheck, the openings), stated in the header; the verifier
 refuses fewer than 100 bits. Not zero knowledge: the lookup and the opening reveal combinations
 of the weights, which phase 1 commits but does not hide; a hiding commitment is refused.
+A model committed hidden has its zero-knowledge counterpart, :mod:`provers.weight_range.hidden`.
 
 Biases need no range proof. Each layer's inference relation (:mod:`provers.inference.requant`,
 identity (1), :mod:`provers.inference.rel_requant`) proves acc + 2^(s1−1) = 2^s1·t + r1 with
