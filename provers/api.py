@@ -254,9 +254,10 @@ def compile_model(
     """Quantise a ``.pt2`` model on calibration data, commit its weights, prove them int8,
     write the ``.vmc`` (and the weight range proof on its own to ``range_proof_path``).
 
-    With ``private_weights`` the weights are committed hidden instead (MLPs;
+    With ``private_weights`` the weights are committed hidden instead (MLPs and CNNs;
     provers/private/model.py), for ``proofs`` zero-knowledge proofs (16 by default); such a
-    model's proofs always keep its weights private, and it has no public range proof.
+    model's proofs always keep its weights private, and its range proof is zero knowledge
+    (provers/weight_range/hidden).
 
     Returns the model digest (hex), parameter count, support report, quantisation fidelity on
     the calibration data, the cost estimate of one proof and the range proof's size.
@@ -281,12 +282,10 @@ def compile_model(
     range_proof = b""
     if private_weights:
         committed = _commit_hidden(result.model, params, proofs)
-        if range_proof_path is not None:
-            raise CompileError(
-                "a model committed with hidden weights has no public range proof: its weights "
-                "are never opened in the clear"
-            )
         _write_atomically(out_path, committed.to_bytes())
+        range_proof = committed.weight_range_proof()
+        if range_proof_path is not None:
+            _write_atomically(range_proof_path, range_proof)
     else:
         committed = inference.commit_model(result.model, params)
         _write_atomically(out_path, committed.to_bytes())

@@ -134,7 +134,7 @@ def test_a_hidden_weights_model_spends_one_proof_of_its_budget_per_proof_through
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """The .vmc records each spent ticket, so the budget holds across processes; the model's
-    proofs hide its weights without being asked; a public range proof is refused."""
+    proofs hide its weights without being asked; its zero-knowledge range proof verifies."""
     pt2, calibration, sample = _export("mlp", tmp_path)
     vmc, proof = tmp_path / "model.vmc", tmp_path / "proof.vmp"
     compile_ = ["compile", str(pt2), "--calibration", str(calibration), "-o", str(vmc)]
@@ -151,8 +151,10 @@ def test_a_hidden_weights_model_spends_one_proof_of_its_budget_per_proof_through
     assert not proof.exists()
     range_proof = tmp_path / "range.vmp"
     command = [*compile_, "--private-weights", "--range-proof", str(range_proof)]
-    assert cli.main(command) == 2
-    assert "no public range proof" in capsys.readouterr().err
+    assert cli.main(command) == 0
+    digest = capsys.readouterr().out.strip().splitlines()[-1].split()[-1]
+    assert cli.main(["verify", str(range_proof), "--model", digest]) == 0
+    assert "proven int8" in capsys.readouterr().out
 
 
 def _gelu_mlp() -> torch.nn.Module:
