@@ -10,7 +10,9 @@ integrity is checked on every read before decryption, and GCM's tag checks the p
 a file that is not encrypted) and refuses to copy an encrypted file to a local path; a worker
 holds a PHI file's plaintext in memory only (``veriml.core.workspace``), and what it makes from
 PHI (an audit's committed test set) is encrypted the same way before storage
-(:func:`write_result`).
+(:func:`write_result`). So are, for every organisation, the uploaded ``.pt2`` of a model
+registered with private weights and its compiled form (committed hidden), which hold the
+weights (the compiled form also the randomness that hides them).
 """
 
 from __future__ import annotations
@@ -54,6 +56,8 @@ CATEGORY_NAMES = {
     "inputs": "input",
     "calibration": "calibration",
     "commitments": "dataset commitment",
+    "compiled": "compiled model",
+    "models": "model",
 }
 
 
@@ -119,10 +123,15 @@ def decrypt(organisation_id: int, blob: bytes) -> bytes:
 
 
 def store_upload(
-    organisation: Organisation, category: str, handle: File, original_name: str = ""
+    organisation: Organisation,
+    category: str,
+    handle: File,
+    original_name: str = "",
+    secret: bool = False,
 ) -> StoredFile:
-    """:func:`veriml.core.files.store_file`, encrypting first when the organisation handles PHI."""
-    if not organisation.handles_phi:
+    """:func:`veriml.core.files.store_file`, encrypting first when the organisation handles PHI
+    or the file is ``secret`` (the ``.pt2`` of a model registered with private weights)."""
+    if not (secret or organisation.handles_phi):
         return store_file(organisation, category, handle, original_name)
     handle.seek(0)
     ciphertext = encrypt(organisation.pk, handle.read())
@@ -163,6 +172,16 @@ def write_result(
     storage only as ciphertext."""
     if not (phi or organisation.handles_phi):
         return WrittenFile(write_path(organisation, category, path, original_name), False)
+    return write_secret(organisation, category, path, original_name)
+
+
+def write_secret(
+    organisation: Organisation, category: str, path: Path, original_name: str
+) -> WrittenFile:
+    """A secret file a worker made (read from memory), encrypted under the organisation's data
+    key whether or not it handles PHI: the compiled form of a model committed with hidden
+    weights, which holds the weights. Read back, it is decrypted only in memory and the access
+    is logged, as for PHI."""
     ciphertext = encrypt(organisation.pk, path.read_bytes())
     stored = write_file(organisation, category, ContentFile(ciphertext), original_name)
     return WrittenFile(stored, True)

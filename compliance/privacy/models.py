@@ -43,8 +43,9 @@ class DatasetPrivacy(models.Model):  # type: ignore[misc]
 
 
 class ToggleChange(AppendOnly):
-    """One change of one privacy toggle, for regulatory reporting; never changed or deleted.
-    Ids, not foreign keys: the history outlives what it names."""
+    """One change of one privacy toggle, or one refused request to change it (``refusal``), for
+    regulatory reporting; never changed or deleted. Ids, not foreign keys: the history outlives
+    what it names."""
 
     class Setting(models.TextChoices):  # type: ignore[misc]
         VALUE = "value", "Value of the object"
@@ -61,6 +62,9 @@ class ToggleChange(AppendOnly):
     old_value = models.CharField(max_length=8)
     new_value = models.CharField(max_length=8)
     reason = models.TextField()
+    # Empty for a change made; for a change asked for and refused, why (the toggle kept
+    # ``old_value``).
+    refusal = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["time", "id"]

@@ -36,6 +36,11 @@ class InvalidToggle(ServiceError):
     code = "invalid_privacy"
 
 
+class WeightsCommitted(ServiceError):
+    status_code = 409
+    code = "weights_committed"
+
+
 def strictest(values: Iterable[str | None]) -> str:
     return max((value for value in values if value), key=RANK.__getitem__, default=PUBLIC)
 
@@ -160,6 +165,9 @@ def job_privacy_reasons(
     lowest = minimums(organisation)
     phi = phi_floor(organisation)
     reasons: dict[str, list[str]] = {part: [] for part in PRIVACY_PARTS}
+    if model.weights_hidden:
+        # Every proof of a hidden commitment keeps the weights private, whatever is asked.
+        reasons["weights"].append(f"the hidden commitment of model {model.name} v{model.version}")
     for part in PRIVACY_PARTS:
         if model.privacy[part] == PRIVATE:
             reasons[part].append(f"the toggle of model {model.name} v{model.version}")
@@ -205,6 +213,7 @@ def _record(
     old: str,
     new: str,
     reason: str,
+    refusal: str = "",
 ) -> ToggleChange:
     change: ToggleChange = ToggleChange.objects.create(
         organisation_id=organisation.pk,
@@ -217,20 +226,24 @@ def _record(
         old_value=old,
         new_value=new,
         reason=reason,
+        refusal=refusal,
     )
+    details: dict[str, Any] = {
+        "setting": setting,
+        "part": part,
+        "old": old,
+        "new": new,
+        "reason": reason,
+        "toggle_change": change.pk,
+    }
+    if refusal:
+        details["refusal"] = refusal
     audit_log.record(
-        "privacy.toggle_changed",
+        "privacy.toggle_refused" if refusal else "privacy.toggle_changed",
         actor=actor,
         organisation=organisation.pk,
         target=target,
-        details={
-            "setting": setting,
-            "part": part,
-            "old": old,
-            "new": new,
-            "reason": reason,
-            "toggle_change": change.pk,
-        },
+        details=details,
         region=organisation.region,
     )
     return change
@@ -272,14 +285,49 @@ def set_organisation_privacy(
     return changes
 
 
+def _weights_committed_message(model: RegisteredModel) -> str:
+    how = (
+        f"hidden, for {model.proof_budget} zero-knowledge proofs"
+        if model.weights_hidden
+        else "openly"
+    )
+    return (
+        f"The weights of model {model.name} v{model.version} were committed {how} when it was "
+        "registered, and its digest names that commitment: changing the weights toggle cannot "
+        "change it. Register a new version of the model with the weights privacy you want."
+    )
+
+
+def _refuse_weights_change(
+    model: RegisteredModel, asked: Mapping[str, str], actor: str, reason: str
+) -> None:
+    """A registered model's weights were committed hidden or openly once and for all: a request
+    to change its weights toggle is refused, and the refusal kept in the toggle log (a
+    ``ToggleChange`` with its ``refusal`` and a ``privacy.toggle_refused`` entry), in their
+    own transaction so the record survives the failed request."""
+    old = model.privacy_weights
+    new = asked.get("weights", old)
+    if new == old:
+        return
+    message = _weights_committed_message(model)
+    target = ("model", str(model.pk))
+    with transaction.atomic():
+        _record(model.organisation, actor, target, "value", "weights", old, new, reason, message)
+    raise WeightsCommitted(
+        message, part="weights", weights_hidden=model.weights_hidden, old=old, new=new
+    )
+
+
 def set_model_privacy(
     model: RegisteredModel, changes: Mapping[str, str], actor: str, reason: str
 ) -> list[ToggleChange]:
-    """Changes a model's toggles; a value below the organisation's minimum is refused."""
+    """Changes a model's toggles; a value below the organisation's minimum is refused, and so is
+    any change of its weights toggle (:func:`_refuse_weights_change`)."""
     reason = _check_reason(reason)
     asked = _checked(changes)
     organisation = model.organisation
     _refuse_below_minimum(organisation, asked, "model")
+    _refuse_weights_change(model, asked, actor, reason)
     recorded = []
     with transaction.atomic():
         locked = RegisteredModel.objects.select_for_update().get(pk=model.pk)

@@ -55,6 +55,9 @@ def change_record(change: ToggleChange) -> dict[str, Any]:
         "old": change.old_value,
         "new": change.new_value,
         "reason": change.reason,
+        # A requested change that was refused (the toggle kept ``old``), and why.
+        "refused": bool(change.refusal),
+        "refusal": change.refusal,
     }
 
 

@@ -21,7 +21,9 @@ from veriml.registry.serializers import DatasetUploadSerializer, ModelUploadSeri
 
 RECENT = 10
 HISTORY = 30
-MODEL_FIELDS = ("name", "file", "calibration", "organisation", *services.MODEL_CARD_FIELDS)
+MODEL_FIELDS = (
+    "name", "file", "calibration", "organisation", "proof_budget", *services.MODEL_CARD_FIELDS
+)  # fmt: skip
 
 
 @signed_in
@@ -96,6 +98,7 @@ def models(request: HttpRequest) -> HttpResponse:
             created_by=who.label,
             actor=who.actor,
             card={field: data[field] for field in services.MODEL_CARD_FIELDS if field in data},
+            proof_budget=data.get("proof_budget"),
         )
     except ServiceError as error:
         if wants_json(request):

@@ -376,6 +376,12 @@ WORK_STALE_SECONDS = env_int("WORK_STALE_SECONDS", 120)
 WORK_MAX_ATTEMPTS = env_int("WORK_MAX_ATTEMPTS", 3)
 if WORK_STALE_SECONDS <= 2 * WORK_HEARTBEAT_SECONDS:
     raise ImproperlyConfigured("WORK_STALE_SECONDS must exceed twice WORK_HEARTBEAT_SECONDS")
+# A model registered with private weights (an MLP) is committed hidden for this many
+# zero-knowledge proofs unless its upload names its own budget (``proof_budget``); the prover
+# refuses a budget larger than the model's weights can hide, and the registration fails.
+PRIVATE_WEIGHT_PROOFS = env_int("PRIVATE_WEIGHT_PROOFS", 16)
+if PRIVATE_WEIGHT_PROOFS <= 0:
+    raise ImproperlyConfigured("PRIVATE_WEIGHT_PROOFS must be positive")
 # Audit log: checkpoints of the hash chain are signed with this Ed25519 key (PEM or a base64
 # 32-byte seed). Development and test runs without one generate a key once under VAR_DIR.
 AUDIT_SIGNING_KEY = env_secret("AUDIT_SIGNING_KEY")

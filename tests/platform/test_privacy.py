@@ -374,7 +374,9 @@ def test_only_the_parts_the_prover_cannot_hide_are_refused_and_named(
     assert error["details"]["refused_parts"] == ["weights"]
     assert error["details"]["hideable_parts"] == ["input", "output"]
     assert "cannot keep weights private" in error["message"]
-    assert error["details"]["private_reason"] == ""
+    # The model is the obstacle for its weights alone: they were committed openly.
+    assert error["details"]["private_reason"] == proving.WEIGHTS_COMMITTED_OPENLY
+    assert "register a new version with private weights" in error["message"]
 
 
 def test_a_privacy_request_in_a_json_body_is_read_as_an_object(api_client, alice_org, alice_key):

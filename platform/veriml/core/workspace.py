@@ -6,9 +6,11 @@ never written to disk in plaintext: it is decrypted into anonymous memory (``mem
 which no file system holds) and the folder gets only a symbolic link to ``/proc/self/fd/<n>``,
 named with the file's suffix; the memory is released when the work ends. What the prover writes
 from PHI (a committed test set holds the quantised samples) goes to a folder on a memory file
-system (``PHI_WORK_DIR``). A worker that can do neither refuses the work rather than write PHI
-to its disk. Like the rest of the worker's memory, these pages can be swapped out: run PHI
-workers without swap, or with encrypted swap.
+system (``PHI_WORK_DIR``), and so does any other secret it writes (the compiled form of a model
+committed with hidden weights holds the weights, which is stored encrypted like PHI). A worker
+that can do neither refuses the work rather than write PHI or hidden weights to its disk. Like
+the rest of the worker's memory, these pages can be swapped out: run such workers without swap,
+or with encrypted swap.
 """
 
 from __future__ import annotations
@@ -59,7 +61,9 @@ def file_system_type(path: Path) -> str | None:
 
 def _refuse(why: str) -> WorkFailed:
     return WorkFailed(
-        "unavailable", f"This worker cannot keep PHI off its disk ({why}); it does not process it."
+        "unavailable",
+        f"This worker cannot keep PHI or hidden weights off its disk ({why}); it does not "
+        "process them.",
     )
 
 
@@ -93,10 +97,10 @@ class Workspace:
         destination.symlink_to(PROC_FD / str(descriptor))
         return destination
 
-    def output_path(self, name: str) -> Path:
-        """Where the prover writes a file: in the work folder, or, once the work holds PHI, in
-        a private folder on a memory file system."""
-        if not self.holds_phi:
+    def output_path(self, name: str, secret: bool = False) -> Path:
+        """Where the prover writes a file: in the work folder, or, once the work holds PHI or
+        when the file itself is ``secret``, in a private folder on a memory file system."""
+        if not (secret or self.holds_phi):
             return self.path / name
         if self._memory_folder is None:
             base = Path(settings.PHI_WORK_DIR)

@@ -51,6 +51,9 @@ class Job(BackgroundWork):
     dataset_digest = models.CharField(max_length=128, blank=True)
     # The privacy the proof was asked with, copied from the model at submission.
     private_parts = models.JSONField(default=list, blank=True)
+    # For a model committed with hidden weights: the ticket of its commitment the latest
+    # attempt's proof spent (each attempt takes a fresh one). Public: an index, not a secret.
+    weight_ticket = models.PositiveIntegerField(null=True, blank=True)
     # A fresh value per job, absorbed into the proof's transcript.
     nonce = models.CharField(max_length=64)
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)

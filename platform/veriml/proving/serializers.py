@@ -41,12 +41,16 @@ class JobCreateSerializer(StrictSerializer):
         help_text="Parts to keep private on top of the model's toggles and the organisation's "
         "minimums (a JSON object, or JSON text in a multipart form). Private parts are proved "
         "in zero-knowledge mode where the prover can hide them: the input and output of an "
-        "inference job on a model whose support lists them in private_parts (MLPs today), and "
-        "the test inputs of an audit of such a model that is a classifier (its test set is "
-        "committed hiding, afresh for the job, and the proof states only the counts); the "
-        "proof and every response then hold no private value. A job with any other private "
-        "part (weights, an audit's output, a part the model's proofs cannot hide) is refused "
-        "with 422 zero_knowledge_unavailable.",
+        "inference job on a model whose support lists them in private_parts (MLPs today), the "
+        "test inputs of an audit of such a model that is a classifier (its test set is "
+        "committed hiding, afresh for the job, and the proof states only the counts), and the "
+        "weights of a model registered with private weights (weights_hidden), which every job "
+        "on it keeps private, each spending one proof of its budget (its audits need private "
+        "test inputs); the proof and every response then hold no private value. A job with "
+        "any other private part (the weights of a model committed openly, an audit's output, "
+        "a part the model's proofs cannot hide) is refused with 422 "
+        "zero_knowledge_unavailable, and a job on a model whose budget is spent with 422 "
+        "proof_budget_spent.",
     )
     organisation = serializers.CharField(required=False)
 
@@ -110,6 +114,10 @@ class AuditResultSerializer(serializers.Serializer):
         help_text="The test inputs (and every logit) are hidden by zero knowledge: the proof "
         "states only the counts."
     )
+    private_weights = serializers.BooleanField(
+        help_text="The model's weights are hidden by zero knowledge (a model committed with "
+        "hidden weights)."
+    )
     n = serializers.IntegerField(help_text="Samples proven.")
     correct = serializers.IntegerField()
     accuracy = serializers.FloatField()
@@ -131,6 +139,7 @@ def audit_result_of(job: Job) -> dict[str, Any] | None:
     return {
         "dataset_digest": statement["dataset_digest"],
         "private_input": bool(statement.get("private_input", False)),
+        "private_weights": bool(statement.get("private_weights", False)),
         "n": int(statement["n"]),
         "correct": int(statement["correct"]),
         "accuracy": float(statement["accuracy"]),
@@ -182,7 +191,8 @@ class JobSerializer(serializers.ModelSerializer):
     )
     privacy = serializers.SerializerMethodField(
         help_text="The effective privacy the job was submitted with: the strictest of the "
-        "model's toggles, the organisation's minimums, the test set's toggle and the request."
+        "model's toggles and hidden weights' commitment, the organisation's minimums, the test "
+        "set's toggle and the request."
     )
 
     class Meta:
@@ -190,8 +200,8 @@ class JobSerializer(serializers.ModelSerializer):
         fields = [
             "id", "kind", "status", "organisation", "model", "model_name", "model_version",
             "model_digest", "dataset", "dataset_digest", "input_sha256", "privacy",
-            "private_parts", "progress", "estimate", "timings", "statement", "output", "audit",
-            "verification", "proof", "error",
+            "private_parts", "weight_ticket", "progress", "estimate", "timings", "statement",
+            "output", "audit", "verification", "proof", "error",
             "prover_version", "device", "attempts", "callback_url", "idempotency_key",
             "created_by", "created_at",
         ]  # fmt: skip
@@ -205,6 +215,16 @@ class JobSerializer(serializers.ModelSerializer):
             "output": {
                 "help_text": "The model's output (inference), or null while the job runs and "
                 "whenever the output is private."
+            },
+            "weight_ticket": {
+                "help_text": "On a model committed with hidden weights: the ticket of its "
+                "commitment this job's proof spent (each attempt takes a fresh one, never "
+                "reused); null otherwise and until the worker allocates it. An index, not a "
+                "secret."
+            },
+            "private_parts": {
+                "help_text": "The parts the proof keeps private by zero knowledge; weights on "
+                "a model committed with hidden weights, always."
             },
             "dataset_digest": {
                 "help_text": "kind=audit: the digest of the test set's commitment, made by the "

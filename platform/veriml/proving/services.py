@@ -24,6 +24,7 @@ from veriml.core.files import CHUNK_BYTES, digest_chunks, discard_file
 from veriml.core.models import StoredFile
 from veriml.core.work import Attempt, Claim, Claimed
 from veriml.core.worker import WorkFailed
+from veriml.proving import tickets
 from veriml.proving.models import Job
 from veriml.registry.models import PRIVACY_PARTS, Dataset, RegisteredModel, Visibility
 
@@ -126,17 +127,32 @@ def _replay(existing: Job, fingerprint: str) -> tuple[Job, bool]:
 ZERO_KNOWLEDGE_TODAY = (
     "inference proofs of MLPs can keep their input and output private, and accuracy audits of "
     "MLP classifiers their test inputs (with every logit; the counts are the audit's result "
-    "and stay public); private weights and private audit outputs are not available yet"
+    "and stay public); a model registered with private weights is committed hidden (where "
+    "the private mode covers it), for a budget of zero-knowledge proofs, and each of its "
+    "inference proofs and private-input audits keeps the weights private; a model registered "
+    "with public weights cannot hide them later, and private audit outputs are not available"
 )
 """What the prover's private mode hides in this version, for refusals to name."""
 
 # The parts an inference proof's private mode may hide; the model's compile report says which of
-# them its proofs can (``support["private_parts"]``). Weights are never among them yet.
+# them its proofs can (``support["private_parts"]``).
 INFERENCE_HIDEABLE_PARTS = frozenset({"input", "output"})
 # A private audit hides the test inputs; its output, the counts, is what it proves.
 AUDIT_HIDEABLE_PARTS = frozenset({"input"})
+# Hideable exactly for a model committed with hidden weights (``RegisteredModel.weights_hidden``),
+# whose every proof keeps them private.
+WEIGHTS = frozenset({"weights"})
 NOT_COMPILED_FOR_PRIVACY = "it was compiled before private proofs existed; register it again"
 NOT_COMPILED_FOR_PRIVATE_AUDITS = "it was compiled before private audits existed; register it again"
+WEIGHTS_COMMITTED_OPENLY = (
+    "its weights were committed openly when it was registered (with public weights), and a "
+    "commitment cannot be hidden later; register a new version with private weights"
+)
+HIDDEN_WEIGHTS_NEED_PRIVATE_INPUTS = (
+    "its weights are committed hidden, and an audit keeps hidden weights private only with "
+    'private test inputs; ask for them (the request\'s privacy {"input": "private"}, or the '
+    "test set's input toggle)"
+)
 
 
 def _audit_private_reason(model: RegisteredModel, dataset: Dataset | None) -> str:
@@ -165,25 +181,55 @@ def hideable_parts(
 ) -> frozenset[str]:
     """The private parts the prover can hide in a job of this kind on this model: for an
     inference job, those the model's compile report names; for an audit, the test inputs
-    where the compile report says its audits can hide them, on a test set large enough."""
+    where the compile report says its audits can hide them, on a test set large enough. The
+    weights, for both kinds, exactly when the model is committed with hidden weights (an
+    audit of it keeps them private only with private test inputs: :func:`submit_job`)."""
+    weights = WEIGHTS if model.weights_hidden else frozenset()
     if kind == Job.Kind.AUDIT:
         if _audit_private_reason(model, dataset):
             return frozenset()
-        return AUDIT_HIDEABLE_PARTS
+        return AUDIT_HIDEABLE_PARTS | weights
     named = (model.support or {}).get("private_parts") or []
-    return INFERENCE_HIDEABLE_PARTS & {str(part) for part in named}
+    return (INFERENCE_HIDEABLE_PARTS & {str(part) for part in named}) | weights
 
 
 def _why_model_cannot(request: JobRequest, refused: list[str]) -> str:
+    reasons = [_why_model_cannot_hide_data(request, refused)]
+    if "weights" in refused:
+        reasons.append(_why_model_cannot_hide_weights(request))
+    return "; ".join(reason for reason in reasons if reason)
+
+
+def _why_model_cannot_hide_data(request: JobRequest, refused: list[str]) -> str:
     model = request.model
     if request.kind == Job.Kind.AUDIT:
-        return _audit_private_reason(model, request.dataset) if "input" in refused else ""
+        blocked = "input" in refused or ("weights" in refused and model.weights_hidden)
+        return _audit_private_reason(model, request.dataset) if blocked else ""
     if not INFERENCE_HIDEABLE_PARTS & set(refused):
         return ""
     reason = str((model.support or {}).get("private_reason") or "").strip().rstrip(".")
     if not reason and "private_parts" not in (model.support or {}):
         reason = NOT_COMPILED_FOR_PRIVACY
     return reason
+
+
+def _why_model_cannot_hide_weights(request: JobRequest) -> str:
+    model = request.model
+    if not model.weights_hidden:
+        return WEIGHTS_COMMITTED_OPENLY
+    if request.kind == Job.Kind.AUDIT and not _audit_private_reason(model, request.dataset):
+        return HIDDEN_WEIGHTS_NEED_PRIVATE_INPUTS
+    return ""
+
+
+def _job_hideable_parts(request: JobRequest, private_parts: list[str]) -> frozenset[str]:
+    """:func:`hideable_parts` for this request: an audit with public test inputs runs in the
+    public mode, which opens the weights, so it cannot keep a hidden commitment's weights
+    private."""
+    hideable = hideable_parts(request.kind, request.model, request.dataset)
+    if request.kind == Job.Kind.AUDIT and "input" not in private_parts:
+        hideable -= WEIGHTS
+    return hideable
 
 
 def _refuse_private(
@@ -259,9 +305,11 @@ def submit_job(
         organisation, request.model, request.dataset, request.privacy
     )
     private_parts = [part for part in PRIVACY_PARTS if reasons[part]]
-    hideable = hideable_parts(request.kind, request.model, request.dataset)
+    hideable = _job_hideable_parts(request, private_parts)
     if set(private_parts) - hideable:
         _refuse_private(organisation, request, reasons, hideable, actor)
+    if request.model.weights_hidden:
+        tickets.refuse_spent_budget(organisation, request.model, actor)
     policy.enforce(organisation, "prove", target=("model", str(request.model.pk)), actor=actor)
     stored_input = None
     if request.input is not None:

@@ -23,7 +23,7 @@ from veriml.core.runner import WorkSteps, run_work
 from veriml.core.work import Attempt, stale_ids
 from veriml.core.worker import ProgressReporter, WorkFailed, device, prover_function
 from veriml.core.workspace import Workspace
-from veriml.proving import callbacks, services
+from veriml.proving import callbacks, services, tickets
 from veriml.proving.models import Job
 from veriml.verification.services import verify_stored_proof
 
@@ -37,9 +37,19 @@ def _load_job(job_id: str) -> Job:
 
 
 def _compiled_model(job: Job, workspace: Workspace) -> Path:
+    """A path to the compiled model; a hidden-weights model's (stored encrypted) stays in
+    memory."""
     if job.model.compiled is None:
         raise WorkFailed("model_not_ready", "The model has no compiled form.")
     return workspace.local_copy(job.model.compiled, "model")
+
+
+def _ticket(job: Job, attempt: Attempt) -> dict[str, Any]:
+    """What the prover is told of the model's hidden commitment: the ticket this attempt's
+    proof spends, allocated now, just before proving; nothing for open weights."""
+    if not job.model.weights_hidden:
+        return {}
+    return {"ticket": tickets.allocate_weight_ticket(attempt)}
 
 
 @dataclass(frozen=True)
@@ -128,6 +138,7 @@ def prove_inference(self: Task, job_id: str) -> str:
             private=tuple(job.private_parts),
             nonce=bytes.fromhex(job.nonce),
             progress=progress,
+            **_ticket(job, attempt),
         )
         progress("verifying", 0.0)
         return _store_and_verify(attempt, job, out_path, result)
@@ -171,6 +182,7 @@ def prove_accuracy(self: Task, job_id: str) -> str:
             private=private,
             nonce=bytes.fromhex(job.nonce),
             progress=progress,
+            **_ticket(job, attempt),
         )
         progress("verifying", 0.0)
         digest = committed.get("digest") if isinstance(committed, dict) else None

@@ -39,6 +39,14 @@ class RegisteredModel(BackgroundWork):
     privacy_output = models.CharField(
         max_length=8, choices=Visibility.choices, default=Visibility.PUBLIC
     )
+    # Decided at registration from the effective weights privacy and fixed for life: a hidden
+    # commitment keeps the weights private in every proof, for ``proof_budget`` proofs,
+    # each spending the next of its tickets (0, 1, ...; ``proofs_used`` so far). A ticket used
+    # twice would reveal the weights, so tickets are only ever handed out under this row's lock
+    # (veriml.proving.tickets.allocate_weight_ticket) and never given back.
+    weights_hidden = models.BooleanField(default=False)
+    proof_budget = models.PositiveIntegerField(null=True, blank=True)
+    proofs_used = models.PositiveIntegerField(default=0)
     source = models.ForeignKey(StoredFile, on_delete=models.PROTECT, related_name="+")
     calibration = models.ForeignKey(StoredFile, on_delete=models.PROTECT, related_name="+")
     compiled = models.ForeignKey(
@@ -74,6 +82,13 @@ class RegisteredModel(BackgroundWork):
     @property
     def private_parts(self) -> list[str]:
         return [part for part, value in self.privacy.items() if value == Visibility.PRIVATE]
+
+    @property
+    def proofs_left(self) -> int | None:
+        """Zero-knowledge proofs its hidden commitment still allows; None for open weights."""
+        if not self.weights_hidden or self.proof_budget is None:
+            return None
+        return max(self.proof_budget - self.proofs_used, 0)
 
 
 class Dataset(BackgroundWork):

@@ -26,6 +26,7 @@ from veriml.core.uploads import (
 from veriml.registry.models import PRIVACY_PARTS, Dataset, RegisteredModel, Visibility
 
 NAME_HELP = "Letters, digits, spaces and . _ - only; versions of one name are numbered 1, 2, ..."
+MAX_PROOF_BUDGET = 1 << 20
 
 
 class PrivacySerializer(serializers.Serializer):
@@ -64,6 +65,16 @@ class ModelUploadSerializer(StrictSerializer):
         "a tensor 'inputs' (or a bare tensor)."
     )
     privacy = PrivacyField(required=False)
+    proof_budget = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=MAX_PROOF_BUDGET,
+        help_text="For a model whose weights are private (its privacy, or the organisation's "
+        "defaults and minimums): the number of zero-knowledge proofs its hidden commitment "
+        "allows (default PRIVATE_WEIGHT_PROOFS). Each inference proof or private audit spends "
+        "one; a model whose weights are too few to hide over this many proofs fails to "
+        "compile with the largest budget it allows.",
+    )
     intended_use = serializers.CharField(
         required=False, allow_blank=True, max_length=4000, help_text="Model card: intended use."
     )
@@ -100,6 +111,12 @@ class ModelFilesSerializer(serializers.Serializer):
 class ModelSerializer(serializers.ModelSerializer):
     organisation = serializers.CharField(source="organisation.name")
     privacy = PrivacySerializer()
+    proofs_left = serializers.IntegerField(
+        allow_null=True,
+        read_only=True,
+        help_text="Zero-knowledge proofs its hidden weights' commitment still allows "
+        "(proof_budget - proofs_used); null for a model whose weights are committed openly.",
+    )
     progress = serializers.SerializerMethodField()
     error = serializers.SerializerMethodField()
     files = serializers.SerializerMethodField()
@@ -108,21 +125,37 @@ class ModelSerializer(serializers.ModelSerializer):
     class Meta:
         model = RegisteredModel
         fields = [
-            "id", "name", "version", "status", "organisation", "privacy", "digest",
+            "id", "name", "version", "status", "organisation", "privacy", "weights_hidden",
+            "proof_budget", "proofs_used", "proofs_left", "digest",
             "parameters", "support", "fidelity", "estimate", "intended_use", "limitations",
             "progress", "error", "files", "prover_version", "device", "created_by", "created_at",
             "compiled_at",
         ]  # fmt: skip
         read_only_fields = fields
         extra_kwargs = {
+            "weights_hidden": {
+                "help_text": "The weights are committed hidden (the model was registered with "
+                "private weights; MLPs): every proof and private audit of it keeps them private "
+                "by zero knowledge, and no response, proof or report holds a weight. Fixed at "
+                "registration: a different weights privacy needs a new version."
+            },
+            "proof_budget": {
+                "help_text": "With hidden weights: the zero-knowledge proofs the commitment "
+                "allows, each spending one ticket of it; null for open weights."
+            },
+            "proofs_used": {
+                "help_text": "With hidden weights: tickets spent so far (by proofs made, and by "
+                "attempts that failed after taking one)."
+            },
             "support": {
                 "help_text": "The compiler's support report; private_parts lists the parts an "
                 "inference proof of this model can keep private by zero knowledge (input, "
-                "output), and private_reason says why when it lists none; "
+                "output, and weights when they are committed hidden), and private_reason says "
+                "why when it lists none; "
                 "audit_private_parts lists input when its accuracy audits can hide their test "
                 "inputs (on test sets of at least audit_min_samples samples), and "
                 "audit_private_reason says why when it does not."
-            }
+            },
         }
 
     @extend_schema_field(ProgressSerializer)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.db.models import Max
@@ -16,10 +17,11 @@ from compliance.policy.regions import queue_for
 from compliance.privacy import services as privacy_services
 from veriml.accounts.models import Organisation
 from veriml.core import work
+from veriml.core.errors import ServiceError
 from veriml.core.files import discard_file, store_file
 from veriml.core.models import StoredFile
 from veriml.core.work import Attempt, Claimed
-from veriml.registry.models import PRIVACY_PARTS, Dataset, RegisteredModel
+from veriml.registry.models import PRIVACY_PARTS, Dataset, RegisteredModel, Visibility
 
 COMPILING = RegisteredModel.Status.COMPILING
 MODEL_CARD_FIELDS = ("intended_use", "limitations")
@@ -33,6 +35,30 @@ class DatasetSummary:
     samples: int
     classes: int
     input_shape: list[int]
+
+
+class BudgetWithoutPrivateWeights(ServiceError):
+    code = "invalid"
+
+
+def weights_commitment(privacy: dict[str, str], proof_budget: int | None) -> dict[str, Any]:
+    """How a new model's weights are committed, fixed for its life: hidden, for a budget of
+    zero-knowledge proofs (the upload's ``proof_budget``, else ``PRIVATE_WEIGHT_PROOFS``), when
+    its effective weights privacy is private; openly otherwise. ``privacy`` is the effective
+    privacy (``privacy_services.privacy_for_new_model``: the request, else the organisation's
+    defaults, never below its minimums)."""
+    if privacy["weights"] != Visibility.PRIVATE:
+        if proof_budget is not None:
+            raise BudgetWithoutPrivateWeights(
+                "proof_budget is the number of zero-knowledge proofs of a model whose weights "
+                "are private; this model's weights are public.",
+                fields={"proof_budget": ["Only for a model with private weights."]},
+            )
+        return {"weights_hidden": False, "proof_budget": None}
+    return {
+        "weights_hidden": True,
+        "proof_budget": proof_budget or settings.PRIVATE_WEIGHT_PROOFS,
+    }
 
 
 def _enqueue_compile(model_id: str, region: str) -> None:
@@ -56,17 +82,29 @@ def register_model(
     created_by: str = "",
     actor: str = "system",
     card: dict[str, str] | None = None,
+    proof_budget: int | None = None,
 ) -> RegisteredModel:
-    """Stores the files (the calibration set encrypted when the organisation handles PHI),
-    records the next version of ``name`` and queues its compilation.
+    """Stores the files (the calibration set encrypted when the organisation handles PHI, the
+    model encrypted when its weights are private), records the next version of ``name`` and
+    queues its compilation.
 
-    ``card`` holds the optional model-card texts ``intended_use`` and ``limitations``."""
+    ``card`` holds the optional model-card texts ``intended_use`` and ``limitations``. A model
+    whose weights are private is compiled with them hidden, for ``proof_budget`` proofs
+    (:func:`weights_commitment`)."""
     policy.enforce(organisation, "upload", target=("model", name), actor=actor)
     policy.enforce(organisation, "compile", target=("model", name), actor=actor)
     privacy = privacy_services.privacy_for_new_model(organisation, privacy)
+    commitment = weights_commitment(privacy, proof_budget)
     stored: list[StoredFile] = []
     try:
-        stored.append(store_file(organisation, "models", source, source.name or "model.pt2"))
+        source_name = source.name or "model.pt2"
+        if commitment["weights_hidden"]:
+            # Its .pt2 holds the private weights: kept encrypted like PHI.
+            stored.append(
+                phi_storage.store_upload(organisation, "models", source, source_name, secret=True)
+            )
+        else:
+            stored.append(store_file(organisation, "models", source, source_name))
         # Calibration inputs are samples of the organisation's data: PHI where it handles PHI.
         stored.append(
             phi_storage.store_upload(
@@ -88,6 +126,7 @@ def register_model(
                 created_by=created_by,
                 **{f"privacy_{part}": privacy[part] for part in PRIVACY_PARTS},
                 **{field: (card or {}).get(field, "") for field in MODEL_CARD_FIELDS},
+                **commitment,
             )
             model_id = str(model.pk)
             audit_log.record(
@@ -101,6 +140,7 @@ def register_model(
                     "source_sha256": stored[0].sha256,
                     "calibration_sha256": stored[1].sha256,
                     "privacy": privacy,
+                    **commitment,
                 },
             )
             region = organisation.region
@@ -137,29 +177,35 @@ def _number(value: Any) -> float | None:
 
 
 def complete_compile(
-    attempt: Attempt, compiled: StoredFile, report: dict[str, Any], support: dict[str, Any]
+    attempt: Attempt,
+    compiled: phi_storage.WrittenFile,
+    report: dict[str, Any],
+    support: dict[str, Any],
 ) -> RegisteredModel | None:
-    """Records the compiled model and the compiler's report; the model becomes ready.
+    """Records the compiled model and the compiler's report; the model becomes ready. A model
+    committed with hidden weights records the budget its commitment was made for.
 
     ``compiled`` is written to storage but its row not saved yet: it is saved here, in the same
     transaction as the model's end, and not at all when the attempt no longer holds the model.
     """
     estimate = report.get("estimate") or {}
     fidelity = report.get("fidelity") or {}
+    hidden = report.get("private_weights") is True
     with transaction.atomic():
-        compiled.save(force_insert=True)
+        stored = compiled.save()
         model = work.finish(
             RegisteredModel,
             attempt,
             COMPILING,
             RegisteredModel.Status.READY,
-            compiled=compiled,
+            compiled=stored,
             digest=str(report["digest"]),
             parameters=int(report["parameters"]) if report.get("parameters") is not None else None,
             support=report.get("support") or support,
             fidelity={key: _number(value) for key, value in fidelity.items()},
             estimate={key: _number(value) for key, value in estimate.items()},
             progress_fraction=1.0,
+            **({"proof_budget": int(report["proofs"])} if hidden else {}),
         )
         if model is None:
             transaction.set_rollback(True)

@@ -10,6 +10,7 @@ import numpy as np
 from celery import Task, shared_task
 from django.conf import settings
 
+from compliance.hipaa import storage as phi_storage
 from provers import api as prover_api
 from provers.tensors import TensorFileError, load_dataset
 from veriml.core.files import discard_file, write_path
@@ -69,6 +70,33 @@ def private_audit_support(
     }
 
 
+def hidden_weights_options(model: RegisteredModel) -> dict[str, Any]:
+    """What ``compile_model`` is asked for the model's weights: hidden, for its budget of
+    proofs, when it was registered with private weights; nothing for open weights."""
+    if not model.weights_hidden:
+        return {}
+    return {"private_weights": True, "proofs": model.proof_budget}
+
+
+def check_weights_commitment(model: RegisteredModel, report: dict[str, Any]) -> None:
+    """The compile report must say the weights were committed as the model was registered:
+    a model registered with private weights never falls back to open ones."""
+    if not model.weights_hidden:
+        return
+    parts = (report.get("support") or {}).get("private_parts") or []
+    proofs = report.get("proofs")
+    if report.get("private_weights") is not True or "weights" not in parts:
+        raise WorkFailed(
+            "compile_error", "The compiler did not commit the weights hidden, as registered."
+        )
+    if not isinstance(proofs, int) or proofs != model.proof_budget:
+        raise WorkFailed(
+            "compile_error",
+            f"The compiler committed the hidden weights for {proofs} proofs, not the "
+            f"{model.proof_budget} registered.",
+        )
+
+
 def read_test_set(path: Path) -> services.DatasetSummary:
     """Reads a test set with the prover's own reader, so a test set that validates here is one
     an audit can read; raises ``TensorFileError`` with the reason."""
@@ -100,24 +128,31 @@ def compile_model(self: Task, model_id: str) -> str:
         compile_ = prover_function("compile_model", "compile_error")
         progress("checking", 0.0)
         support = check_model(str(source))
-        out_path = workspace.path / "model.vmc"
-        report = compile_(str(source), str(calibration), str(out_path), progress=progress)
+        # A hidden commitment's file holds the weights and the randomness hiding them: it is
+        # written to memory only, and stored encrypted under the organisation's data key.
+        hidden = hidden_weights_options(model)
+        out_path = workspace.output_path("model.vmc", secret=bool(hidden))
+        report = compile_(str(source), str(calibration), str(out_path), progress=progress, **hidden)
         if not isinstance(report, dict) or not report.get("digest"):
             raise WorkFailed("compile_error", "The compiler returned no model digest.")
+        check_weights_commitment(model, report)
         progress("checking private audits", 0.95)
         commit_dataset = prover_function("commit_dataset", "compile_error")
         audits = private_audit_support(commit_dataset, out_path, report, workspace.path)
         report = {**report, "support": {**(report.get("support") or support), **audits}}
-        compiled = write_path(
-            model.organisation, "compiled", out_path, f"{model.name}-v{model.version}.vmc"
-        )
+        name = f"{model.name}-v{model.version}.vmc"
+        if hidden:
+            compiled = phi_storage.write_secret(model.organisation, "compiled", out_path, name)
+        else:
+            stored = write_path(model.organisation, "compiled", out_path, name)
+            compiled = phi_storage.WrittenFile(stored, encrypted=False)
         try:
             held = services.complete_compile(attempt, compiled, report, support) is not None
         except BaseException:
-            discard_file(compiled)
+            discard_file(compiled.stored)
             raise
         if not held:
-            discard_file(compiled)
+            discard_file(compiled.stored)
         return held
 
     steps = WorkSteps(

@@ -71,6 +71,7 @@ class ModelListView(generics.ListCreateAPIView):
             created_by=caller.label,
             actor=caller.actor,
             card={field: data[field] for field in services.MODEL_CARD_FIELDS if field in data},
+            proof_budget=data.get("proof_budget"),
         )
         return Response(ModelSerializer(model).data, status=status.HTTP_201_CREATED)
 

@@ -106,6 +106,8 @@ def render_pdf(summary: dict[str, Any]) -> bytes:
     pdf.row("Limitations", model["limitations"] or "(not stated by the provider)")
     fidelity = ", ".join(f"{key} {value}" for key, value in sorted(model["fidelity"].items()))
     pdf.row("Quantisation fidelity", fidelity or "n/a")
+    if model.get("weights") == "private":
+        pdf.row("Weights", "Private: committed hidden, kept private by zero knowledge")
 
     dataset = summary["dataset"]
     private = dataset.get("inputs") == "private"
@@ -136,6 +138,7 @@ def render_pdf(summary: dict[str, Any]) -> bytes:
     settings = ", ".join(f"{part} {value}" for part, value in privacy["settings"].items())
     pdf.row("Privacy settings", settings)
     pdf.row("Test set private", "yes" if privacy["private_input"] else "no")
+    pdf.row("Weights private", "yes" if privacy.get("private_weights") else "no")
     pdf.row("Region", privacy["region"])
     pdf.row("Handles PHI", "yes" if privacy["handles_phi"] else "no")
 

@@ -4,7 +4,8 @@ Every number about the proof comes from verifying the stored proof file again
 (``provers.api.verify`` on its bytes), never from the job row or the prover's own word; the job
 row contributes only names and ids, and the digest of the test set's commitment that the proof
 must name. Nothing private (inputs, outputs, weights) is ever read: a private audit's report
-says its test inputs were private and names the hiding commitment's digest.
+says its test inputs were private and names the hiding commitment's digest, and, for a model
+committed with hidden weights, that the weights were private.
 """
 
 from __future__ import annotations
@@ -109,6 +110,7 @@ def summarise(
             "intended_use": model.intended_use,
             "limitations": model.limitations,
             "fidelity": dict(model.fidelity or {}),
+            "weights": "private" if statement.get("private_weights") else "public",
         },
         "dataset": _test_set(job, statement),
         "accuracy": {
@@ -121,6 +123,7 @@ def summarise(
         "privacy": {
             "settings": model.privacy,
             "private_input": bool(statement.get("private_input", False)),
+            "private_weights": bool(statement.get("private_weights", False)),
             "region": organisation.region,
             "handles_phi": organisation.handles_phi,
         },
