@@ -183,7 +183,10 @@ def test_a_private_weights_job_on_an_openly_committed_model_is_refused_clearly(
     error = created.json()["error"]
     assert error["code"] == "zero_knowledge_unavailable"
     assert "cannot keep weights private" in error["message"]
-    assert "inference proofs of MLPs can keep their input and output private" in error["message"]
+    assert (
+        "inference proofs of MLPs and CNNs can keep their input and output private"
+        in error["message"]
+    )
     assert "register a new version with private weights" in error["message"]
     assert error["details"]["refused_parts"] == ["weights"]
     assert error["details"]["hideable_parts"] == ["input", "output"]

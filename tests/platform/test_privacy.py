@@ -27,7 +27,7 @@ from veriml.registry.models import PRIVACY_PARTS
 STATES = ("public", "private")
 # The support report of a model whose inference proofs can hide their input and output (an MLP).
 HIDING_SUPPORT = {"supported": True, "private_parts": ["input", "output"], "private_reason": ""}
-HIDDEN_TODAY = "inference proofs of MLPs can keep their input and output private"
+HIDDEN_TODAY = "inference proofs of MLPs and CNNs can keep their input and output private"
 # ... and of an MLP classifier whose audits can hide their test inputs from 8 samples on.
 AUDIT_SUPPORT = {
     **HIDING_SUPPORT,
@@ -35,7 +35,7 @@ AUDIT_SUPPORT = {
     "audit_private_reason": "",
     "audit_min_samples": 8,
 }
-AUDITS_TODAY = "accuracy audits of MLP classifiers their test inputs"
+AUDITS_TODAY = "audits of MLP and CNN classifiers their test inputs"
 
 
 @pytest.fixture

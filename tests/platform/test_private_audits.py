@@ -104,6 +104,19 @@ def tiny_cnn_pt2() -> bytes:
     return buffer.getvalue()
 
 
+def tiny_gelu_pt2() -> bytes:
+    """A classifier with a GELU, which the private mode has no relation for yet."""
+    import torch
+
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(
+        torch.nn.Linear(36, 8), torch.nn.GELU(), torch.nn.Linear(8, 3)
+    ).eval()
+    buffer = io.BytesIO()
+    torch.export.save(torch.export.export(module, (torch.randn(1, 36),)), buffer)
+    return buffer.getvalue()
+
+
 def register(api_client, key, name: str, pt2: bytes, calibration: np.ndarray) -> RegisteredModel:
     response = api_client.post(
         "/api/v1/models/",
@@ -372,20 +385,20 @@ def test_an_audit_on_a_model_whose_proofs_cannot_hide_inputs_is_refused_with_the
     worker, api_client, alice_org, alice_key
 ):
     handles_phi(alice_org)
-    calibration = np.random.default_rng(1).standard_normal((8, 1, 6, 6)).astype(np.float32)
-    cnn = register(api_client, alice_key, "lesions", tiny_cnn_pt2(), calibration)
+    calibration = np.random.default_rng(1).standard_normal((8, 36)).astype(np.float32)
+    cnn = register(api_client, alice_key, "lesions", tiny_gelu_pt2(), calibration)
     dataset = factories.ready_dataset(alice_org)
 
     response = request_audit(api_client, alice_key, cnn, dataset)
 
     reason = cnn.support["audit_private_reason"]
-    assert cnn.support["audit_private_parts"] == [] and "conv2d" in reason
+    assert cnn.support["audit_private_parts"] == [] and "is table" in reason
     error = response.json()["error"]
     assert response.status_code == 422 and error["code"] == "zero_knowledge_unavailable"
     assert "cannot keep input private in this audit job" in error["message"]
     assert "the minimum of Alice Labs (it handles PHI)" in error["message"]
     assert f"Model lesions v1 is not covered: {reason}." in error["message"]
-    assert "accuracy audits of MLP classifiers their test inputs" in error["message"]
+    assert "audits of MLP and CNN classifiers their test inputs" in error["message"]
     assert error["details"]["private_reason"] == reason
     assert not Job.objects.exists()
     [decision] = PolicyDecision.objects.filter(action="prove")
@@ -462,4 +475,4 @@ def test_the_audit_result_and_the_commitment_digest_are_in_the_openapi_schema(ap
     verify = components["VerifyRequestRequest"]["properties"]
     assert "dataset_digest" in verify
     refusal = schema["paths"]["/api/v1/jobs/"]["post"]["responses"]["422"]["description"]
-    assert "audits of MLP classifiers their test inputs" in refusal
+    assert "audits of MLP and CNN classifiers their test inputs" in refusal

@@ -125,12 +125,13 @@ def _replay(existing: Job, fingerprint: str) -> tuple[Job, bool]:
 
 
 ZERO_KNOWLEDGE_TODAY = (
-    "inference proofs of MLPs can keep their input and output private, and accuracy audits of "
-    "MLP classifiers their test inputs (with every logit; the counts are the audit's result "
-    "and stay public); a model registered with private weights is committed hidden (where "
-    "the private mode covers it), for a budget of zero-knowledge proofs, and each of its "
-    "inference proofs and private-input audits keeps the weights private; a model registered "
-    "with public weights cannot hide them later, and private audit outputs are not available"
+    "inference proofs of MLPs and CNNs can keep their input and output private, and accuracy "
+    "audits of MLP and CNN classifiers their test inputs (with every logit; the counts are the "
+    "audit's result and stay public); a model registered with private weights is committed "
+    "hidden (where the private mode covers it), for a budget of zero-knowledge proofs, and each "
+    "of its inference proofs and private-input audits keeps the weights private; a model "
+    "registered with public weights cannot hide them later, and private audit outputs are not "
+    "available"
 )
 """What the prover's private mode hides in this version, for refusals to name."""
 

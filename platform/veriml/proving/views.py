@@ -94,11 +94,11 @@ class JobListView(generics.ListCreateAPIView):
             200: OpenApiResponse(JobSerializer, description="Replayed by Idempotency-Key."),
             422: OpenApiResponse(
                 description="zero_knowledge_unavailable: the job's effective privacy has a "
-                "private part the prover cannot hide for it (inference proofs of MLPs can keep "
-                "their input and output private, and audits of MLP classifiers their test "
-                "inputs; the weights of a model registered with private weights, committed "
-                "hidden, stay private in its inference proofs and in its audits with private "
-                "test inputs; the weights of a model committed openly and a private audit "
+                "private part the prover cannot hide for it (inference proofs of MLPs and CNNs can "
+                "keep their input and output private, and audits of MLP and CNN classifiers "
+                "their test inputs; the weights of a model registered with private weights, "
+                "committed hidden, stay private in its inference proofs and in its audits with "
+                "private test inputs; the weights of a model committed openly and a private audit "
                 "output cannot be hidden). details: private_parts (every private part), "
                 "refused_parts, hideable_parts (what this job could hide), reasons (what made "
                 "each part private), private_reason (why the model's proofs cannot hide the "
