@@ -76,7 +76,7 @@ def _verify(proof_file: ProofFile) -> dict[str, Any]:
     for run, run_proof in enumerate(proof.runs):
         requests.extend(_verify_run(run, run_proof, statement, proof, lookup, regions, transcript))
     pcs.batch_verify(requests, proof.opening, transcript, params.pcs)
-    return _summary(statement, model, layout, regions, runs, proof_file.soundness_bits)
+    return summary(statement, model, layout, regions, runs, proof_file.soundness_bits)
 
 
 def _check_weight_commitment(
@@ -189,10 +189,10 @@ def describe(proof_file: ProofFile) -> dict[str, Any]:
         _, regions = derived_layout(model, statement.weight_commitment.params)
     except MALFORMED_INPUT_ERRORS as error:
         raise VerificationError(Reject.MALFORMED, f"{type(error).__name__}: {error}") from None
-    return _claim(statement, regions)
+    return claim(statement, regions)
 
 
-def _claim(statement: Statement, regions: WeightRegions) -> dict[str, Any]:
+def claim(statement: Statement, regions: WeightRegions) -> dict[str, Any]:
     return {
         "kind": "weight range",
         "model_digest": statement.digest.hex(),
@@ -203,7 +203,7 @@ def _claim(statement: Statement, regions: WeightRegions) -> dict[str, Any]:
     }
 
 
-def _summary(
+def summary(
     statement: Statement,
     model: Any,
     layout: WeightLayout,
@@ -211,9 +211,10 @@ def _summary(
     runs: int,
     soundness_bits: int,
 ) -> dict[str, Any]:
+    """What a checked weight range proof states (the hidden one: ``runs`` 0)."""
     return {
-        **_claim(statement, regions),
+        **claim(statement, regions),
         "biases_bounded": biases_bounded(model, layout),
-        "lookup_runs": runs,
+        **({"lookup_runs": runs} if runs else {}),
         "soundness_bits": soundness_bits,
     }

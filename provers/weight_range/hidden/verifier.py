@@ -40,7 +40,7 @@ from provers.weight_range.statement import (
     derived_layout,
     read_statement,
 )
-from provers.weight_range.verifier import biases_bounded
+from provers.weight_range.verifier import claim, summary
 
 
 @dataclass(frozen=True)
@@ -112,8 +112,9 @@ def _verify(proof_file: ProofFile) -> tuple[dict[str, Any], RevealedPoints]:
         transcript,
         params.pcs,
     )
-    summary = _summary(statement, model, layout, regions, proof_file.soundness_bits)
-    return summary, RevealedPoints(point, model_point)
+    checked = summary(statement, model, layout, regions, 0, proof_file.soundness_bits)
+    checked.update(weights_hidden=True, zero_knowledge=True)
+    return checked, RevealedPoints(point, model_point)
 
 
 def _check_model_commitment(
@@ -175,27 +176,4 @@ def describe(proof_file: ProofFile) -> dict[str, Any]:
 
 
 def _claim(statement: Statement, regions: WeightRegions) -> dict[str, Any]:
-    return {
-        "kind": "weight range",
-        "model_digest": statement.digest.hex(),
-        "claim": "every entry of every weight block lies in [-128, 127]",
-        "weights_hidden": True,
-        "zero_knowledge": True,
-        "weight_blocks": len(regions.blocks),
-        "weight_entries": regions.entries,
-        "table_entries": 1 << regions.num_vars,
-    }
-
-
-def _summary(
-    statement: Statement,
-    model: Any,
-    layout: WeightLayout,
-    regions: WeightRegions,
-    soundness_bits: int,
-) -> dict[str, Any]:
-    return {
-        **_claim(statement, regions),
-        "biases_bounded": biases_bounded(model, layout),
-        "soundness_bits": soundness_bits,
-    }
+    return {**claim(statement, regions), "weights_hidden": True, "zero_knowledge": True}
