@@ -41,6 +41,7 @@ def _orm_beside_playwright() -> Iterator[None]:
 
 
 CHROMIUM = Path("/usr/bin/chromium")
+BROWSER_SELECTED = pytest.StashKey[bool]()
 SCREENSHOTS = ROOT / "var" / "test-artifacts" / "screenshots"
 MISSING = (
     "BROWSER TESTS SKIPPED: /usr/bin/chromium is missing. `make test` installs it "
@@ -48,8 +49,12 @@ MISSING = (
 )
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """After the marker expression has deselected what a run leaves out: only a run that
+    selects browser tests needs chromium."""
     browser_items = [item for item in items if item.get_closest_marker("browser")]
+    config.stash[BROWSER_SELECTED] = bool(browser_items)
     if browser_items and not CHROMIUM.exists():
         if os.environ.get("CI", "").strip().lower() == "true":
             raise pytest.UsageError(f"CI=true and {MISSING}")
@@ -58,7 +63,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:  # type: ignore[no-untyped-def]
-    if not CHROMIUM.exists():
+    if not CHROMIUM.exists() and config.stash.get(BROWSER_SELECTED, False):
         terminalreporter.write_sep("!", MISSING, red=True, bold=True)
 
 
