@@ -106,3 +106,35 @@ def conv_vector_value(
     weights = eq_feature.reshape(ext.DEGREE, channels, kh * kw)
     per_channel = ext.mul(weights, spatial).sum(axis=2) % ext.P
     return np.asarray(ext.mul(eq_batch_value, ext.inner_product(eq_channels, per_channel)))
+
+
+def real_eq(points: list[np.ndarray], reals: tuple[int, ...]) -> np.ndarray:
+    """eq over the real positions of several axes, flattened row-major: (4, Π reals)."""
+    total = np.asarray(ext.one())[:, None]
+    for point, real in zip(points, reals, strict=True):
+        eq = multilinear.eq_table(point)[:, :real]
+        total = np.asarray(ext.mul(total[:, :, None], eq[:, None, :])).reshape(ext.DEGREE, -1)
+    return total
+
+
+def pool_vector(
+    eq_batch: np.ndarray,
+    eq_channel: np.ndarray,
+    a_h: np.ndarray,
+    a_w: np.ndarray,
+    weights: np.ndarray,
+) -> np.ndarray:
+    """eq(ρ_n) ⊗ eq(ρ_c) ⊗ Σ_{i,j} w_ij·A_h[i] ⊗ A_w[j] over the input layout, for a pool's
+    window offsets weighted by ``weights`` (4, kh, kw)."""
+    weighted_h = ext.mul(weights[:, :, :, None], a_h[:, :, None, :]).sum(axis=1) % ext.P
+    spatial = ext.mul(weighted_h[:, :, :, None], a_w[:, :, None, :]).sum(axis=1) % ext.P
+    return outer(outer(eq_batch, eq_channel), np.asarray(spatial).reshape(ext.DEGREE, -1))
+
+
+def pool_vector_value(
+    eq_value: np.ndarray, h_values: np.ndarray, w_values: np.ndarray, weights: np.ndarray
+) -> np.ndarray:
+    """That vector's MLE at z from eq(ρ_n, z_n)·eq(ρ_c, z_c) and the axes' Ã[i](z)."""
+    spatial = ext.mul(h_values[:, :, None], w_values[:, None, :])
+    window = ext.sum_(ext.mul(weights, spatial).reshape(ext.DEGREE, -1))
+    return np.asarray(ext.mul(eq_value, window))

@@ -37,6 +37,7 @@ from provers.inference.linear_maps import (
     conv_vector,
     conv_vector_value,
     patch_fold,
+    real_eq,
     window_matrix,
     window_values,
 )
@@ -176,7 +177,7 @@ class MatmulAccumulator:
             x = witness.values[self.ctx.plan.source(self.node.inputs[0])].reshape(in_shape)
             node = self.node
             patches, out_h, out_w = executor.im2col(x, node.kernel, node.stride, node.padding)
-            eq_rows = _real_eq([self.rho_batch, *self.rho_space], (x.shape[0], out_h, out_w))
+            eq_rows = real_eq([self.rho_batch, *self.rho_space], (x.shape[0], out_h, out_w))
             fold = patch_fold(patches.reshape(-1, patches.shape[-1]), eq_rows)
         width = 1 << self.layer.feature_log
         self._fold = np.pad(fold, ((0, 0), (0, width - fold.shape[1])))
@@ -305,15 +306,6 @@ def _start_bits(value: int, bits: int) -> np.ndarray:
     """The Boolean coordinates (most significant first) of ``value`` on ``bits`` bits."""
     coordinates = [(value >> (bits - 1 - k)) & 1 for k in range(bits)]
     return np.asarray(ext.from_base(np.asarray(coordinates, dtype=np.int64).reshape(bits)))
-
-
-def _real_eq(points: list[np.ndarray], reals: tuple[int, ...]) -> np.ndarray:
-    """eq over the real positions of several axes, flattened row-major: (4, Π reals)."""
-    total = np.asarray(ext.one())[:, None]
-    for point, real in zip(points, reals, strict=True):
-        eq = multilinear.eq_table(point)[:, :real]
-        total = np.asarray(ext.mul(total[:, :, None], eq[:, None, :])).reshape(ext.DEGREE, -1)
-    return total
 
 
 __all__ = ["MatmulAccumulator", "eq_at"]

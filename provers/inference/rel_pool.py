@@ -26,7 +26,12 @@ from provers.field import base, ext
 from provers.inference.batched import ProverTerm, TermShape
 from provers.inference.claims import Request, evaluate_signed
 from provers.inference.context import Context, Finals, TermSpec, lin, product, reject_identity
-from provers.inference.linear_maps import outer, window_matrix, window_values
+from provers.inference.linear_maps import (
+    pool_vector,
+    pool_vector_value,
+    window_matrix,
+    window_values,
+)
 from provers.poly import multilinear
 from provers.sumcheck.combiners import product as product_combiner
 
@@ -62,12 +67,11 @@ class _WindowTerm:
                 window_values(self.rho_space[a], out_real, z[2 + a], in_real, kernel, stride, 0)
                 for a, (out_real, _, in_real, kernel, stride) in enumerate(map(self._axis, (0, 1)))
             )
-            spatial = ext.mul(h_values[:, :, None], w_values[:, None, :])
-            window = ext.sum_(ext.mul(weights, spatial).reshape(ext.DEGREE, -1))
             eq = ext.mul(
                 multilinear.eq_eval(self.rho_batch, z[0]),
                 multilinear.eq_eval(self.rho_channel, z[1]),
             )
+            window = pool_vector_value(np.asarray(ext.one()), h_values, w_values, weights)
             return product(eq, window, x_value)
 
         def build(res: Any) -> ProverTerm:
@@ -77,12 +81,13 @@ class _WindowTerm:
                     map(self._axis, (0, 1))
                 )
             )
-            weighted_h = ext.mul(weights[:, :, :, None], a_h[:, :, None, :]).sum(axis=1) % base.P
-            spatial = ext.mul(weighted_h[:, :, :, None], a_w[:, :, None, :]).sum(axis=1) % base.P
-            head = outer(
-                multilinear.eq_table(self.rho_batch), multilinear.eq_table(self.rho_channel)
+            vector = pool_vector(
+                multilinear.eq_table(self.rho_batch),
+                multilinear.eq_table(self.rho_channel),
+                a_h,
+                a_w,
+                weights,
             )
-            vector = outer(head, spatial.reshape(ext.DEGREE, -1))
             table = res.witness.activation(self.node.inputs[0]) % base.P
             return ProverTerm(shape, [table, vector], product_combiner(2))
 

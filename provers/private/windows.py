@@ -38,7 +38,9 @@ from provers.inference.layout import validity_of
 from provers.inference.linear_maps import (
     conv_vector,
     conv_vector_value,
-    outer,
+    pool_vector,
+    pool_vector_value,
+    real_eq,
     window_matrix,
     window_values,
 )
@@ -80,7 +82,6 @@ class WindowTerm:
 
     @property
     def num_vars(self) -> int:
-        assert self.layer.in_layout is not None
         return 1 + self.layer.source_layout.log_size
 
     @property
@@ -110,7 +111,6 @@ class ZeroProductTerm:
 
 def _axes(layer: LayerPlan) -> list[tuple[int, int, int, int, int, int]]:
     """Per spatial axis: (output real, input log, input real, kernel, stride, padding)."""
-    assert layer.in_layout is not None
     out, inp = layer.layout.dims, layer.source_layout.dims
     return [
         (out[2 + a].real, inp[2 + a].log, inp[2 + a].real, layer.kernel[a], layer.stride[a], pad)
@@ -130,48 +130,35 @@ def _offset_weights(layer: LayerPlan, offset: int | None) -> np.ndarray:
 
 def window_table(layer: LayerPlan, rho: np.ndarray, offset: int | None) -> np.ndarray:
     """Win over the input layout, (4, 2^log)."""
-    assert layer.in_layout is not None
     parts = layer.layout.split_point(rho)
     a_h, a_w = (
         window_matrix(parts[2 + a], out_real, in_log, in_real, kernel, stride, pad)
         for a, (out_real, in_log, in_real, kernel, stride, pad) in enumerate(_axes(layer))
     )
-    weights = _offset_weights(layer, offset)
-    weighted = ext.mul(weights[:, :, :, None], a_h[:, :, None, :]).sum(axis=1) % base.P
-    spatial = ext.mul(weighted[:, :, :, None], a_w[:, :, None, :]).sum(axis=1) % base.P
-    spatial = np.asarray(spatial).reshape(ext.DEGREE, -1)
-    channels = multilinear.eq_table(parts[1])
-    channel_log = layer.source_layout.dims[1].log
-    channels = channels[:, : 1 << channel_log]
-    return outer(outer(multilinear.eq_table(parts[0]), channels), spatial)
+    return pool_vector(
+        multilinear.eq_table(parts[0]),
+        multilinear.eq_table(parts[1]),
+        a_h,
+        a_w,
+        _offset_weights(layer, offset),
+    )
 
 
 def window_value(
     layer: LayerPlan, rho: np.ndarray, z: np.ndarray, offset: int | None
 ) -> np.ndarray:
     """Win's MLE at a point z of the input layout."""
-    assert layer.in_layout is not None
     parts = layer.layout.split_point(rho)
     zs = layer.source_layout.split_point(z)
     h_values, w_values = (
         window_values(parts[2 + a], out_real, zs[2 + a], in_real, kernel, stride, pad)
         for a, (out_real, _, in_real, kernel, stride, pad) in enumerate(_axes(layer))
     )
-    spatial = ext.mul(h_values[:, :, None], w_values[:, None, :])
-    window = ext.sum_(ext.mul(_offset_weights(layer, offset), spatial).reshape(ext.DEGREE, -1))
     eq = ext.mul(multilinear.eq_eval(parts[0], zs[0]), multilinear.eq_eval(parts[1], zs[1]))
-    return np.asarray(ext.mul(eq, window))
+    return pool_vector_value(np.asarray(eq), h_values, w_values, _offset_weights(layer, offset))
 
 
 # --- convolutions ---------------------------------------------------------------------------
-
-
-def _real_eq(points: list[np.ndarray], reals: tuple[int, ...]) -> np.ndarray:
-    total = np.asarray(ext.one())[:, None]
-    for point, real in zip(points, reals, strict=True):
-        eq = multilinear.eq_table(point)[:, :real]
-        total = np.asarray(ext.mul(total[:, :, None], eq[:, None, :])).reshape(ext.DEGREE, -1)
-    return total
 
 
 def patch_fold(
@@ -179,13 +166,12 @@ def patch_fold(
 ) -> np.ndarray:
     """Σ_rows eq(ρ_rows, row)·P[row, f] of a padded input table (canonical values), over the
     layer's padded feature space: (4, 2^feature_log)."""
-    assert layer.in_layout is not None and layer.weights is not None
-    layout = layer.in_layout
+    layout = layer.source_layout
     padded = np.asarray(table).reshape(layout.padded_shape)
     real = padded[tuple(slice(0, d.real) for d in layout.dims)]
     patches, out_h, out_w = executor.im2col(real, layer.kernel, layer.stride, layer.padding)
     parts = layer.layout.split_point(rho)
-    eq_rows = _real_eq([parts[0], parts[2], parts[3]], (real.shape[0], out_h, out_w))
+    eq_rows = real_eq([parts[0], parts[2], parts[3]], (real.shape[0], out_h, out_w))
     fold = fold_rows(eq_rows, patches.reshape(-1, patches.shape[-1]) % base.P)  # type: ignore[operator]
     width = 1 << layer.matrix.feature_log
     return np.pad(fold, ((0, 0), (0, width - fold.shape[1])))
@@ -193,7 +179,6 @@ def patch_fold(
 
 def feature_eq(layer: LayerPlan, block: int, kappa: np.ndarray) -> np.ndarray:
     """eq(κ, f − start) on block ``block``'s real features, 0 elsewhere: (4, C·kh·kw)."""
-    assert layer.weights is not None
     count = layer.matrix.positions.shape[0]
     column = layer.matrix.blocks[block]
     start, stop = column.start, min(count, column.start + (1 << column.cols_log))
@@ -204,7 +189,6 @@ def feature_eq(layer: LayerPlan, block: int, kappa: np.ndarray) -> np.ndarray:
 
 def conv_table(layer: LayerPlan, rho: np.ndarray, eq_feature: np.ndarray) -> np.ndarray:
     """v over the input layout for a patch claim at (ρ_rows, κ): (4, 2^log)."""
-    assert layer.in_layout is not None
     parts = layer.layout.split_point(rho)
     a_h, a_w = (
         window_matrix(parts[2 + a], out_real, in_log, in_real, kernel, stride, pad)
@@ -220,7 +204,6 @@ def conv_value(
     layer: LayerPlan, rho: np.ndarray, eq_feature: np.ndarray, z: np.ndarray
 ) -> np.ndarray:
     """ṽ(z) for that patch claim."""
-    assert layer.in_layout is not None
     parts = layer.layout.split_point(rho)
     zs = layer.source_layout.split_point(z)
     h_values, w_values = (
@@ -256,14 +239,13 @@ def stage_table(
     layer: LayerPlan, rho: np.ndarray, claims: list[PatchClaim], mu: np.ndarray
 ) -> np.ndarray:
     """E over the doubled input: Σ_j μ_j·eq(ζ_j, x_0)·v_j(x), (4, 2^(log+1))."""
-    total: np.ndarray | None = None
+    size = 1 << layer.source_layout.log_size
+    total = np.zeros((ext.DEGREE, 2 * size), dtype=np.int64)
     for j, claim in enumerate(claims):
         v = conv_table(layer, rho, feature_eq(layer, claim.block, claim.kappa))
         low = ext.mul(v, ext.mul(mu[:, j], ext.sub(ext.one(), claim.zeta)))
         high = ext.mul(v, ext.mul(mu[:, j], claim.zeta))
-        part = np.concatenate([low, high], axis=1)
-        total = part if total is None else np.asarray(ext.add(total, part))
-    assert total is not None
+        total = np.asarray(ext.add(total, np.concatenate([low, high], axis=1)))
     return total
 
 
@@ -310,6 +292,5 @@ def stage_shapes(plan: PrivatePlan) -> list[tuple[LayerPlan, int]]:
     """Each window-stage group's layer and variables (its input's doubled table)."""
     out = []
     for layer in window_layers(plan):
-        assert layer.in_layout is not None
         out.append((layer, 1 + layer.source_layout.log_size))
     return out

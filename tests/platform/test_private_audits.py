@@ -49,10 +49,6 @@ from veriml.registry.models import Dataset, RegisteredModel
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.skipif(
-        not all(hasattr(prover_api, name) for name in ("commit_dataset", "prove_audit")),
-        reason="provers.api has no commit_dataset/prove_audit yet",
-    ),
 ]
 
 TRAIN_SAMPLES = 340

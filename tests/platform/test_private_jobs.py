@@ -35,10 +35,6 @@ from veriml.registry.models import PRIVACY_PARTS, RegisteredModel
 pytestmark = [
     pytest.mark.integration,
     pytest.mark.timeout(300),
-    pytest.mark.skipif(
-        not all(hasattr(prover_api, name) for name in ("compile_model", "prove_inference")),
-        reason="provers.api has no compile_model/prove_inference yet",
-    ),
 ]
 
 # Two input rows (a batch of two inferences) of values no response, log or proof may show when

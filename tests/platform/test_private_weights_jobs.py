@@ -48,6 +48,7 @@ from tests.platform.test_private_audits import (
     integer_counts,
     stored_bytes,
     tiny_cnn_pt2,
+    tiny_gelu_pt2,
     upload_test_set,
 )
 from tests.platform.test_private_jobs import (
@@ -69,10 +70,6 @@ from veriml.registry.models import RegisteredModel
 
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.skipif(
-        "ticket" not in prover_api.prove_inference.__code__.co_varnames,
-        reason="provers.api cannot prove with an allocated ticket yet",
-    ),
 ]
 
 FEATURES = 16
@@ -379,26 +376,27 @@ def test_a_model_that_cannot_be_committed_hidden_fails_registration_with_the_rea
         alice_org, "user:1", "trade secrets", new_minimums={"weights": "private"}
     )
     images = np.random.default_rng(1).standard_normal((8, 1, 6, 6)).astype(np.float32)
+    rows = np.random.default_rng(1).standard_normal((8, 36)).astype(np.float32)
     pt2, _ = secret_mlp()
 
     # The default budget (PRIVATE_WEIGHT_PROOFS, 16) is more than this MLP's weights can hide.
     small = register(api_client, alice_key, "small", pt2, calibration())
-    # A CNN, for one proof: the model's kind is the only obstacle the prover may name.
+    # A classifier with a GELU, for one proof: its op is the only obstacle the prover names.
+    gelu = register(api_client, alice_key, "scores", tiny_gelu_pt2(), rows, proof_budget="1")
+    # A CNN the private mode covers registers with hidden weights.
     cnn = register(api_client, alice_key, "lesions", tiny_cnn_pt2(), images, proof_budget="1")
 
     assert small.status == RegisteredModel.Status.FAILED and small.compiled is None
     assert small.weights_hidden and small.error_code == "compile_error"
     assert small.proof_budget == 16 and small.error_message.startswith("private weights:")
     assert re.search(r"commit the model for at most \d+ proofs", small.error_message)
-    refusal = prover_refusal(tiny_cnn_pt2(), images, tmp_path, proofs=1)
-    if refusal is None:
-        # A prover that commits CNNs hidden: the model is registered with hidden weights.
-        assert cnn.status == RegisteredModel.Status.READY and cnn.weights_hidden
-        assert "weights" in cnn.support["private_parts"]
-        return
-    assert cnn.status == RegisteredModel.Status.FAILED and cnn.compiled is None
-    assert cnn.weights_hidden and cnn.error_code == "compile_error"
-    assert cnn.error_message == refusal and "conv2d" in refusal
+    refusal = prover_refusal(tiny_gelu_pt2(), rows, tmp_path, proofs=1)
+    assert refusal is not None and "is table" in refusal
+    assert gelu.status == RegisteredModel.Status.FAILED and gelu.compiled is None
+    assert gelu.weights_hidden and gelu.error_code == "compile_error"
+    assert gelu.error_message == refusal
+    assert cnn.status == RegisteredModel.Status.READY and cnn.weights_hidden
+    assert "weights" in cnn.support["private_parts"]
 
 
 def test_a_registered_models_weights_toggle_cannot_change_and_the_refusal_is_recorded(

@@ -256,14 +256,7 @@ def _refuse_private(
     model_reason = _why_model_cannot(request, refused)
     if model_reason:
         message += f" Model {model.name} v{model.version} is not covered: {model_reason}."
-    decision = policy.record_decision(
-        organisation,
-        "prove",
-        allowed=False,
-        reason=message,
-        target=("model", str(model.pk)),
-        actor=actor,
-    )
+    decision = tickets.deny_proving(organisation, model, message, actor)
     raise ZeroKnowledgeUnavailable(
         message,
         private_parts=list(private),

@@ -12,6 +12,7 @@ from django.db import transaction
 
 from compliance import audit_log
 from compliance.policy import services as policy
+from compliance.policy.models import PolicyDecision
 from veriml.accounts.models import Organisation
 from veriml.core.errors import ServiceError
 from veriml.core.work import Attempt
@@ -25,6 +26,20 @@ WAITING = (Job.Status.QUEUED, Job.Status.RUNNING)
 class ProofBudgetSpent(ServiceError):
     status_code = 422
     code = "proof_budget_spent"
+
+
+def deny_proving(
+    organisation: Organisation, model: RegisteredModel, reason: str, actor: str
+) -> PolicyDecision:
+    """Records a refusal to prove on ``model`` as a policy decision (the refused job's reason)."""
+    return policy.record_decision(
+        organisation,
+        "prove",
+        allowed=False,
+        reason=reason,
+        target=("model", str(model.pk)),
+        actor=actor,
+    )
 
 
 def proofs_promised(model: RegisteredModel) -> int:
@@ -49,14 +64,7 @@ def refuse_spent_budget(organisation: Organisation, model: RegisteredModel, acto
         "still waiting, so none is left for this job (a further proof of the same commitment "
         "would reveal the weights). Register a new version of the model for a new budget."
     )
-    decision = policy.record_decision(
-        organisation,
-        "prove",
-        allowed=False,
-        reason=message,
-        target=("model", str(model.pk)),
-        actor=actor,
-    )
+    decision = deny_proving(organisation, model, message, actor)
     raise ProofBudgetSpent(
         message,
         proof_budget=budget,
