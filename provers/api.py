@@ -327,17 +327,15 @@ def load_compiled_model(vmc_path: str | os.PathLike[str]) -> Any:
     from provers.circuit.model import ModelError
     from provers.inference import CommittedModel
     from provers.private import HiddenModel
+    from provers.private import model as hidden_model
 
     try:
         data = Path(vmc_path).read_bytes()
-        if data[:4] == HIDDEN_MAGIC:
+        if data[:4] == hidden_model.MAGIC:
             return HiddenModel.from_bytes(data)
         return CommittedModel.from_bytes(data)
     except ModelError as error:
         raise CompileError(f"{vmc_path}: not a compiled VeriML model ({error})") from None
-
-
-HIDDEN_MAGIC = b"VMCZ"
 
 
 def _is_hidden(committed: Any) -> bool:
